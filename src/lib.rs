@@ -1,0 +1,2 @@
+//! composer-probe: find, hear and record USB MIDI keyboards.
+pub mod usb;
