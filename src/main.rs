@@ -1,1 +1,65 @@
-fn main(){}
+//! The `composer-probe` binary: parse the command line, run, map the outcome
+//! to an exit status. Everything else lives in the library.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use composer_probe::cli::{Cli, Command, ListArgs};
+use composer_probe::{list, ports, usb};
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("composer-probe: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::List(args) => run_list(&args),
+        Command::UdevRule => {
+            write_stdout(list::UDEV_RULE)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let devices = usb::enumerate().map_err(|e| e.to_string());
+    let usb_failed = devices.is_err();
+    let report = list::ListReport::build(devices, ports::discover(), args.all);
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).context("cannot encode the report as JSON")? + "\n"
+    } else {
+        let stdout = std::io::stdout();
+        let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        list::render_text(&report, color)
+    };
+    write_stdout(&text)?;
+    Ok(if usb_failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to standard output")
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

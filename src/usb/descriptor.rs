@@ -59,6 +59,8 @@ pub struct InterfaceSetting {
 /// A standard endpoint descriptor and the class-specific bytes after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawEndpoint {
+    /// `bLength` of the standard descriptor (7, or 9 for audio endpoints).
+    pub length: u8,
     /// `bEndpointAddress` (bit 7 set = IN, device to computer).
     pub address: u8,
     /// `bmAttributes`.
@@ -183,6 +185,7 @@ fn take_descriptor(config: &mut Configuration, descriptor: &[u8], offset: usize)
                 return;
             }
             interface.endpoints.push(RawEndpoint {
+                length: descriptor[0],
                 address: descriptor[2],
                 attributes: descriptor[3],
                 max_packet_size: u16::from_le_bytes([descriptor[4], descriptor[5]]),
@@ -427,6 +430,7 @@ fn build_midi_interface(setting: &InterfaceSetting) -> MidiInterface {
             jacks,
         });
     }
+    check_header_length(&mut midi, setting);
     check_jack_wiring(&mut midi);
     assign_cables(&mut midi);
     midi
@@ -476,6 +480,26 @@ fn read_jack_descriptor(midi: &mut MidiInterface, descriptor: &[u8]) {
             });
         }
         _ => {}
+    }
+}
+
+/// The MS header's `wTotalLength` covers the header, jacks, elements and
+/// endpoints; a value past what follows means the descriptor was cut short.
+fn check_header_length(midi: &mut MidiInterface, setting: &InterfaceSetting) {
+    let Some(header) = setting.class_specific.iter().find(|d| is_ms_header(d)) else {
+        return;
+    };
+    let declared = usize::from(u16::from_le_bytes([header[5], header[6]]));
+    let present: usize = setting.class_specific.iter().map(Vec::len).sum::<usize>()
+        + setting
+            .endpoints
+            .iter()
+            .map(|e| usize::from(e.length) + e.class_specific.iter().map(Vec::len).sum::<usize>())
+            .sum::<usize>();
+    if declared > present {
+        midi.problems.push(problem(format!(
+            "MIDI Streaming header says its descriptors take {declared} bytes but only {present} are present"
+        )));
     }
 }
 
@@ -744,6 +768,15 @@ mod tests {
         bytes[2..4].copy_from_slice(&total.to_le_bytes());
         let parsed = parse_configuration(&bytes);
         assert!(parsed.problems[0].0.contains("only 3 remain"), "{:?}", parsed.problems);
+    }
+
+    #[test]
+    fn ms_header_longer_than_what_follows_is_reported() {
+        let mut bytes = akm322();
+        let header = bytes.windows(3).position(|w| w == [7, CS_INTERFACE, MS_HEADER]).unwrap();
+        bytes[header + 5] = 0x80;
+        let midi = find_midi_interface(&parse_configuration(&bytes)).expect("MIDI interface");
+        assert!(midi.problems[0].0.contains("128 bytes but only 65"), "{:?}", midi.problems);
     }
 
     #[test]

@@ -1,0 +1,669 @@
+//! `composer-probe list`: joins USB devices and system MIDI ports into one
+//! report, decides what is wrong with each device, and prints it as text or
+//! JSON. Building the report is pure, so every verdict is unit-tested.
+
+use crate::devices::{self, KnownDevice};
+use crate::ports::{MidiPorts, OsPort, ServiceStatus};
+use crate::usb::descriptor::{Cable, InJack, MidiEndpoint, OutJack};
+use crate::usb::{Access, Speed, UsbDevice};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The udev rule shipped with composer-probe, printed by `composer-probe udev-rule`.
+pub const UDEV_RULE: &str = include_str!("../udev/60-composer-probe.rules");
+
+/// Where the udev rule goes.
+pub const UDEV_RULE_PATH: &str = "/etc/udev/rules.d/60-composer-probe.rules";
+
+/// The whole `list` report; `--json` prints exactly this.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    /// MIDI devices (and, with `--all`, every other USB device).
+    pub devices: Vec<DeviceReport>,
+    /// Whether the system MIDI service answered.
+    pub midi_service: ServiceStatus,
+    /// Every system MIDI port, matched to a device or not.
+    pub os_ports: OsPortList,
+    /// Set when the USB bus itself could not be read.
+    pub usb_error: Option<String>,
+}
+
+/// System MIDI ports by direction.
+#[derive(Debug, Clone, Serialize)]
+pub struct OsPortList {
+    /// Ports we can read from.
+    pub inputs: Vec<OsPort>,
+    /// Ports we can send to.
+    pub outputs: Vec<OsPort>,
+}
+
+/// How usable a device is, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Usable now, through its system port or directly over USB.
+    Ready,
+    /// The kernel driver holds the MIDI interface and no system port can be used.
+    ClaimedByDriver,
+    /// Direct access is refused: the udev rule is missing.
+    NoPermission,
+    /// The device could not be opened for another reason, or vanished.
+    Unreachable,
+    /// Its descriptors are too broken to find a MIDI interface.
+    Malformed,
+    /// Not a MIDI device (listed with `--all`).
+    NotMidi,
+}
+
+/// One device as `list` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceReport {
+    /// The known-device name, else the product string, else `VID:PID`.
+    pub name: String,
+    /// One word for how usable it is.
+    pub status: Status,
+    /// The verdict sentence printed after the name.
+    pub verdict: String,
+    /// Everything wrong, one sentence each, with what to do.
+    pub problems: Vec<String>,
+    /// USB vendor id.
+    pub vendor_id: u16,
+    /// USB product id.
+    pub product_id: u16,
+    /// `bcdDevice`.
+    pub bcd_device: u16,
+    /// Bus number.
+    pub bus: u8,
+    /// Address on the bus.
+    pub address: u8,
+    /// Kernel port path, e.g. `1-1.3`.
+    pub port_path: String,
+    /// Link speed.
+    pub speed: Speed,
+    /// Manufacturer string.
+    pub manufacturer: Option<String>,
+    /// Product string.
+    pub product: Option<String>,
+    /// Serial number string.
+    pub serial: Option<String>,
+    /// Kernel driver on the MIDI interface (or the first bound one for other devices).
+    pub driver: Option<String>,
+    /// Whether direct USB access is allowed.
+    pub access: Access,
+    /// sysfs directory (Linux).
+    pub sysfs_path: Option<String>,
+    /// Facts we know about this model, when we know it.
+    pub known: Option<KnownDevice>,
+    /// The MIDI interface; `null` for a non-MIDI device.
+    pub midi: Option<MidiReport>,
+    /// System MIDI ports that belong to this device.
+    pub os_ports: Vec<PairedPort>,
+}
+
+/// A device's MIDI Streaming interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct MidiReport {
+    /// `bInterfaceNumber`.
+    pub interface: u8,
+    /// True when the interface is vendor-specific but speaks USB-MIDI.
+    pub vendor_specific: bool,
+    /// Endpoints with the embedded jacks they carry.
+    pub endpoints: Vec<MidiEndpoint>,
+    /// One entry per cable the device sends to the computer.
+    pub inputs: Vec<PortReport>,
+    /// One entry per cable the computer sends to the device.
+    pub outputs: Vec<PortReport>,
+    /// MIDI IN jacks.
+    pub in_jacks: Vec<InJack>,
+    /// MIDI OUT jacks.
+    pub out_jacks: Vec<OutJack>,
+}
+
+/// One cable: what a MIDI program shows as a port.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortReport {
+    /// Cable number on its endpoint.
+    pub cable: u8,
+    /// Endpoint address.
+    pub endpoint: u8,
+    /// Embedded jack id.
+    pub jack: u8,
+    /// The jack's own name, or the name ALSA would give (`AKM322 MIDI 1`).
+    pub name: String,
+}
+
+/// A system MIDI port matched to a device.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairedPort {
+    /// `input` (we read from it) or `output`.
+    pub direction: PortDirection,
+    /// The OS port name.
+    pub name: String,
+    /// midir's port id.
+    pub id: String,
+}
+
+/// Direction of a system port, from our side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortDirection {
+    /// We read from it.
+    Input,
+    /// We send to it.
+    Output,
+}
+
+impl ListReport {
+    /// Builds the report from what was enumerated. `all` keeps non-MIDI devices.
+    pub fn build(usb: Result<Vec<UsbDevice>, String>, ports: MidiPorts, all: bool) -> Self {
+        let (found, usb_error) = match usb {
+            Ok(found) => (found, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        let devices = found
+            .iter()
+            .map(|device| report_device(device, &ports))
+            .filter(|report| all || report.status != Status::NotMidi)
+            .collect();
+        ListReport {
+            devices,
+            midi_service: ports.service,
+            os_ports: OsPortList {
+                inputs: ports.inputs,
+                outputs: ports.outputs,
+            },
+            usb_error,
+        }
+    }
+
+    /// True when at least one MIDI device (usable or not) was found.
+    pub fn has_midi_devices(&self) -> bool {
+        self.devices.iter().any(|d| d.status != Status::NotMidi)
+    }
+}
+
+fn display_name(device: &UsbDevice, known: Option<&KnownDevice>) -> String {
+    if let Some(known) = known {
+        return known.name.to_owned();
+    }
+    match (&device.manufacturer, &device.product) {
+        (Some(maker), Some(product)) if !product.starts_with(maker.as_str()) => {
+            format!("{maker} {product}")
+        }
+        (_, Some(product)) => product.clone(),
+        _ => format!("USB device {:04x}:{:04x}", device.vendor_id, device.product_id),
+    }
+}
+
+fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
+    let known = devices::lookup(device.vendor_id, device.product_id).copied();
+    let name = display_name(device, known.as_ref());
+    let os_ports = pair_ports(device, ports);
+    let midi = device.midi.as_ref().map(|midi| {
+        let base = device.product.clone().unwrap_or_else(|| name.clone());
+        let cable_names = |cables: &[Cable]| -> Vec<PortReport> {
+            cables
+                .iter()
+                .enumerate()
+                .map(|(n, cable)| PortReport {
+                    cable: cable.cable,
+                    endpoint: cable.endpoint,
+                    jack: cable.jack,
+                    name: device
+                        .jack_name(cable.string_index)
+                        .map_or_else(|| format!("{base} MIDI {}", n + 1), str::to_owned),
+                })
+                .collect()
+        };
+        MidiReport {
+            interface: midi.interface,
+            vendor_specific: midi.vendor_specific,
+            endpoints: midi.endpoints.clone(),
+            inputs: cable_names(&midi.inputs),
+            outputs: cable_names(&midi.outputs),
+            in_jacks: midi.in_jacks.clone(),
+            out_jacks: midi.out_jacks.clone(),
+        }
+    });
+    let (status, verdict, mut problems) = assess(device, &os_ports, &ports.service);
+    let malformed = device
+        .descriptor_problems
+        .iter()
+        .chain(device.midi.iter().flat_map(|m| &m.problems));
+    let before = problems.len();
+    problems.extend(malformed.map(|p| format!("malformed descriptor: {p}")));
+    let verdict = if problems.len() > before && status != Status::Malformed {
+        format!("{verdict}; malformed descriptor")
+    } else {
+        verdict
+    };
+    let driver = device
+        .midi_driver()
+        .or_else(|| device.interfaces.iter().find_map(|i| i.driver.as_deref()))
+        .map(str::to_owned);
+    DeviceReport {
+        name,
+        status,
+        verdict,
+        problems,
+        vendor_id: device.vendor_id,
+        product_id: device.product_id,
+        bcd_device: device.bcd_device,
+        bus: device.bus,
+        address: device.address,
+        port_path: device.port_path.clone(),
+        speed: device.speed,
+        manufacturer: device.manufacturer.clone(),
+        product: device.product.clone(),
+        serial: device.serial.clone(),
+        driver,
+        access: device.access.clone(),
+        sysfs_path: device.sysfs_path.clone(),
+        known,
+        midi,
+        os_ports,
+    }
+}
+
+/// Matches system ports to a device: by ALSA card where the OS says which
+/// card a port belongs to, else by the product name appearing in the port name.
+fn pair_ports(device: &UsbDevice, ports: &MidiPorts) -> Vec<PairedPort> {
+    if device.midi.is_none() {
+        return Vec::new();
+    }
+    let belongs = |port: &OsPort| match port.card {
+        Some(card) => device.sound_cards.contains(&card),
+        None => device
+            .product
+            .as_deref()
+            .is_some_and(|product| port.name.contains(product)),
+    };
+    let paired = |list: &[OsPort], direction| {
+        list.iter()
+            .filter(|port| belongs(port))
+            .map(move |port| PairedPort {
+                direction,
+                name: port.name.clone(),
+                id: port.id.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut found = paired(&ports.inputs, PortDirection::Input);
+    found.extend(paired(&ports.outputs, PortDirection::Output));
+    found
+}
+
+/// The exact commands that give the logged-in user access to USB MIDI devices.
+pub fn udev_install_commands() -> String {
+    format!(
+        "composer-probe udev-rule | sudo tee {UDEV_RULE_PATH} >/dev/null && sudo udevadm control --reload-rules && sudo udevadm trigger --subsystem-match=usb"
+    )
+}
+
+fn assess(
+    device: &UsbDevice,
+    os_ports: &[PairedPort],
+    service: &ServiceStatus,
+) -> (Status, String, Vec<String>) {
+    let mut problems = Vec::new();
+    let Some(midi) = &device.midi else {
+        if device.descriptor_problems.is_empty() {
+            return (Status::NotMidi, "not a MIDI device".into(), problems);
+        }
+        return (
+            Status::Malformed,
+            "malformed descriptor: no MIDI interface could be read".into(),
+            problems,
+        );
+    };
+    if midi.inputs.is_empty() {
+        problems.push("the device describes no cable towards the computer, so nothing it plays can be received".into());
+    }
+    if let Some(input) = os_ports.iter().find(|p| p.direction == PortDirection::Input) {
+        return (
+            Status::Ready,
+            format!("ready: system MIDI port \"{}\"", input.name),
+            problems,
+        );
+    }
+    if let Some(driver) = device.midi_driver() {
+        problems.push(match service {
+            ServiceStatus::Unavailable(reason) => format!(
+                "{driver} holds the MIDI interface, but the system MIDI service is unavailable: {reason}"
+            ),
+            ServiceStatus::Available => format!(
+                "{driver} holds the MIDI interface, but no system MIDI port was found for it; replug the keyboard"
+            ),
+        });
+        if device.access == Access::Granted {
+            problems.push(format!(
+                "direct USB access would mean detaching {driver} from the device (this takes the whole sound card away from other programs)"
+            ));
+        }
+        return (
+            Status::ClaimedByDriver,
+            format!("claimed by {driver}, use the system port"),
+            problems,
+        );
+    }
+    let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
+    match &device.access {
+        Access::Granted => (
+            Status::Ready,
+            "ready: direct USB (no kernel driver bound)".into(),
+            problems,
+        ),
+        Access::Denied => {
+            problems.push(format!(
+                "this user may not open {node}; install the udev rule: {} ; then unplug and replug the keyboard",
+                udev_install_commands()
+            ));
+            (
+                Status::NoPermission,
+                "no permission: install the udev rule".into(),
+                problems,
+            )
+        }
+        Access::Gone => {
+            problems.push("the device disappeared while it was being read; plug it in again".into());
+            (Status::Unreachable, "unplugged".into(), problems)
+        }
+        Access::Unknown(reason) => {
+            problems.push(format!("{node} could not be opened ({reason})"));
+            (Status::Unreachable, format!("cannot be opened: {reason}"), problems)
+        }
+    }
+}
+
+/// Colours for the text output; all empty when colour is off.
+struct Palette {
+    bold: &'static str,
+    good: &'static str,
+    warn: &'static str,
+    bad: &'static str,
+    dim: &'static str,
+    reset: &'static str,
+}
+
+impl Palette {
+    fn new(color: bool) -> Self {
+        if color {
+            Palette {
+                bold: "\x1b[1m",
+                good: "\x1b[32m",
+                warn: "\x1b[33m",
+                bad: "\x1b[31m",
+                dim: "\x1b[2m",
+                reset: "\x1b[0m",
+            }
+        } else {
+            Palette {
+                bold: "",
+                good: "",
+                warn: "",
+                bad: "",
+                dim: "",
+                reset: "",
+            }
+        }
+    }
+
+    fn of(&self, status: Status) -> &'static str {
+        match status {
+            Status::Ready => self.good,
+            Status::ClaimedByDriver | Status::Malformed => self.warn,
+            Status::NoPermission | Status::Unreachable => self.bad,
+            Status::NotMidi => self.dim,
+        }
+    }
+}
+
+/// Renders the report for a terminal of 80 columns; `color` adds ANSI colour.
+pub fn render_text(report: &ListReport, color: bool) -> String {
+    let p = Palette::new(color);
+    let mut out = String::new();
+    if let Some(error) = &report.usb_error {
+        let _ = writeln!(out, "{}USB: {error}{}", p.bad, p.reset);
+    }
+    let midi_devices: Vec<&DeviceReport> = report
+        .devices
+        .iter()
+        .filter(|d| d.status != Status::NotMidi)
+        .collect();
+    if midi_devices.is_empty() && report.usb_error.is_none() {
+        out.push_str(
+            "No USB MIDI device found. Check that the keyboard is plugged in directly (not through an unpowered hub) with a data cable, not a charge-only one; `composer-probe list --all` shows every USB device this computer sees.\n",
+        );
+    }
+    for device in &midi_devices {
+        render_device(&mut out, device, &p);
+    }
+    let others: Vec<&DeviceReport> = report
+        .devices
+        .iter()
+        .filter(|d| d.status == Status::NotMidi)
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "{}Other USB devices{}", p.bold, p.reset);
+        for device in others {
+            let _ = writeln!(
+                out,
+                "  {:04x}:{:04x}  {:<8} {}{}",
+                device.vendor_id,
+                device.product_id,
+                device.port_path,
+                device.name,
+                device
+                    .driver
+                    .as_deref()
+                    .map(|d| format!(" [{d}]"))
+                    .unwrap_or_default()
+            );
+        }
+        out.push('\n');
+    }
+    render_service(&mut out, report, &p);
+    out
+}
+
+fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
+    let _ = writeln!(
+        out,
+        "{}{}{} — {}{}{}",
+        p.bold,
+        device.name,
+        p.reset,
+        p.of(device.status),
+        device.verdict,
+        p.reset
+    );
+    let row = |out: &mut String, label: &str, value: &str| {
+        let _ = writeln!(out, "  {label:<11}{value}");
+    };
+    row(
+        out,
+        "USB",
+        &format!(
+            "{:04x}:{:04x}, bus {} address {}, port {}, {}",
+            device.vendor_id,
+            device.product_id,
+            device.bus,
+            device.address,
+            device.port_path,
+            device.speed.describe()
+        ),
+    );
+    let strings: Vec<String> = [
+        device.manufacturer.as_ref().map(|m| format!("\"{m}\"")),
+        device.product.as_ref().map(|m| format!("\"{m}\"")),
+        device.serial.as_ref().map(|s| format!("serial \"{s}\"")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !strings.is_empty() {
+        row(out, "Strings", &strings.join(", "));
+    }
+    if let Some(midi) = &device.midi {
+        row(
+            out,
+            "MIDI",
+            &format!(
+                "interface {}{}, {} in / {} out",
+                midi.interface,
+                if midi.vendor_specific {
+                    " (vendor-specific class)"
+                } else {
+                    ""
+                },
+                midi.inputs.len(),
+                midi.outputs.len()
+            ),
+        );
+        for (label, ports) in [("Inputs", &midi.inputs), ("Outputs", &midi.outputs)] {
+            for (n, port) in ports.iter().enumerate() {
+                row(
+                    out,
+                    if n == 0 { label } else { "" },
+                    &format!(
+                        "{} (cable {}, jack {}, endpoint 0x{:02x})",
+                        port.name, port.cable, port.jack, port.endpoint
+                    ),
+                );
+            }
+        }
+        for (n, endpoint) in midi.endpoints.iter().enumerate() {
+            let jacks: Vec<String> = endpoint.jacks.iter().map(u8::to_string).collect();
+            row(
+                out,
+                if n == 0 { "Endpoints" } else { "" },
+                &format!(
+                    "0x{:02x} {} {}, {} bytes, jacks {}",
+                    endpoint.address,
+                    match endpoint.direction {
+                        crate::usb::descriptor::Direction::In => "IN ",
+                        crate::usb::descriptor::Direction::Out => "OUT",
+                    },
+                    endpoint.transfer,
+                    endpoint.max_packet_size,
+                    if jacks.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        jacks.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+    row(
+        out,
+        "Driver",
+        device.driver.as_deref().unwrap_or("none bound"),
+    );
+    if device.os_ports.is_empty() {
+        row(out, "OS ports", "none");
+    }
+    for (n, port) in device.os_ports.iter().enumerate() {
+        row(
+            out,
+            if n == 0 { "OS ports" } else { "" },
+            &format!(
+                "{} \"{}\" (id {})",
+                match port.direction {
+                    PortDirection::Input => "in ",
+                    PortDirection::Output => "out",
+                },
+                port.name,
+                port.id
+            ),
+        );
+    }
+    if let Some(known) = &device.known {
+        row(
+            out,
+            "Keyboard",
+            &format!(
+                "{} keys, {}–{} at the default octave",
+                known.keys,
+                note_name(known.default_range.0),
+                note_name(known.default_range.1)
+            ),
+        );
+        let controls: Vec<String> = known
+            .controls
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.message))
+            .collect();
+        for (n, line) in wrap(&controls.join(", "), 66).iter().enumerate() {
+            row(out, if n == 0 { "Controls" } else { "" }, line);
+        }
+    }
+    for problem in &device.problems {
+        let lines = wrap(problem, 64);
+        for (n, line) in lines.iter().enumerate() {
+            let bullet = if n == 0 { "! " } else { "  " };
+            let _ = writeln!(out, "  {}{bullet}{line}{}", p.warn, p.reset);
+        }
+    }
+    out.push('\n');
+}
+
+fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
+    match &report.midi_service {
+        ServiceStatus::Unavailable(reason) => {
+            let _ = writeln!(
+                out,
+                "{}System MIDI service unavailable: {reason}. Direct USB access still works.{}",
+                p.dim, p.reset
+            );
+        }
+        ServiceStatus::Available => {
+            let paired: Vec<&str> = report
+                .devices
+                .iter()
+                .flat_map(|d| d.os_ports.iter().map(|p| p.id.as_str()))
+                .collect();
+            let unpaired: Vec<&OsPort> = report
+                .os_ports
+                .inputs
+                .iter()
+                .chain(&report.os_ports.outputs)
+                .filter(|port| !paired.contains(&port.id.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}System MIDI service: {} input(s), {} output(s).{}",
+                p.dim,
+                report.os_ports.inputs.len(),
+                report.os_ports.outputs.len(),
+                p.reset
+            );
+            for port in unpaired {
+                let _ = writeln!(out, "  other port \"{}\" (id {})", port.name, port.id);
+            }
+        }
+    }
+}
+
+/// Note name with middle C (60) as C4.
+fn note_name(note: u8) -> String {
+    const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+    format!("{}{}", NAMES[usize::from(note % 12)], i32::from(note / 12) - 1)
+}
+
+/// Splits text at spaces into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("never empty");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}

@@ -1,0 +1,160 @@
+//! The operating system's MIDI ports (ALSA sequencer, CoreMIDI, WinMM) as
+//! midir sees them, with the sound card behind each where the OS says.
+
+use serde::Serialize;
+
+/// Whether the system MIDI service could be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum ServiceStatus {
+    /// Ports were listed.
+    Available,
+    /// The service could not be opened; the text says why.
+    Unavailable(String),
+}
+
+/// One MIDI port of the operating system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OsPort {
+    /// Port name as the OS gives it, e.g. `AKM322:AKM322 MIDI 1 24:0`.
+    pub name: String,
+    /// midir's port id (on Linux `client:port`, which can change between boots).
+    pub id: String,
+    /// The ALSA card behind the port, for kernel (hardware) ports on Linux.
+    pub card: Option<u32>,
+}
+
+/// The system's MIDI inputs and outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MidiPorts {
+    /// Whether the service answered.
+    pub service: ServiceStatus,
+    /// Ports we can read from (a keyboard's output shows up here).
+    pub inputs: Vec<OsPort>,
+    /// Ports we can send to.
+    pub outputs: Vec<OsPort>,
+}
+
+const CLIENT_NAME: &str = "composer-probe";
+
+/// Lists the system MIDI ports. Never fails: an unreachable service is
+/// reported in [`MidiPorts::service`].
+pub fn discover() -> MidiPorts {
+    let unavailable = |reason: String| MidiPorts {
+        service: ServiceStatus::Unavailable(reason),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let input = match quietly(|| midir::MidiInput::new(CLIENT_NAME)) {
+        Ok(input) => input,
+        Err(error) => return unavailable(explain(&error.to_string())),
+    };
+    let output = match quietly(|| midir::MidiOutput::new(CLIENT_NAME)) {
+        Ok(output) => output,
+        Err(error) => return unavailable(explain(&error.to_string())),
+    };
+    let inputs = input
+        .ports()
+        .iter()
+        .filter_map(|port| Some(os_port(input.port_name(port).ok()?, port.id())))
+        .collect();
+    let outputs = output
+        .ports()
+        .iter()
+        .filter_map(|port| Some(os_port(output.port_name(port).ok()?, port.id())))
+        .collect();
+    MidiPorts {
+        service: ServiceStatus::Available,
+        inputs,
+        outputs,
+    }
+}
+
+fn os_port(name: String, id: String) -> OsPort {
+    let card = alsa_card::of_port_id(&id);
+    OsPort { name, id, card }
+}
+
+fn explain(error: &str) -> String {
+    if cfg!(target_os = "linux") {
+        let seq = std::path::Path::new("/dev/snd/seq");
+        if !seq.exists() {
+            return "no ALSA sequencer (/dev/snd/seq is missing: load the snd-seq module, or this machine has no sound support)".into();
+        }
+        if std::fs::OpenOptions::new().read(true).write(true).open(seq).is_err() {
+            return "no permission to open /dev/snd/seq (add yourself to the 'audio' group, then log in again)".into();
+        }
+    }
+    format!("the system MIDI service could not be opened ({error})")
+}
+
+/// Runs `open` with the MIDI library's own error printing silenced, so that
+/// our one-line explanation is all the user sees.
+fn quietly<T>(open: impl FnOnce() -> T) -> T {
+    alsa_card::with_silenced_errors(open)
+}
+
+#[cfg(target_os = "linux")]
+mod alsa_card {
+    //! ALSA specifics: which card a sequencer client belongs to, and
+    //! silencing alsa-lib's stderr messages.
+    use alsa_sys as sys;
+    use std::ffi::{c_char, c_int};
+    use std::ptr;
+
+    unsafe extern "C" fn ignore_error(
+        _file: *const c_char,
+        _line: c_int,
+        _function: *const c_char,
+        _err: c_int,
+        _fmt: *const c_char,
+        _args: *mut sys::__va_list_tag,
+    ) {
+    }
+
+    pub fn with_silenced_errors<T>(open: impl FnOnce() -> T) -> T {
+        // SAFETY: the local handler is per thread and restored right after.
+        let previous = unsafe { sys::snd_lib_error_set_local(Some(ignore_error)) };
+        let result = open();
+        unsafe { sys::snd_lib_error_set_local(previous) };
+        result
+    }
+
+    /// The card of a kernel sequencer client, from midir's `client:port` id.
+    pub fn of_port_id(id: &str) -> Option<u32> {
+        let client: c_int = id.split(':').next()?.parse().ok()?;
+        with_silenced_errors(|| card_of_client(client))
+    }
+
+    fn card_of_client(client: c_int) -> Option<u32> {
+        let mut seq: *mut sys::snd_seq_t = ptr::null_mut();
+        let mut info: *mut sys::snd_seq_client_info_t = ptr::null_mut();
+        // SAFETY: plain alsa-lib calls; every handle opened here is closed
+        // or freed before returning, and pointers are checked before use.
+        unsafe {
+            if sys::snd_seq_open(&mut seq, c"default".as_ptr(), sys::SND_SEQ_OPEN_DUPLEX as c_int, sys::SND_SEQ_NONBLOCK as c_int) < 0 {
+                return None;
+            }
+            let mut card = None;
+            if sys::snd_seq_client_info_malloc(&mut info) == 0 {
+                if sys::snd_seq_get_any_client_info(seq, client, info) == 0 {
+                    card = u32::try_from(sys::snd_seq_client_info_get_card(info)).ok();
+                }
+                sys::snd_seq_client_info_free(info);
+            }
+            sys::snd_seq_close(seq);
+            card
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod alsa_card {
+    pub fn with_silenced_errors<T>(open: impl FnOnce() -> T) -> T {
+        open()
+    }
+
+    pub fn of_port_id(_id: &str) -> Option<u32> {
+        None
+    }
+}
