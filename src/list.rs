@@ -66,6 +66,8 @@ pub struct DeviceReport {
     pub verdict: String,
     /// Everything wrong, one sentence each, with what to do.
     pub problems: Vec<String>,
+    /// Shell commands that fix the main problem, in order (may be empty).
+    pub fix: Vec<String>,
     /// USB vendor id.
     pub vendor_id: u16,
     /// USB product id.
@@ -225,7 +227,12 @@ fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
             out_jacks: midi.out_jacks.clone(),
         }
     });
-    let (status, verdict, mut problems) = assess(device, &os_ports, &ports.service);
+    let Assessment {
+        status,
+        verdict,
+        mut problems,
+        fix,
+    } = assess(device, &os_ports, &ports.service);
     let malformed = device
         .descriptor_problems
         .iter()
@@ -246,6 +253,7 @@ fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
         status,
         verdict,
         problems,
+        fix,
         vendor_id: device.vendor_id,
         product_id: device.product_id,
         bcd_device: device.bcd_device,
@@ -294,25 +302,42 @@ fn pair_ports(device: &UsbDevice, ports: &MidiPorts) -> Vec<PairedPort> {
 }
 
 /// The exact commands that give the logged-in user access to USB MIDI devices.
-pub fn udev_install_commands() -> String {
-    format!(
-        "composer-probe udev-rule | sudo tee {UDEV_RULE_PATH} >/dev/null && sudo udevadm control --reload-rules && sudo udevadm trigger --subsystem-match=usb"
-    )
+pub fn udev_install_commands() -> Vec<String> {
+    vec![
+        format!("composer-probe udev-rule | sudo tee {UDEV_RULE_PATH}"),
+        "sudo udevadm control --reload-rules".into(),
+        "sudo udevadm trigger --subsystem-match=usb".into(),
+    ]
 }
 
-fn assess(
-    device: &UsbDevice,
-    os_ports: &[PairedPort],
-    service: &ServiceStatus,
-) -> (Status, String, Vec<String>) {
+/// What `assess` concluded about one device.
+struct Assessment {
+    status: Status,
+    verdict: String,
+    problems: Vec<String>,
+    fix: Vec<String>,
+}
+
+impl Assessment {
+    fn new(status: Status, verdict: impl Into<String>, problems: Vec<String>) -> Self {
+        Assessment {
+            status,
+            verdict: verdict.into(),
+            problems,
+            fix: Vec::new(),
+        }
+    }
+}
+
+fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) -> Assessment {
     let mut problems = Vec::new();
     let Some(midi) = &device.midi else {
         if device.descriptor_problems.is_empty() {
-            return (Status::NotMidi, "not a MIDI device".into(), problems);
+            return Assessment::new(Status::NotMidi, "not a MIDI device", problems);
         }
-        return (
+        return Assessment::new(
             Status::Malformed,
-            "malformed descriptor: no MIDI interface could be read".into(),
+            "malformed descriptor: no MIDI interface could be read",
             problems,
         );
     };
@@ -320,11 +345,8 @@ fn assess(
         problems.push("the device describes no cable towards the computer, so nothing it plays can be received".into());
     }
     if let Some(input) = os_ports.iter().find(|p| p.direction == PortDirection::Input) {
-        return (
-            Status::Ready,
-            format!("ready: system MIDI port \"{}\"", input.name),
-            problems,
-        );
+        let verdict = format!("ready: system MIDI port \"{}\"", input.name);
+        return Assessment::new(Status::Ready, verdict, problems);
     }
     if let Some(driver) = device.midi_driver() {
         problems.push(match service {
@@ -340,37 +362,37 @@ fn assess(
                 "direct USB access would mean detaching {driver} from the device (this takes the whole sound card away from other programs)"
             ));
         }
-        return (
-            Status::ClaimedByDriver,
-            format!("claimed by {driver}, use the system port"),
-            problems,
-        );
+        let verdict = format!("claimed by {driver}, use the system port");
+        return Assessment::new(Status::ClaimedByDriver, verdict, problems);
     }
     let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
     match &device.access {
-        Access::Granted => (
+        Access::Granted => Assessment::new(
             Status::Ready,
-            "ready: direct USB (no kernel driver bound)".into(),
+            "ready: direct USB (no kernel driver bound)",
             problems,
         ),
         Access::Denied => {
             problems.push(format!(
-                "this user may not open {node}; install the udev rule: {} ; then unplug and replug the keyboard",
-                udev_install_commands()
+                "this user may not open {node}: install the udev rule with the commands below, then unplug and replug the keyboard"
             ));
-            (
-                Status::NoPermission,
-                "no permission: install the udev rule".into(),
-                problems,
-            )
+            Assessment {
+                fix: udev_install_commands(),
+                ..Assessment::new(
+                    Status::NoPermission,
+                    "no permission: install the udev rule",
+                    problems,
+                )
+            }
         }
         Access::Gone => {
             problems.push("the device disappeared while it was being read; plug it in again".into());
-            (Status::Unreachable, "unplugged".into(), problems)
+            Assessment::new(Status::Unreachable, "unplugged", problems)
         }
         Access::Unknown(reason) => {
             problems.push(format!("{node} could not be opened ({reason})"));
-            (Status::Unreachable, format!("cannot be opened: {reason}"), problems)
+            let verdict = format!("cannot be opened: {reason}");
+            Assessment::new(Status::Unreachable, verdict, problems)
         }
     }
 }
@@ -431,9 +453,11 @@ pub fn render_text(report: &ListReport, color: bool) -> String {
         .filter(|d| d.status != Status::NotMidi)
         .collect();
     if midi_devices.is_empty() && report.usb_error.is_none() {
-        out.push_str(
-            "No USB MIDI device found. Check that the keyboard is plugged in directly (not through an unpowered hub) with a data cable, not a charge-only one; `composer-probe list --all` shows every USB device this computer sees.\n",
-        );
+        let advice = "No USB MIDI device found. Check that the keyboard is plugged in directly (not through an unpowered hub) with a data cable, not a charge-only one; `composer-probe list --all` shows every USB device this computer sees.";
+        for line in wrap(advice, 78) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
     }
     for device in &midi_devices {
         render_device(&mut out, device, &p);
@@ -599,11 +623,14 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
         }
     }
     for problem in &device.problems {
-        let lines = wrap(problem, 64);
+        let lines = wrap(problem, 74);
         for (n, line) in lines.iter().enumerate() {
             let bullet = if n == 0 { "! " } else { "  " };
             let _ = writeln!(out, "  {}{bullet}{line}{}", p.warn, p.reset);
         }
+    }
+    for command in &device.fix {
+        let _ = writeln!(out, "  {command}");
     }
     out.push('\n');
 }
@@ -611,11 +638,7 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
 fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
     match &report.midi_service {
         ServiceStatus::Unavailable(reason) => {
-            let _ = writeln!(
-                out,
-                "{}System MIDI service unavailable: {reason}. Direct USB access still works.{}",
-                p.dim, p.reset
-            );
+            let _ = writeln!(out, "{}MIDI service unavailable: {reason}{}", p.dim, p.reset);
         }
         ServiceStatus::Available => {
             let paired: Vec<&str> = report
@@ -632,7 +655,7 @@ fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
                 .collect();
             let _ = writeln!(
                 out,
-                "{}System MIDI service: {} input(s), {} output(s).{}",
+                "{}MIDI service: {} input port(s), {} output port(s){}",
                 p.dim,
                 report.os_ports.inputs.len(),
                 report.os_ports.outputs.len(),

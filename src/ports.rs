@@ -79,13 +79,13 @@ fn explain(error: &str) -> String {
     if cfg!(target_os = "linux") {
         let seq = std::path::Path::new("/dev/snd/seq");
         if !seq.exists() {
-            return "no ALSA sequencer (/dev/snd/seq is missing: load the snd-seq module, or this machine has no sound support)".into();
+            return "/dev/snd/seq is missing; run `sudo modprobe snd-seq`".into();
         }
         if std::fs::OpenOptions::new().read(true).write(true).open(seq).is_err() {
-            return "no permission to open /dev/snd/seq (add yourself to the 'audio' group, then log in again)".into();
+            return "no permission on /dev/snd/seq; join the 'audio' group".into();
         }
     }
-    format!("the system MIDI service could not be opened ({error})")
+    format!("{error}")
 }
 
 /// Runs `open` with the MIDI library's own error printing silenced, so that

@@ -11,6 +11,7 @@ pub mod sysfs;
 
 use descriptor::{Configuration, DescriptorProblem, MidiInterface};
 use serde::Serialize;
+use rusb::UsbContext as _;
 use std::time::Duration;
 
 /// Errors from looking at the USB bus as a whole.
@@ -157,7 +158,9 @@ impl UsbDevice {
 ///
 /// Devices that vanish while being read are skipped.
 pub fn enumerate() -> Result<Vec<UsbDevice>, UsbError> {
-    let list = rusb::devices().map_err(UsbError::Unavailable)?;
+    // A context of our own: rusb's global one panics when libusb cannot start.
+    let context = rusb::Context::new().map_err(UsbError::Unavailable)?;
+    let list = context.devices().map_err(UsbError::Unavailable)?;
     let mut found: Vec<UsbDevice> = list.iter().filter_map(|d| describe(&d)).collect();
     found.sort_by(|a, b| (a.bus, &a.port_path).cmp(&(b.bus, &b.port_path)));
     Ok(found)
