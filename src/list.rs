@@ -193,7 +193,10 @@ fn display_name(device: &UsbDevice, known: Option<&KnownDevice>) -> String {
             format!("{maker} {product}")
         }
         (_, Some(product)) => product.clone(),
-        _ => format!("USB device {:04x}:{:04x}", device.vendor_id, device.product_id),
+        _ => format!(
+            "USB device {:04x}:{:04x}",
+            device.vendor_id, device.product_id
+        ),
     }
 }
 
@@ -344,8 +347,11 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
     if midi.inputs.is_empty() {
         problems.push("the device describes no cable towards the computer, so nothing it plays can be received".into());
     }
-    if let Some(input) = os_ports.iter().find(|p| p.direction == PortDirection::Input) {
-        let verdict = format!("ready: system MIDI port \"{}\"", input.name);
+    if let Some(input) = os_ports
+        .iter()
+        .find(|p| p.direction == PortDirection::Input)
+    {
+        let verdict = format!("ready (system port \"{}\")", input.name);
         return Assessment::new(Status::Ready, verdict, problems);
     }
     if let Some(driver) = device.midi_driver() {
@@ -367,11 +373,7 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
     }
     let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
     match &device.access {
-        Access::Granted => Assessment::new(
-            Status::Ready,
-            "ready: direct USB (no kernel driver bound)",
-            problems,
-        ),
+        Access::Granted => Assessment::new(Status::Ready, "ready (direct USB)", problems),
         Access::Denied => {
             problems.push(format!(
                 "this user may not open {node}: install the udev rule with the commands below, then unplug and replug the keyboard"
@@ -386,7 +388,8 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
             }
         }
         Access::Gone => {
-            problems.push("the device disappeared while it was being read; plug it in again".into());
+            problems
+                .push("the device disappeared while it was being read; plug it in again".into());
             Assessment::new(Status::Unreachable, "unplugged", problems)
         }
         Access::Unknown(reason) => {
@@ -491,9 +494,14 @@ pub fn render_text(report: &ListReport, color: bool) -> String {
 }
 
 fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
+    let separator = if device.name.chars().count() + device.verdict.chars().count() + 3 > 80 {
+        "\n  — "
+    } else {
+        " — "
+    };
     let _ = writeln!(
         out,
-        "{}{}{} — {}{}{}",
+        "{}{}{}{separator}{}{}{}",
         p.bold,
         device.name,
         p.reset,
@@ -502,7 +510,10 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
         p.reset
     );
     let row = |out: &mut String, label: &str, value: &str| {
-        let _ = writeln!(out, "  {label:<11}{value}");
+        for (n, line) in wrap(value, 67).iter().enumerate() {
+            let label = if n == 0 { label } else { "" };
+            let _ = writeln!(out, "  {label:<11}{line}");
+        }
     };
     row(
         out,
@@ -618,9 +629,7 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
             .iter()
             .map(|c| format!("{} ({})", c.name, c.message))
             .collect();
-        for (n, line) in wrap(&controls.join(", "), 66).iter().enumerate() {
-            row(out, if n == 0 { "Controls" } else { "" }, line);
-        }
+        row(out, "Controls", &controls.join(", "));
     }
     for problem in &device.problems {
         let lines = wrap(problem, 74);
@@ -638,7 +647,11 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
 fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
     match &report.midi_service {
         ServiceStatus::Unavailable(reason) => {
-            let _ = writeln!(out, "{}MIDI service unavailable: {reason}{}", p.dim, p.reset);
+            let _ = writeln!(
+                out,
+                "{}MIDI service unavailable: {reason}{}",
+                p.dim, p.reset
+            );
         }
         ServiceStatus::Available => {
             let paired: Vec<&str> = report
@@ -670,8 +683,14 @@ fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
 
 /// Note name with middle C (60) as C4.
 fn note_name(note: u8) -> String {
-    const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
-    format!("{}{}", NAMES[usize::from(note % 12)], i32::from(note / 12) - 1)
+    const NAMES: [&str; 12] = [
+        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+    ];
+    format!(
+        "{}{}",
+        NAMES[usize::from(note % 12)],
+        i32::from(note / 12) - 1
+    )
 }
 
 /// Splits text at spaces into lines of at most `width` characters.
@@ -689,4 +708,187 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usb::descriptor::{Direction, MidiInterface, TransferType};
+    use crate::usb::InterfaceSummary;
+
+    fn keyboard(driver: Option<&str>, access: Access) -> UsbDevice {
+        let cable = |endpoint| Cable {
+            cable: 0,
+            endpoint,
+            jack: 1,
+            string_index: 0,
+        };
+        UsbDevice {
+            bus: 1,
+            address: 5,
+            port_path: "1-1".into(),
+            vendor_id: 0x1acc,
+            product_id: 0x1533,
+            bcd_device: 0x000b,
+            device_class: 0,
+            speed: Speed::Full,
+            manufacturer: Some("MIDIPLUS".into()),
+            product: Some("AKM322".into()),
+            serial: None,
+            interfaces: vec![InterfaceSummary {
+                number: 1,
+                class: 1,
+                subclass: 3,
+                driver: driver.map(str::to_owned),
+            }],
+            midi: Some(MidiInterface {
+                interface: 1,
+                alternate: 0,
+                vendor_specific: false,
+                msc_version: Some(0x0100),
+                in_jacks: Vec::new(),
+                out_jacks: Vec::new(),
+                endpoints: vec![MidiEndpoint {
+                    address: 0x81,
+                    direction: Direction::In,
+                    transfer: TransferType::Bulk,
+                    max_packet_size: 64,
+                    jacks: vec![1],
+                }],
+                inputs: vec![cable(0x81)],
+                outputs: vec![cable(0x02)],
+                problems: Vec::new(),
+            }),
+            jack_names: Vec::new(),
+            descriptor_problems: Vec::new(),
+            access,
+            sound_cards: vec![2],
+            sysfs_path: None,
+        }
+    }
+
+    fn ports(card: Option<u32>, name: &str) -> MidiPorts {
+        let port = OsPort {
+            name: name.into(),
+            id: "24:0".into(),
+            card,
+        };
+        MidiPorts {
+            service: ServiceStatus::Available,
+            inputs: vec![port.clone()],
+            outputs: vec![port],
+        }
+    }
+
+    fn no_service() -> MidiPorts {
+        MidiPorts {
+            service: ServiceStatus::Unavailable("/dev/snd/seq is missing".into()),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    fn report_of(device: UsbDevice, ports: MidiPorts) -> DeviceReport {
+        ListReport::build(Ok(vec![device]), ports, false)
+            .devices
+            .remove(0)
+    }
+
+    #[test]
+    fn system_port_on_the_same_card_makes_the_keyboard_ready() {
+        let report = report_of(
+            keyboard(Some("snd-usb-audio"), Access::Granted),
+            ports(Some(2), "AKM322:AKM322 MIDI 1 24:0"),
+        );
+        assert_eq!(report.status, Status::Ready);
+        assert_eq!(
+            report.verdict,
+            "ready (system port \"AKM322:AKM322 MIDI 1 24:0\")"
+        );
+        assert_eq!(report.os_ports.len(), 2);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn a_port_on_another_card_is_not_paired_even_with_the_same_name() {
+        let report = report_of(
+            keyboard(Some("snd-usb-audio"), Access::Granted),
+            ports(Some(3), "AKM322:AKM322 MIDI 1 28:0"),
+        );
+        assert_eq!(report.status, Status::ClaimedByDriver);
+        assert!(report.os_ports.is_empty());
+        assert!(report.problems[0].contains("no system MIDI port was found"));
+    }
+
+    #[test]
+    fn without_card_numbers_ports_pair_by_product_name() {
+        let report = report_of(keyboard(None, Access::Granted), ports(None, "AKM322"));
+        assert_eq!(report.status, Status::Ready);
+        assert_eq!(report.os_ports.len(), 2);
+        let report = report_of(keyboard(None, Access::Granted), ports(None, "Other Synth"));
+        assert!(report.os_ports.is_empty());
+    }
+
+    #[test]
+    fn driver_bound_and_no_service_says_use_the_system_port() {
+        let report = report_of(
+            keyboard(Some("snd-usb-audio"), Access::Granted),
+            no_service(),
+        );
+        assert_eq!(report.status, Status::ClaimedByDriver);
+        assert_eq!(
+            report.verdict,
+            "claimed by snd-usb-audio, use the system port"
+        );
+        assert!(report.problems[0].contains("/dev/snd/seq is missing"));
+    }
+
+    #[test]
+    fn denied_access_without_driver_asks_for_the_udev_rule() {
+        let report = report_of(keyboard(None, Access::Denied), no_service());
+        assert_eq!(report.status, Status::NoPermission);
+        assert_eq!(report.fix, udev_install_commands());
+        assert!(report.problems[0].contains("/dev/bus/usb/001/005"));
+    }
+
+    #[test]
+    fn vanished_device_is_unreachable() {
+        let report = report_of(keyboard(None, Access::Gone), no_service());
+        assert_eq!(report.status, Status::Unreachable);
+        assert_eq!(report.verdict, "unplugged");
+    }
+
+    #[test]
+    fn usb_error_is_carried_into_the_report_and_the_text() {
+        let report = ListReport::build(Err("cannot read the USB bus".into()), no_service(), false);
+        assert!(!report.has_midi_devices());
+        let text = render_text(&report, false);
+        assert!(text.starts_with("USB: cannot read the USB bus\n"), "{text}");
+        assert!(!text.contains("No USB MIDI device found"));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report = ListReport::build(
+            Ok(vec![keyboard(None, Access::Granted)]),
+            no_service(),
+            false,
+        );
+        assert!(render_text(&report, true).contains("\x1b[32mready (direct USB)\x1b[0m"));
+        assert!(!render_text(&report, false).contains('\x1b'));
+    }
+
+    #[test]
+    fn note_names_put_middle_c_in_octave_4() {
+        assert_eq!(note_name(60), "C4");
+        assert_eq!(note_name(41), "F2");
+        assert_eq!(note_name(72), "C5");
+        assert_eq!(note_name(0), "C-1");
+    }
+
+    #[test]
+    fn wrap_keeps_words_whole() {
+        assert_eq!(wrap("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
+        assert_eq!(wrap("a-very-long-word x", 4), ["a-very-long-word", "x"]);
+    }
 }

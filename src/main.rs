@@ -38,7 +38,8 @@ fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_string_pretty(&report).context("cannot encode the report as JSON")? + "\n"
     } else {
         let stdout = std::io::stdout();
-        let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color =
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         list::render_text(&report, color)
     };
     write_stdout(&text)?;

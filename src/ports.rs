@@ -81,11 +81,16 @@ fn explain(error: &str) -> String {
         if !seq.exists() {
             return "/dev/snd/seq is missing; run `sudo modprobe snd-seq`".into();
         }
-        if std::fs::OpenOptions::new().read(true).write(true).open(seq).is_err() {
+        if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(seq)
+            .is_err()
+        {
             return "no permission on /dev/snd/seq; join the 'audio' group".into();
         }
     }
-    format!("{error}")
+    error.to_owned()
 }
 
 /// Runs `open` with the MIDI library's own error printing silenced, so that
@@ -132,7 +137,13 @@ mod alsa_card {
         // SAFETY: plain alsa-lib calls; every handle opened here is closed
         // or freed before returning, and pointers are checked before use.
         unsafe {
-            if sys::snd_seq_open(&mut seq, c"default".as_ptr(), sys::SND_SEQ_OPEN_DUPLEX as c_int, sys::SND_SEQ_NONBLOCK as c_int) < 0 {
+            if sys::snd_seq_open(
+                &mut seq,
+                c"default".as_ptr(),
+                sys::SND_SEQ_OPEN_DUPLEX as c_int,
+                sys::SND_SEQ_NONBLOCK as c_int,
+            ) < 0
+            {
                 return None;
             }
             let mut card = None;

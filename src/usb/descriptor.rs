@@ -356,10 +356,9 @@ pub struct MidiInterface {
 /// its model. Audio-class MIDI Streaming (class 1, subclass 3) wins over a
 /// vendor-specific interface with MS descriptors.
 pub fn find_midi_interface(config: &Configuration) -> Option<MidiInterface> {
-    let standard = config
-        .interfaces
-        .iter()
-        .find(|setting| setting.class == CLASS_AUDIO && setting.subclass == SUBCLASS_MIDI_STREAMING);
+    let standard = config.interfaces.iter().find(|setting| {
+        setting.class == CLASS_AUDIO && setting.subclass == SUBCLASS_MIDI_STREAMING
+    });
     let vendor = || {
         config
             .interfaces
@@ -471,7 +470,11 @@ fn read_jack_descriptor(midi: &mut MidiInterface, descriptor: &[u8]) {
                     descriptor[4]
                 )));
             }
-            let sources = pin_bytes.chunks_exact(2).take(pins).map(|pair| pair[0]).collect();
+            let sources = pin_bytes
+                .chunks_exact(2)
+                .take(pins)
+                .map(|pair| pair[0])
+                .collect();
             midi.out_jacks.push(OutJack {
                 id: descriptor[4],
                 kind: JackKind::from_byte(descriptor[3]),
@@ -507,7 +510,9 @@ fn check_jack_wiring(midi: &mut MidiInterface) {
     let mut found = Vec::new();
     for jack in &midi.out_jacks {
         for source in &jack.sources {
-            if !midi.in_jacks.iter().any(|j| j.id == *source) && !midi.out_jacks.iter().any(|j| j.id == *source) {
+            if !midi.in_jacks.iter().any(|j| j.id == *source)
+                && !midi.out_jacks.iter().any(|j| j.id == *source)
+            {
                 found.push(problem(format!(
                     "MIDI OUT jack {} takes its data from jack {source}, which is not described",
                     jack.id
@@ -597,11 +602,18 @@ mod tests {
     fn config(body: &[&[u8]]) -> Vec<u8> {
         let body: Vec<u8> = body.concat();
         let total = (9 + body.len()) as u16;
-        let interfaces = body
-            .windows(2)
-            .filter(|w| w[1] == DT_INTERFACE)
-            .count() as u8;
-        let mut bytes = vec![9, DT_CONFIG, total as u8, (total >> 8) as u8, interfaces, 1, 0, 0x80, 50];
+        let interfaces = body.windows(2).filter(|w| w[1] == DT_INTERFACE).count() as u8;
+        let mut bytes = vec![
+            9,
+            DT_CONFIG,
+            total as u8,
+            (total >> 8) as u8,
+            interfaces,
+            1,
+            0,
+            0x80,
+            50,
+        ];
         bytes.extend(body);
         bytes
     }
@@ -619,12 +631,27 @@ mod tests {
     }
 
     fn out_jack(kind: u8, id: u8, source: u8, string: u8) -> Vec<u8> {
-        vec![9, CS_INTERFACE, MIDI_OUT_JACK, kind, id, 1, source, 1, string]
+        vec![
+            9,
+            CS_INTERFACE,
+            MIDI_OUT_JACK,
+            kind,
+            id,
+            1,
+            source,
+            1,
+            string,
+        ]
     }
 
     fn endpoint(address: u8, attributes: u8, jacks: &[u8]) -> Vec<u8> {
         let mut bytes = vec![9, DT_ENDPOINT, address, attributes, 64, 0, 0, 0, 0];
-        bytes.extend([4 + jacks.len() as u8, CS_ENDPOINT, MS_GENERAL, jacks.len() as u8]);
+        bytes.extend([
+            4 + jacks.len() as u8,
+            CS_ENDPOINT,
+            MS_GENERAL,
+            jacks.len() as u8,
+        ]);
         bytes.extend(jacks);
         bytes
     }
@@ -662,18 +689,30 @@ mod tests {
         assert_eq!(midi.endpoints[1].max_packet_size, 64);
         assert_eq!(
             midi.inputs,
-            vec![Cable { cable: 0, endpoint: 0x81, jack: 3, string_index: 0 }]
+            vec![Cable {
+                cable: 0,
+                endpoint: 0x81,
+                jack: 3,
+                string_index: 0
+            }]
         );
         assert_eq!(
             midi.outputs,
-            vec![Cable { cable: 0, endpoint: 0x01, jack: 1, string_index: 0 }]
+            vec![Cable {
+                cable: 0,
+                endpoint: 0x01,
+                jack: 1,
+                string_index: 0
+            }]
         );
         assert!(midi.problems.is_empty(), "{:?}", midi.problems);
     }
 
     #[test]
     fn skips_the_device_descriptor_of_a_sysfs_blob() {
-        let mut blob = vec![18, DT_DEVICE, 0x10, 0x01, 0, 0, 0, 64, 0xcc, 0x1a, 0x33, 0x15, 0x0b, 0, 1, 2, 3, 1];
+        let mut blob = vec![
+            18, DT_DEVICE, 0x10, 0x01, 0, 0, 0, 64, 0xcc, 0x1a, 0x33, 0x15, 0x0b, 0, 1, 2, 3, 1,
+        ];
         blob.extend(akm322());
         let midi = find_midi_interface(&parse_device_blob(&blob)).expect("MIDI interface");
         assert_eq!(midi.inputs.len(), 1);
@@ -700,7 +739,10 @@ mod tests {
         assert_eq!(midi.inputs[1].cable, 1);
         assert_eq!(midi.inputs[1].string_index, 8);
         assert_eq!(midi.outputs[0].string_index, 5);
-        assert!(midi.endpoints.iter().all(|e| e.transfer == TransferType::Interrupt));
+        assert!(midi
+            .endpoints
+            .iter()
+            .all(|e| e.transfer == TransferType::Interrupt));
     }
 
     #[test]
@@ -745,7 +787,10 @@ mod tests {
 
     #[test]
     fn audio_control_header_is_not_taken_for_midi() {
-        let bytes = config(&[&interface(0, 1, 1, 0), &[9, CS_INTERFACE, 1, 0, 1, 9, 0, 0, 0]]);
+        let bytes = config(&[
+            &interface(0, 1, 1, 0),
+            &[9, CS_INTERFACE, 1, 0, 1, 9, 0, 0, 0],
+        ]);
         assert_eq!(find_midi_interface(&parse_configuration(&bytes)), None);
     }
 
@@ -756,8 +801,15 @@ mod tests {
         bytes.extend([0, CS_INTERFACE, 0, 0]);
         bytes[2] = (end + 4) as u8;
         let parsed = parse_configuration(&bytes);
-        assert!(parsed.problems[0].0.contains("bLength 0"), "{:?}", parsed.problems);
-        assert!(find_midi_interface(&parsed).is_some(), "what came before is kept");
+        assert!(
+            parsed.problems[0].0.contains("bLength 0"),
+            "{:?}",
+            parsed.problems
+        );
+        assert!(
+            find_midi_interface(&parsed).is_some(),
+            "what came before is kept"
+        );
     }
 
     #[test]
@@ -767,16 +819,27 @@ mod tests {
         let total = bytes.len() as u16;
         bytes[2..4].copy_from_slice(&total.to_le_bytes());
         let parsed = parse_configuration(&bytes);
-        assert!(parsed.problems[0].0.contains("only 3 remain"), "{:?}", parsed.problems);
+        assert!(
+            parsed.problems[0].0.contains("only 3 remain"),
+            "{:?}",
+            parsed.problems
+        );
     }
 
     #[test]
     fn ms_header_longer_than_what_follows_is_reported() {
         let mut bytes = akm322();
-        let header = bytes.windows(3).position(|w| w == [7, CS_INTERFACE, MS_HEADER]).unwrap();
+        let header = bytes
+            .windows(3)
+            .position(|w| w == [7, CS_INTERFACE, MS_HEADER])
+            .unwrap();
         bytes[header + 5] = 0x80;
         let midi = find_midi_interface(&parse_configuration(&bytes)).expect("MIDI interface");
-        assert!(midi.problems[0].0.contains("128 bytes but only 65"), "{:?}", midi.problems);
+        assert!(
+            midi.problems[0].0.contains("128 bytes but only 65"),
+            "{:?}",
+            midi.problems
+        );
     }
 
     #[test]

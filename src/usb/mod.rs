@@ -10,15 +10,17 @@ pub mod descriptor;
 pub mod sysfs;
 
 use descriptor::{Configuration, DescriptorProblem, MidiInterface};
-use serde::Serialize;
 use rusb::UsbContext as _;
+use serde::Serialize;
 use std::time::Duration;
 
 /// Errors from looking at the USB bus as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum UsbError {
     /// libusb could not start or list devices.
-    #[error("cannot read the USB bus ({0}); is this a machine with USB, and is /dev/bus/usb present?")]
+    #[error(
+        "cannot read the USB bus ({0}); is this a machine with USB, and is /dev/bus/usb present?"
+    )]
     Unavailable(#[source] rusb::Error),
 }
 

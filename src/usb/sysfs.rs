@@ -51,7 +51,12 @@ fn read_device_at(root: &Path, name: &str) -> Option<SysfsDevice> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&interface_prefix))
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&interface_prefix)
+        })
         .filter_map(|entry| read_interface(&entry.path()))
         .collect();
     interfaces.sort_by_key(|i| i.number);
@@ -111,7 +116,8 @@ mod tests {
         fs::write(device.join("product"), "AKM322\n").unwrap();
         fs::write(device.join("manufacturer"), "MIDIPLUS\n").unwrap();
         fs::write(interface.join("bInterfaceNumber"), "01\n").unwrap();
-        std::os::unix::fs::symlink(root.join("drivers/snd-usb-audio"), interface.join("driver")).unwrap();
+        std::os::unix::fs::symlink(root.join("drivers/snd-usb-audio"), interface.join("driver"))
+            .unwrap();
 
         let found = read_device_at(&root, "1-1").expect("device");
         assert_eq!(found.product.as_deref(), Some("AKM322"));

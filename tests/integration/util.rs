@@ -1,0 +1,257 @@
+//! Running the real binary under umockdev, and the JSON shapes it prints
+//! (test-only types that reject unknown fields, so the README's field list
+//! and the output cannot drift apart silently).
+
+// Some JSON fields are only deserialised, never read: they pin the schema.
+#![allow(dead_code)]
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Path of a file under `tests/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Asserts exit status 0 and an empty stderr, and returns stdout.
+    pub fn success(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        assert_eq!(self.stderr, "", "nothing may be printed on stderr");
+        &self.stdout
+    }
+
+    /// Parses stdout as the `list --json` document.
+    pub fn report(&self) -> Report {
+        serde_json::from_str(self.success()).expect("list --json prints the documented JSON")
+    }
+}
+
+/// A command that runs `composer-probe ARGS` with the given umockdev device
+/// files (none: an empty USB bus) and the system MIDI service made
+/// unavailable (ALSA reads an empty configuration).
+pub fn probe_command(devices: &[&str], args: &[&str]) -> Command {
+    let mut command = Command::new("umockdev-run");
+    for device in devices {
+        command.arg("-d").arg(fixture(device));
+    }
+    command
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(args)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("NO_COLOR");
+    command
+}
+
+/// Runs `composer-probe ARGS` under umockdev with the given device files.
+pub fn probe(devices: &[&str], args: &[&str]) -> Run {
+    let output = probe_command(devices, args)
+        .output()
+        .expect("umockdev-run is installed (Debian package umockdev; the README's test command installs it)");
+    Run::from(output)
+}
+
+/// True when the tests run as root (as in CI).
+pub fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uid_line = status.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
+            Some(uid_line.split_whitespace().nth(2)? == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// Runs a shell script under umockdev as an unprivileged user (`nobody`
+/// when the tests run as root, else the current user), with `$PROBE` naming
+/// the binary; the testbed belongs to that user.
+pub fn probe_as_nobody(device: &str, script: &str) -> Run {
+    let mut command = if running_as_root() {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "umockdev-run",
+        ]);
+        setpriv
+    } else {
+        Command::new("umockdev-run")
+    };
+    let output = command
+        .arg("-d")
+        .arg(fixture(device))
+        .args(["--", "sh", "-c", script])
+        .env("PROBE", env!("CARGO_BIN_EXE_composer-probe"))
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("setpriv (util-linux) and umockdev-run are installed");
+    Run::from(output)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub devices: Vec<Device>,
+    pub midi_service: Service,
+    pub os_ports: OsPorts,
+    pub usb_error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsPorts {
+    pub inputs: Vec<OsPort>,
+    pub outputs: Vec<OsPort>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsPort {
+    pub name: String,
+    pub id: String,
+    pub card: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub name: String,
+    pub status: String,
+    pub verdict: String,
+    pub problems: Vec<String>,
+    pub fix: Vec<String>,
+    pub vendor_id: u16,
+    pub product_id: u16,
+    pub bcd_device: u16,
+    pub bus: u8,
+    pub address: u8,
+    pub port_path: String,
+    pub speed: String,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+    pub serial: Option<String>,
+    pub driver: Option<String>,
+    pub access: Access,
+    pub sysfs_path: Option<String>,
+    pub known: Option<Known>,
+    pub midi: Option<Midi>,
+    pub os_ports: Vec<PairedPort>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    pub state: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Known {
+    pub vendor_id: u16,
+    pub product_id: u16,
+    pub name: String,
+    pub keys: u8,
+    pub default_range: (u8, u8),
+    pub controls: Vec<Control>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    pub name: String,
+    pub message: String,
+    pub controller: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Midi {
+    pub interface: u8,
+    pub vendor_specific: bool,
+    pub endpoints: Vec<Endpoint>,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<Port>,
+    pub in_jacks: Vec<InJack>,
+    pub out_jacks: Vec<OutJack>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub address: u8,
+    pub direction: String,
+    pub transfer: String,
+    pub max_packet_size: u16,
+    pub jacks: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    pub cable: u8,
+    pub endpoint: u8,
+    pub jack: u8,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InJack {
+    pub id: u8,
+    pub kind: String,
+    pub string_index: u8,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutJack {
+    pub id: u8,
+    pub kind: String,
+    pub sources: Vec<u8>,
+    pub string_index: u8,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairedPort {
+    pub direction: String,
+    pub name: String,
+    pub id: String,
+}
