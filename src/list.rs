@@ -629,7 +629,9 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
             .iter()
             .map(|c| format!("{} ({})", c.name, c.message))
             .collect();
-        row(out, "Controls", &controls.join(", "));
+        for (n, line) in wrap_list(&controls, 67).iter().enumerate() {
+            let _ = writeln!(out, "  {:<11}{line}", if n == 0 { "Controls" } else { "" });
+        }
     }
     for problem in &device.problems {
         let lines = wrap(problem, 74);
@@ -691,6 +693,27 @@ fn note_name(note: u8) -> String {
         NAMES[usize::from(note % 12)],
         i32::from(note / 12) - 1
     )
+}
+
+/// Joins items with ", " into lines of at most `width` characters,
+/// breaking only between items.
+fn wrap_list(items: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for (n, item) in items.iter().enumerate() {
+        let piece = if n + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + piece.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(&piece);
+            }
+            _ => lines.push(piece),
+        }
+    }
+    lines
 }
 
 /// Splits text at spaces into lines of at most `width` characters.
@@ -890,5 +913,7 @@ mod tests {
     fn wrap_keeps_words_whole() {
         assert_eq!(wrap("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
         assert_eq!(wrap("a-very-long-word x", 4), ["a-very-long-word", "x"]);
+        let items = ["Knob 1 (CC 21)".to_owned(), "Knob 2 (CC 22)".to_owned()];
+        assert_eq!(wrap_list(&items, 20), ["Knob 1 (CC 21),", "Knob 2 (CC 22)"]);
     }
 }

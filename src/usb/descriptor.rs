@@ -100,6 +100,26 @@ pub fn parse_device_blob(bytes: &[u8]) -> Configuration {
 }
 
 /// Parses one configuration descriptor with everything under it.
+///
+/// ```
+/// use composer_probe::usb::descriptor::{find_midi_interface, parse_configuration};
+///
+/// // A MIDI Streaming interface with one cable towards the computer
+/// // (bulk IN endpoint 0x81 carrying embedded OUT jack 2).
+/// let bytes = [
+///     9, 0x02, 54, 0, 1, 1, 0, 0x80, 50, // configuration, 54 bytes in all
+///     9, 0x04, 0, 0, 1, 1, 3, 0, 0,      // interface 0: audio / MIDI Streaming
+///     7, 0x24, 1, 0, 1, 36, 0,           // MS header, 36 bytes with jacks and endpoint
+///     6, 0x24, 2, 2, 1, 0,               // external IN jack 1
+///     9, 0x24, 3, 1, 2, 1, 1, 1, 0,      // embedded OUT jack 2, fed by jack 1
+///     9, 0x05, 0x81, 2, 64, 0, 0, 0, 0,  // bulk IN endpoint 0x81
+///     5, 0x25, 1, 1, 2,                  // ... carrying jack 2
+/// ];
+/// let midi = find_midi_interface(&parse_configuration(&bytes)).unwrap();
+/// assert_eq!(midi.inputs.len(), 1);
+/// assert!(midi.outputs.is_empty());
+/// assert!(midi.problems.is_empty());
+/// ```
 pub fn parse_configuration(bytes: &[u8]) -> Configuration {
     let mut config = Configuration::default();
     let mut usable = bytes;

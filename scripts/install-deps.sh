@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what composer-probe needs and is missing, on Debian or Ubuntu.
+#   scripts/install-deps.sh          what building and running needs
+#   scripts/install-deps.sh test     ... plus what the tests need (umockdev)
+# System packages come from apt (through sudo when not root); the Rust
+# toolchain from rustup when cargo is missing or older than the crate needs.
+set -euo pipefail
+
+purpose=${1:-run}
+min_rust=1.85
+
+packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
+if [ "$purpose" = test ]; then
+  # umockdev emulates USB devices; setpriv (util-linux) runs tests as another user.
+  packages+=(umockdev usbutils util-linux)
+fi
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "install-deps: need root to install ${missing[*]}: run as root or install sudo" >&2
+    exit 1
+  fi
+}
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: missing ${missing[*]}, and this is not a Debian/Ubuntu system (no apt-get); install them by hand" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rust: rustup's cargo in ~/.cargo/bin may not be on PATH yet.
+if [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+rust_ok() {
+  command -v cargo >/dev/null 2>&1 || return 1
+  local version
+  version=$(rustc --version 2>/dev/null | awk '{print $2}')
+  [ "$(printf '%s\n%s\n' "$min_rust" "$version" | sort -V | head -n1)" = "$min_rust" ]
+}
+if ! rust_ok; then
+  if command -v rustup >/dev/null 2>&1; then
+    echo "install-deps: updating the Rust toolchain (need $min_rust or newer)"
+    rustup toolchain install stable --profile minimal -c clippy,rustfmt
+    rustup default stable
+  else
+    echo "install-deps: installing Rust $min_rust or newer with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+      | sh -s -- -y --profile minimal -c clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+if [ "$purpose" = test ] && command -v rustup >/dev/null 2>&1; then
+  for component in clippy rustfmt; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" \
+      || rustup component add "$component"
+  done
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install what is missing (umockdev included), check
+# formatting and lints, build the examples and benchmarks, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --doc
+cargo test --all-targets
