@@ -1,6 +1,13 @@
-//! Command-line interface: what the user typed (clap types only).
+//! Command-line interface: what the user typed (clap types), and the pure
+//! functions that turn it into the settings the library runs with.
 
+use crate::decode::names::NoteNaming;
+use crate::input::select::{InputOptions, SourceChoice};
+use crate::input::usb::UsbSelector;
+use crate::monitor::{EventKind, Filter, MonitorConfig};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Find, hear and record USB MIDI keyboards such as the AWS DeepComposer.
 #[derive(Debug, Parser)]
@@ -16,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Find USB MIDI devices and explain what the system sees and what is wrong.
     List(ListArgs),
+    /// Print every MIDI event as it arrives (like aseqdump, with names and times).
+    Monitor(MonitorArgs),
     /// Print the udev rule that gives the logged-in user access to USB MIDI devices.
     UdevRule,
 }
@@ -29,4 +38,130 @@ pub struct ListArgs {
     /// Print one JSON document instead of text (fields documented in the README).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where MIDI comes from; without a flag the keyboard is picked automatically.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Read a system MIDI port: its id, its name, or a unique part of the name.
+    #[arg(long, value_name = "NAME|ID", conflicts_with_all = ["usb", "file", "keys"])]
+    pub port: Option<String>,
+    /// Read a USB MIDI device directly: the DeepComposer, else the only one;
+    /// or --usb=VID:PID or --usb=BUS-PORT (the `=` is required).
+    #[arg(long, value_name = "VID:PID|BUS-PORT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "auto", conflicts_with_all = ["file", "keys"])]
+    pub usb: Option<String>,
+    /// With direct USB: take the MIDI interface from the kernel driver
+    /// (this takes the whole sound card away; it is given back on exit).
+    #[arg(long)]
+    pub detach: bool,
+    /// When the keyboard is unplugged, wait for it to come back and go on.
+    #[arg(long)]
+    pub wait: bool,
+    /// Play a Standard MIDI File in real time instead of a keyboard.
+    #[arg(long, value_name = "FILE", conflicts_with = "keys")]
+    pub file: Option<PathBuf>,
+    /// With --file: as fast as possible instead of in real time.
+    #[arg(long, requires = "file")]
+    pub fast: bool,
+    /// Play the computer keyboard as a piano (z s x d c... and q 2 w 3 e...).
+    #[arg(long)]
+    pub keys: bool,
+}
+
+impl InputArgs {
+    /// The input settings these flags mean.
+    pub fn options(&self) -> Result<InputOptions, String> {
+        let choice = if let Some(port) = &self.port {
+            SourceChoice::Port(port.clone())
+        } else if let Some(usb) = &self.usb {
+            SourceChoice::Usb(UsbSelector::parse(usb)?)
+        } else if let Some(path) = &self.file {
+            SourceChoice::File {
+                path: path.clone(),
+                fast: self.fast,
+            }
+        } else if self.keys {
+            SourceChoice::Keys
+        } else {
+            SourceChoice::Auto
+        };
+        Ok(InputOptions {
+            choice,
+            detach: self.detach,
+            wait: self.wait,
+        })
+    }
+}
+
+/// Options of `monitor`.
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// Where MIDI comes from.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Show only these event types (comma-separated): note, cc, program,
+    /// bend, pressure, aftertouch, sysex, common, realtime.
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// Show only these channels, 1–16 (comma-separated).
+    #[arg(long = "channel", value_name = "N", value_delimiter = ',')]
+    pub channels: Vec<u8>,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after N shown events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Octave number of middle C (note 60) in note names: 4 (C4, default) or 3 (C3).
+    #[arg(
+        long,
+        value_name = "OCTAVE",
+        default_value_t = 4,
+        allow_negative_numbers = true
+    )]
+    pub middle_c: i8,
+}
+
+impl MonitorArgs {
+    /// The monitor settings these flags mean.
+    pub fn config(&self) -> Result<MonitorConfig, String> {
+        let kinds = self
+            .types
+            .iter()
+            .map(|t| EventKind::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let channels = self
+            .channels
+            .iter()
+            .map(|c| match c {
+                1..=16 => Ok(c - 1),
+                _ => Err(format!("channel {c} does not exist: channels are 1 to 16")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let duration = match self.duration {
+            Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
+            Some(secs) => return Err(format!("--duration {secs} is not a number of seconds")),
+            None => None,
+        };
+        if !(-2..=6).contains(&self.middle_c) {
+            return Err(format!(
+                "--middle-c {} is not an octave between -2 and 6",
+                self.middle_c
+            ));
+        }
+        Ok(MonitorConfig {
+            filter: Filter { kinds, channels },
+            json: self.json,
+            count: self.count,
+            duration,
+            naming: NoteNaming {
+                middle_c_octave: self.middle_c,
+            },
+            wait: self.input.wait,
+        })
+    }
 }

@@ -32,6 +32,29 @@ pub struct KnownDevice {
     pub default_range: (u8, u8),
     /// Panel controls and what they send.
     pub controls: &'static [PanelControl],
+    /// Controllers of the transport buttons, when the device has them.
+    pub transport: Option<TransportControls>,
+}
+
+/// Controller numbers of a keyboard's transport buttons (▶ ■ ●).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TransportControls {
+    /// ▶ Play: sends 127 on press, never a release.
+    pub play: u8,
+    /// ■ Stop: sends 127 on press and 0 on release.
+    pub stop: u8,
+    /// ● Record: sends 127 on press, never a release.
+    pub record: u8,
+}
+
+impl KnownDevice {
+    /// The panel name of a controller, e.g. `Knob 1` for CC 21.
+    pub fn control_name(&self, controller: u8) -> Option<&'static str> {
+        self.controls
+            .iter()
+            .find(|c| c.controller == Some(controller))
+            .map(|c| c.name)
+    }
 }
 
 const fn cc(name: &'static str, message: &'static str, controller: u8) -> PanelControl {
@@ -69,6 +92,11 @@ pub const DEEPCOMPOSER: KnownDevice = KnownDevice {
     keys: 32,
     default_range: (41, 72),
     controls: DEEPCOMPOSER_CONTROLS,
+    transport: Some(TransportControls {
+        play: 105,
+        stop: 106,
+        record: 107,
+    }),
 };
 
 const KNOWN: &[KnownDevice] = &[DEEPCOMPOSER];
@@ -90,5 +118,8 @@ mod tests {
         assert_eq!(found.keys, 32);
         assert_eq!(found.default_range, (41, 72));
         assert!(lookup(0x1acc, 0x1534).is_none());
+        assert_eq!(found.control_name(21), Some("Knob 1"));
+        assert_eq!(found.control_name(10), Some("Encoder"));
+        assert_eq!(found.control_name(64), None);
     }
 }

@@ -2,10 +2,16 @@
 //!
 //! Data flows one way: [`usb`] finds devices and parses their descriptors,
 //! [`ports`] finds the operating system's MIDI ports, and [`list`] joins the
-//! two into the report users see. [`devices`] holds what we know about
-//! particular models (the AWS DeepComposer keyboard).
+//! two into the report users see. [`input`] turns a source (system port,
+//! direct USB, a MIDI file, the computer keyboard) into one stream of
+//! events, decoded by [`decode`] (the place to look for anything MIDI);
+//! [`monitor`] prints them. [`devices`] holds what we know about particular
+//! models (the AWS DeepComposer keyboard).
 pub mod cli;
+pub mod decode;
 pub mod devices;
+pub mod input;
 pub mod list;
+pub mod monitor;
 pub mod ports;
 pub mod usb;

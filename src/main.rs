@@ -3,8 +3,9 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use composer_probe::cli::{Cli, Command, ListArgs};
-use composer_probe::{list, ports, usb};
+use composer_probe::cli::{Cli, Command, ListArgs, MonitorArgs};
+use composer_probe::input::select;
+use composer_probe::{list, monitor, ports, usb};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List(args) => run_list(&args),
+        Command::Monitor(args) => run_monitor(&args),
         Command::UdevRule => {
             write_stdout(list::UDEV_RULE)?;
             Ok(ExitCode::SUCCESS)
@@ -48,6 +50,24 @@ fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config().map_err(anyhow::Error::msg)?;
+    let options = args.input.options().map_err(anyhow::Error::msg)?;
+    let (mut stream, picked) = select::open(&options)?;
+    eprintln!("composer-probe: {picked}; Ctrl+C stops");
+    let stop = stream.stop_handle();
+    ctrlc::set_handler(move || stop.interrupt()).context("cannot install the Ctrl+C handler")?;
+    let mut stdout = std::io::stdout().lock();
+    let ending = monitor::run(&mut stream, &config, &mut stdout)
+        .context("cannot write to standard output")?;
+    stdout.flush().context("cannot write to standard output")?;
+    drop(stream);
+    if ending == monitor::Ending::Disconnected {
+        eprintln!("composer-probe: the keyboard was disconnected; everything received before is shown above");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_stdout(text: &str) -> anyhow::Result<()> {

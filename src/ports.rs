@@ -95,7 +95,7 @@ fn explain(error: &str) -> String {
 
 /// Runs `open` with the MIDI library's own error printing silenced, so that
 /// our one-line explanation is all the user sees.
-fn quietly<T>(open: impl FnOnce() -> T) -> T {
+pub(crate) fn quietly<T>(open: impl FnOnce() -> T) -> T {
     alsa_card::with_silenced_errors(open)
 }
 

@@ -1,0 +1,15 @@
+//! The note decoder stage: everything MIDI lives here.
+//!
+//! - [`message`]: the decoded message type both decoders produce.
+//! - [`bytes`]: MIDI 1.0 byte streams (running status, real-time bytes
+//!   anywhere, SysEx with a cap), as system ports and files deliver them.
+//! - [`usb_midi`]: USB-MIDI 1.0 event packets, as the USB endpoint delivers them.
+//!
+//! Both decoders are pure: no I/O, no panics, no allocation per message.
+pub mod bytes;
+pub mod message;
+pub mod names;
+pub mod tracker;
+pub mod usb_midi;
+
+pub use message::{ChannelMessage, DecodeStats, Message, SystemCommon};

@@ -1,0 +1,342 @@
+//! The MIDI input stream: one interface that every source feeds (system
+//! port, direct USB, a MIDI file, the computer keyboard), and the decoding
+//! of what they deliver into [`InputEvent`]s.
+//!
+//! Sources run on their own threads and only hand raw bytes over (a
+//! [`Feed`]); decoding happens on the reader's side, in [`InputStream`].
+
+pub mod event;
+pub mod file;
+pub mod keys;
+pub mod select;
+pub mod system_port;
+pub mod usb;
+
+pub use event::{EventMessage, InputEvent, MidiEvent};
+
+use crate::decode::bytes::ByteStreamDecoder;
+use crate::decode::message::u4;
+use crate::decode::usb_midi::UsbMidiDecoder;
+use crate::decode::DecodeStats;
+use crate::devices::KnownDevice;
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// How a source reaches the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The operating system's MIDI port (ALSA sequencer, CoreMIDI, WinMM).
+    SystemPort,
+    /// Directly over USB (libusb), bypassing the kernel's MIDI driver.
+    Usb,
+    /// A Standard MIDI File played back.
+    File,
+    /// The computer keyboard played as a piano.
+    Keys,
+}
+
+impl Via {
+    /// Words for people: "system port", "direct USB"...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Via::SystemPort => "system port",
+            Via::Usb => "direct USB",
+            Via::File => "MIDI file",
+            Via::Keys => "computer keyboard",
+        }
+    }
+}
+
+/// What a stream is listening to.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    /// A name for people: the port name, the device, the file.
+    pub name: String,
+    /// How it is reached.
+    pub via: Via,
+    /// The known keyboard behind it, for panel names and transport buttons.
+    pub device: Option<&'static KnownDevice>,
+}
+
+/// A monotonic clock counting from the start of a stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(Instant);
+
+impl Clock {
+    /// Starts counting now.
+    pub fn start() -> Self {
+        Clock(Instant::now())
+    }
+
+    /// Microseconds since the start.
+    pub fn now_us(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+/// What sources hand to the stream.
+#[derive(Debug)]
+enum Raw {
+    Bytes { t_us: u64, cable: u4, data: Vec<u8> },
+    UsbTransfer { t_us: u64, data: Vec<u8> },
+    Event(InputEvent),
+}
+
+/// The one interface every source feeds. Cheap to clone; its methods only
+/// copy bytes and hand them on, so they are safe to call from a MIDI
+/// library's callback thread.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    sender: Sender<Raw>,
+    clock: Clock,
+}
+
+impl Feed {
+    /// Microseconds since the stream started.
+    pub fn now_us(&self) -> u64 {
+        self.clock.now_us()
+    }
+
+    /// MIDI 1.0 bytes (one or more messages, running status allowed) that
+    /// arrived now on `cable`. Returns false once the stream is gone.
+    pub fn bytes(&self, cable: u4, data: &[u8]) -> bool {
+        self.bytes_at(self.now_us(), cable, data)
+    }
+
+    /// MIDI 1.0 bytes with an explicit time (file playback).
+    pub fn bytes_at(&self, t_us: u64, cable: u4, data: &[u8]) -> bool {
+        self.sender
+            .send(Raw::Bytes {
+                t_us,
+                cable,
+                data: data.to_vec(),
+            })
+            .is_ok()
+    }
+
+    /// One USB transfer of USB-MIDI event packets that arrived now.
+    pub fn usb_transfer(&self, data: &[u8]) -> bool {
+        self.sender
+            .send(Raw::UsbTransfer {
+                t_us: self.now_us(),
+                data: data.to_vec(),
+            })
+            .is_ok()
+    }
+
+    /// A stream event (disconnect, reconnect, end, interrupt).
+    pub fn event(&self, event: InputEvent) -> bool {
+        self.sender.send(Raw::Event(event)).is_ok()
+    }
+}
+
+/// Lets another thread (a signal handler) end a stream cleanly.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Feed);
+
+impl StopHandle {
+    /// Delivers [`InputEvent::Interrupted`] to the stream's reader.
+    pub fn interrupt(&self) {
+        let t_us = self.0.now_us();
+        self.0.event(InputEvent::Interrupted { t_us });
+    }
+}
+
+/// Something a running source owns (a thread, a port connection); dropping
+/// it stops the source.
+pub trait Running: Send {}
+
+impl<T: Send> Running for T {}
+
+/// The result of waiting for the next event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// An event arrived.
+    Event(InputEvent),
+    /// Nothing arrived in time.
+    Timeout,
+    /// Every source is gone and everything was delivered.
+    Closed,
+}
+
+/// A running input: decoded events from one source, in arrival order.
+pub struct InputStream {
+    info: SourceInfo,
+    receiver: Receiver<Raw>,
+    feed: Feed,
+    byte_decoders: Vec<ByteStreamDecoder>,
+    usb_decoder: UsbMidiDecoder,
+    pending: VecDeque<InputEvent>,
+    running: Option<Box<dyn Running>>,
+}
+
+impl InputStream {
+    /// Starts a stream: `start` gets the [`Feed`] to hand data to and
+    /// returns whatever keeps the source running.
+    pub fn start<F, R>(info: SourceInfo, start: F) -> Result<Self, InputError>
+    where
+        F: FnOnce(Feed) -> Result<R, InputError>,
+        R: Running + 'static,
+    {
+        let (sender, receiver) = mpsc::channel();
+        let feed = Feed {
+            sender,
+            clock: Clock::start(),
+        };
+        let running = start(feed.clone())?;
+        Ok(InputStream {
+            info,
+            receiver,
+            feed,
+            byte_decoders: Vec::new(),
+            usb_decoder: UsbMidiDecoder::new(),
+            pending: VecDeque::new(),
+            running: Some(Box::new(running)),
+        })
+    }
+
+    /// What this stream listens to.
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// A handle that interrupts this stream from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.feed.clone())
+    }
+
+    /// Microseconds since the stream started.
+    pub fn now_us(&self) -> u64 {
+        self.feed.now_us()
+    }
+
+    /// What the decoders had to skip so far.
+    pub fn decode_stats(&self) -> DecodeStats {
+        let mut total = self.usb_decoder.stats();
+        for decoder in &self.byte_decoders {
+            let stats = decoder.stats();
+            total.messages += stats.messages;
+            total.stray_bytes += stats.stray_bytes;
+            total.malformed_packets += stats.malformed_packets;
+            total.truncated_sysex += stats.truncated_sysex;
+        }
+        total
+    }
+
+    /// Stops the source (its thread or port connection) now.
+    pub fn stop_source(&mut self) {
+        self.running = None;
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Next {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Next::Event(event);
+            }
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.receiver.recv_timeout(wait) {
+                Ok(raw) => self.decode(raw),
+                Err(RecvTimeoutError::Timeout) => return Next::Timeout,
+                Err(RecvTimeoutError::Disconnected) => return Next::Closed,
+            }
+        }
+    }
+
+    fn decode(&mut self, raw: Raw) {
+        let pending = &mut self.pending;
+        match raw {
+            Raw::Bytes { t_us, cable, data } => {
+                let index = usize::from(cable.as_int());
+                if self.byte_decoders.len() <= index {
+                    self.byte_decoders
+                        .resize_with(index + 1, ByteStreamDecoder::new);
+                }
+                self.byte_decoders[index].feed(&data, |message| {
+                    pending.push_back(InputEvent::Midi(MidiEvent {
+                        t_us,
+                        cable,
+                        message: message.into(),
+                    }));
+                });
+            }
+            Raw::UsbTransfer { t_us, data } => {
+                self.usb_decoder.feed(&data, |cable, message| {
+                    pending.push_back(InputEvent::Midi(MidiEvent {
+                        t_us,
+                        cable,
+                        message: message.into(),
+                    }));
+                });
+            }
+            Raw::Event(event) => pending.push_back(event),
+        }
+    }
+}
+
+/// Why an input could not be opened. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// Nothing suitable was found by the automatic choice.
+    #[error("no keyboard to listen to: {found}; choose one with --port NAME, --usb=VID:PID, --file FILE or --keys")]
+    NothingToListenTo {
+        /// What was found instead, for people.
+        found: String,
+    },
+    /// The system MIDI service could not be opened.
+    #[error(
+        "the system MIDI service is unavailable ({0}); try --usb to read the keyboard directly"
+    )]
+    MidiService(String),
+    /// `--port` matched nothing.
+    #[error("no MIDI input port matches \"{wanted}\" (available: {available}); `composer-probe list` shows the ports")]
+    PortNotFound {
+        /// What the user asked for.
+        wanted: String,
+        /// Port names there are.
+        available: String,
+    },
+    /// The port exists but could not be connected.
+    #[error("cannot connect to MIDI port \"{port}\": {reason}")]
+    PortConnect {
+        /// Port name.
+        port: String,
+        /// midir's words.
+        reason: String,
+    },
+    /// `--usb` matched no device.
+    #[error("no USB MIDI device matches {0}; `composer-probe list` shows what is connected")]
+    UsbNotFound(String),
+    /// `--usb` without a value, and several devices could be meant.
+    #[error("several USB MIDI devices are connected ({0}); pick one with --usb=VID:PID or --usb=BUS-PORT")]
+    UsbAmbiguous(String),
+    /// The device node may not be opened.
+    #[error("no permission to open {node}: install the udev rule (`composer-probe list` prints the commands), then replug the keyboard")]
+    UsbPermission {
+        /// `/dev/bus/usb/BBB/DDD`.
+        node: String,
+    },
+    /// The MIDI interface is held by a kernel driver or another program.
+    #[error("the keyboard's MIDI interface is in use by {holder}; use its system port (--port), close the other program, or pass --detach to take it from the kernel driver")]
+    UsbBusy {
+        /// `snd-usb-audio` or "another program".
+        holder: String,
+    },
+    /// The device vanished while opening it.
+    #[error("the keyboard was unplugged while it was being opened")]
+    UsbGone,
+    /// Another libusb error.
+    #[error("USB error while opening the keyboard: {0}")]
+    Usb(#[from] rusb::Error),
+    /// The USB bus could not be read.
+    #[error(transparent)]
+    UsbBus(#[from] crate::usb::UsbError),
+    /// A MIDI file could not be used.
+    #[error(transparent)]
+    File(#[from] file::FileError),
+    /// The terminal could not be put in raw mode for `--keys`.
+    #[error("cannot read the computer keyboard: {0} (--keys needs an interactive terminal)")]
+    Terminal(#[source] std::io::Error),
+}
