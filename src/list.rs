@@ -2,6 +2,7 @@
 //! report, decides what is wrong with each device, and prints it as text or
 //! JSON. Building the report is pure, so every verdict is unit-tested.
 
+use crate::decode::names::NoteNaming;
 use crate::devices::{self, KnownDevice};
 use crate::ports::{MidiPorts, OsPort, ServiceStatus};
 use crate::usb::descriptor::{Cable, InJack, MidiEndpoint, OutJack};
@@ -620,8 +621,8 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
             &format!(
                 "{} keys, {}–{} at the default octave",
                 known.keys,
-                note_name(known.default_range.0),
-                note_name(known.default_range.1)
+                NoteNaming::default().name(known.default_range.0),
+                NoteNaming::default().name(known.default_range.1)
             ),
         );
         let controls: Vec<String> = known
@@ -681,18 +682,6 @@ fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
             }
         }
     }
-}
-
-/// Note name with middle C (60) as C4.
-fn note_name(note: u8) -> String {
-    const NAMES: [&str; 12] = [
-        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-    ];
-    format!(
-        "{}{}",
-        NAMES[usize::from(note % 12)],
-        i32::from(note / 12) - 1
-    )
 }
 
 /// Joins items with ", " into lines of at most `width` characters,
@@ -899,14 +888,6 @@ mod tests {
         );
         assert!(render_text(&report, true).contains("\x1b[32mready (direct USB)\x1b[0m"));
         assert!(!render_text(&report, false).contains('\x1b'));
-    }
-
-    #[test]
-    fn note_names_put_middle_c_in_octave_4() {
-        assert_eq!(note_name(60), "C4");
-        assert_eq!(note_name(41), "F2");
-        assert_eq!(note_name(72), "C5");
-        assert_eq!(note_name(0), "C-1");
     }
 
     #[test]

@@ -211,6 +211,11 @@ impl InputStream {
         self.feed.now_us()
     }
 
+    /// The clock event times are measured on.
+    pub fn clock(&self) -> Clock {
+        self.feed.clock
+    }
+
     /// What the decoders had to skip so far.
     pub fn decode_stats(&self) -> DecodeStats {
         let mut total = self.usb_decoder.stats();

@@ -1,5 +1,6 @@
 //! Integration tests: the real `composer-probe` binary against emulated USB
-//! devices (umockdev), with no system MIDI service.
+//! devices (umockdev) and files, with no system MIDI service.
 
 mod list;
+mod monitor;
 mod util;

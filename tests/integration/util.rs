@@ -24,7 +24,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from_output(output: Output) -> Self {
         Run {
             code: output.status.code(),
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
@@ -74,7 +74,7 @@ pub fn probe(devices: &[&str], args: &[&str]) -> Run {
     let output = probe_command(devices, args)
         .output()
         .expect("umockdev-run is installed (Debian package umockdev; the README's test command installs it)");
-    Run::from(output)
+    Run::from_output(output)
 }
 
 /// True when the tests run as root (as in CI).
@@ -114,7 +114,7 @@ pub fn probe_as_nobody(device: &str, script: &str) -> Run {
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("setpriv (util-linux) and umockdev-run are installed");
-    Run::from(output)
+    Run::from_output(output)
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +190,15 @@ pub struct Known {
     pub keys: u8,
     pub default_range: (u8, u8),
     pub controls: Vec<Control>,
+    pub transport: Option<Transport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    pub play: u8,
+    pub stop: u8,
+    pub record: u8,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,400 @@
+//! `composer-probe monitor` against emulated USB streams (umockdev ioctl
+//! scripts) and MIDI files, checked against the expected event lists that
+//! `tests/fixtures/streams/gen_streams.py` and `gen_smf.py` write.
+
+use crate::util::{fixture, Run};
+use serde_json::{Map, Value};
+use std::process::Command;
+
+/// `monitor ARGS` reading `device` with the USB stream `script` replayed.
+fn monitor_usb(device: &str, node: &str, script: &str, args: &[&str]) -> Run {
+    let mut command = Command::new("umockdev-run");
+    command
+        .arg("-d")
+        .arg(fixture(device))
+        .arg("-i")
+        .arg(format!(
+            "{node}={}",
+            fixture(&format!("streams/{script}")).display()
+        ))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("monitor")
+        .args(args)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .env_remove("RUST_BACKTRACE");
+    Run::from_output(command.output().expect("umockdev-run runs"))
+}
+
+fn expected(name: &str) -> Vec<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(fixture(&format!("streams/{name}"))).expect("expected events");
+    serde_json::from_str(&text).expect("expected events are JSON")
+}
+
+fn json_lines(stdout: &str) -> Vec<Map<String, Value>> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+/// Every field the expectation names must match; our `value` carries the
+/// program number, and an absent `cable` means cable 0.
+fn assert_events_match(actual: &[Map<String, Value>], expected: &[Map<String, Value>]) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "event count\nactual: {actual:#?}"
+    );
+    for (n, (got, want)) in actual.iter().zip(expected).enumerate() {
+        for (key, value) in want {
+            let field = if key == "program" {
+                "value"
+            } else {
+                key.as_str()
+            };
+            let got_value = got.get(field).cloned().unwrap_or(if key == "cable" {
+                Value::from(0)
+            } else {
+                Value::Null
+            });
+            assert_eq!(
+                &got_value, value,
+                "event {n} field {key}: got {got:?}, want {want:?}"
+            );
+        }
+    }
+}
+
+/// Splits JSON lines into MIDI events and the trailing stream event.
+fn split_stream_end(
+    mut events: Vec<Map<String, Value>>,
+) -> (Vec<Map<String, Value>>, Map<String, Value>) {
+    let last = events.pop().expect("at least the disconnect event");
+    (events, last)
+}
+
+#[test]
+fn every_deepcomposer_panel_control_is_named_and_exact() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-panel.ioctl",
+        &["--usb", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (events, end) = split_stream_end(json_lines(&run.stdout));
+    assert_events_match(&events, &expected("akm322-panel.expected.json"));
+    assert_eq!(end["type"], "disconnected");
+    assert_eq!(end["reason"], "keyboard disconnected");
+
+    let control_names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e.get("control")?.as_str())
+        .collect();
+    for name in [
+        "Modulation",
+        "Volume",
+        "Encoder",
+        "Knob 1",
+        "Knob 2",
+        "Knob 3",
+        "Set+Reverb",
+        "Play",
+        "Stop",
+        "Record",
+    ] {
+        assert!(
+            control_names.contains(&name),
+            "{name} missing from {control_names:?}"
+        );
+    }
+    assert!(
+        !control_names.contains(&"Pan"),
+        "the Encoder is not General MIDI Pan"
+    );
+    let transports: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e.get("transport")?.as_str())
+        .collect();
+    assert_eq!(
+        transports,
+        ["play", "record", "stop"],
+        "Stop's release (value 0) is not a press"
+    );
+    assert!(
+        run.stderr
+            .contains("AWS DeepComposer keyboard (Midiplus AKM322) via direct USB"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn text_lines_read_like_a_musician_would_say_them() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-panel.ioctl",
+        &["--usb"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].ends_with("Note on          ch 1  C4 (60)   velocity 100"),
+        "{}",
+        lines[0]
+    );
+    for wanted in [
+        "Control change   ch 1  Knob 1 (CC 21) = 10",
+        "Control change   ch 1  Encoder (CC 10) = 64",
+        "Control change   ch 1  Play (CC 105) = 127  ▶ Play pressed",
+        "Control change   ch 1  Record (CC 107) = 127  ● Record pressed",
+        "Pitch bend       ch 1  +8191 (raw 16383)",
+        "Note on          ch 1  F2 (41)   velocity 30",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.ends_with(wanted)),
+            "missing {wanted:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(lines.last().unwrap().ends_with("keyboard disconnected"));
+}
+
+#[test]
+fn sysex_split_across_transfers_arrives_whole() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-sysex.ioctl",
+        &["--usb", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (events, _) = split_stream_end(json_lines(&run.stdout));
+    assert_events_match(&events, &expected("akm322-sysex.expected.json"));
+    assert_eq!(events.iter().filter(|e| e["type"] == "sysex").count(), 4);
+}
+
+#[test]
+fn a_two_cable_device_reports_both_cables() {
+    let run = monitor_usb(
+        "multicable.umockdev",
+        "/dev/bus/usb/002/004",
+        "multicable-two-cables.ioctl",
+        &["--usb=2573:0044", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (events, _) = split_stream_end(json_lines(&run.stdout));
+    assert_events_match(&events, &expected("multicable-two-cables.expected.json"));
+    let cables: std::collections::BTreeSet<i64> = events
+        .iter()
+        .map(|e| e.get("cable").and_then(Value::as_i64).unwrap_or(0))
+        .collect();
+    assert!(cables.contains(&0) && cables.contains(&1), "{cables:?}");
+}
+
+#[test]
+fn interrupt_endpoints_are_read_too() {
+    let run = monitor_usb(
+        "keystation.umockdev",
+        "/dev/bus/usb/001/007",
+        "keystation-interrupt.ioctl",
+        &["--usb=1-2", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (events, _) = split_stream_end(json_lines(&run.stdout));
+    assert_events_match(&events, &expected("keystation-interrupt.expected.json"));
+}
+
+#[test]
+fn unplug_mid_stream_ends_cleanly_with_nothing_lost() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-unplug.ioctl",
+        &["--usb", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "unplug is not a failure: {}", run.stderr);
+    let (events, end) = split_stream_end(json_lines(&run.stdout));
+    assert_events_match(&events, &expected("akm322-unplug.expected.json"));
+    assert_eq!(end["type"], "disconnected");
+    assert!(
+        run.stderr.contains("the keyboard was disconnected"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn without_a_midi_service_the_automatic_choice_falls_back_to_usb() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-unplug.ioctl",
+        &["--count", "2"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("via direct USB at USB port 1-1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("the system MIDI service is unavailable"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stdout.lines().count(),
+        2,
+        "--count 2 stops after two events"
+    );
+}
+
+#[test]
+fn filters_by_type_and_channel() {
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-panel.ioctl",
+        &["--usb", "--json", "--type", "cc", "--channel", "1"],
+    );
+    let (events, _) = split_stream_end(json_lines(&run.stdout));
+    let wanted: Vec<Map<String, Value>> = expected("akm322-panel.expected.json")
+        .into_iter()
+        .filter(|e| e["type"] == "control_change")
+        .collect();
+    assert!(wanted.len() >= 10, "the panel script moves every control");
+    assert_events_match(&events, &wanted);
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-panel.ioctl",
+        &["--usb", "--json", "--channel", "2"],
+    );
+    let (events, end) = split_stream_end(json_lines(&run.stdout));
+    assert!(events.is_empty(), "nothing on channel 2: {events:#?}");
+    assert_eq!(end["type"], "disconnected");
+}
+
+fn monitor_file(name: &str, args: &[&str]) -> Run {
+    let path = fixture(&format!("streams/{name}"));
+    let output = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("monitor")
+        .arg("--file")
+        .arg(path)
+        .args(args)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("binary runs");
+    Run::from_output(output)
+}
+
+#[test]
+fn midi_files_replay_in_order_with_their_times() {
+    for name in ["running-status", "two-tracks"] {
+        let run = monitor_file(&format!("{name}.mid"), &["--fast", "--json"]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_events_match(
+            &json_lines(&run.stdout),
+            &expected(&format!("{name}.expected.json")),
+        );
+    }
+}
+
+#[test]
+fn foreign_and_damaged_files_fail_with_one_clear_line() {
+    let run = monitor_file("not-midi.mid", &["--fast"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a Standard MIDI File"),
+        "{}",
+        run.stderr
+    );
+
+    let run = monitor_file("truncated.mid", &["--fast"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a damaged MIDI file"),
+        "{}",
+        run.stderr
+    );
+
+    let run = monitor_file("missing.mid", &["--fast"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("cannot read"), "{}", run.stderr);
+}
+
+#[test]
+fn duration_stops_a_real_time_replay_early() {
+    // two-tracks.mid lasts 3 s in real time; 0.3 s shows only its start.
+    let run = monitor_file("two-tracks.mid", &["--json", "--duration", "0.3"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let events = json_lines(&run.stdout);
+    let all = expected("two-tracks.expected.json");
+    assert!(
+        !events.is_empty() && events.len() < all.len(),
+        "{} of {}",
+        events.len(),
+        all.len()
+    );
+}
+
+#[test]
+fn ctrl_c_ends_monitor_cleanly_with_status_0() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["monitor", "--file"])
+        .arg(fixture("streams/two-tracks.mid"))
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first events are at t = 0: wait for the first line, then interrupt.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(
+        first.contains("Note on") || first.contains("Program"),
+        "{first}"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn nothing_to_listen_to_says_what_to_do() {
+    let run = crate::util::probe(&[], &["monitor"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("no keyboard to listen to: no USB MIDI device is connected"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--usb=VID:PID"), "{}", run.stderr);
+
+    let run = crate::util::probe(&[], &["monitor", "--usb=take.mid"]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("neither VID:PID"), "{}", run.stderr);
+
+    let run = crate::util::probe(&[], &["monitor", "--port", "AKM322"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("system MIDI service is unavailable"),
+        "{}",
+        run.stderr
+    );
+}
