@@ -5,6 +5,9 @@ use crate::decode::names::NoteNaming;
 use crate::input::select::{InputOptions, SourceChoice};
 use crate::input::usb::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
+use crate::play::PlayConfig;
+use crate::render::WavFormat;
+use crate::synth::Preset;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +28,10 @@ pub enum Command {
     List(ListArgs),
     /// Print every MIDI event as it arrives (like aseqdump, with names and times).
     Monitor(MonitorArgs),
+    /// Play the keyboard through the built-in synth, with low latency.
+    Play(PlayArgs),
+    /// Render a MIDI file to a WAV file with the built-in synth.
+    Render(RenderArgs),
     /// Print the udev rule that gives the logged-in user access to USB MIDI devices.
     UdevRule,
 }
@@ -163,5 +170,93 @@ impl MonitorArgs {
             },
             wait: self.input.wait,
         })
+    }
+}
+
+/// Options of `play`.
+#[derive(Debug, clap::Args)]
+pub struct PlayArgs {
+    /// Where MIDI comes from.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The sound: piano, organ, pad, lead, bass or pluck (program changes switch too).
+    #[arg(long, default_value = "piano")]
+    pub preset: Preset,
+    /// Frames per audio buffer: smaller is faster to respond; raise it if the sound crackles.
+    #[arg(long, value_name = "FRAMES", default_value_t = 128)]
+    pub buffer: u32,
+    /// Play on this output device (a unique part of its name; see --list-audio).
+    #[arg(long, value_name = "NAME")]
+    pub audio_device: Option<String>,
+    /// List the audio output devices and exit.
+    #[arg(long)]
+    pub list_audio: bool,
+    /// Write what would have been heard to a WAV file instead of playing it.
+    #[arg(long, value_name = "FILE")]
+    pub wav: Option<PathBuf>,
+    /// Also send every event to this MIDI output port.
+    #[arg(long, value_name = "PORT")]
+    pub thru: Option<String>,
+    /// Pitch bend range in semitones.
+    #[arg(long, value_name = "SEMITONES", default_value_t = 2.0)]
+    pub bend_range: f32,
+    /// Plain line output (the default until the terminal keyboard view exists).
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+impl PlayArgs {
+    /// The play settings these flags mean.
+    pub fn config(&self) -> Result<PlayConfig, String> {
+        if !(16..=4096).contains(&self.buffer) {
+            return Err(format!(
+                "--buffer {} is outside 16 to 4096 frames",
+                self.buffer
+            ));
+        }
+        if !(0.0..=24.0).contains(&self.bend_range) {
+            return Err(format!(
+                "--bend-range {} is outside 0 to 24 semitones",
+                self.bend_range
+            ));
+        }
+        Ok(PlayConfig {
+            input: self.input.options()?,
+            preset: self.preset,
+            buffer_frames: self.buffer,
+            audio_device: self.audio_device.clone(),
+            wav: self.wav.clone(),
+            thru: self.thru.clone(),
+            bend_range: self.bend_range,
+        })
+    }
+}
+
+/// Options of `render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The MIDI file to render.
+    pub input: PathBuf,
+    /// The WAV file to write.
+    pub output: PathBuf,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    /// Write 32-bit float samples instead of 16-bit integers.
+    #[arg(long)]
+    pub float: bool,
+    /// The sound to start with (program changes in the file switch too).
+    #[arg(long, default_value = "piano")]
+    pub preset: Preset,
+}
+
+impl RenderArgs {
+    /// The WAV sample format asked for.
+    pub fn format(&self) -> WavFormat {
+        if self.float {
+            WavFormat::Float32
+        } else {
+            WavFormat::Int16
+        }
     }
 }

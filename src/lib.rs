@@ -7,11 +7,17 @@
 //! events, decoded by [`decode`] (the place to look for anything MIDI);
 //! [`monitor`] prints them. [`devices`] holds what we know about particular
 //! models (the AWS DeepComposer keyboard).
+pub mod audio;
 pub mod cli;
 pub mod decode;
 pub mod devices;
 pub mod input;
 pub mod list;
 pub mod monitor;
+pub mod play;
 pub mod ports;
+pub mod record;
+pub mod render;
+pub mod synth;
+pub mod tui;
 pub mod usb;

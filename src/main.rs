@@ -3,9 +3,9 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use composer_probe::cli::{Cli, Command, ListArgs, MonitorArgs};
+use composer_probe::cli::{Cli, Command, ListArgs, MonitorArgs, PlayArgs, RenderArgs};
 use composer_probe::input::select;
-use composer_probe::{list, monitor, ports, usb};
+use composer_probe::{list, monitor, play, ports, render, usb};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -25,6 +25,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List(args) => run_list(&args),
         Command::Monitor(args) => run_monitor(&args),
+        Command::Play(args) => run_play(&args),
+        Command::Render(args) => run_render(&args),
         Command::UdevRule => {
             write_stdout(list::UDEV_RULE)?;
             Ok(ExitCode::SUCCESS)
@@ -67,6 +69,48 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     if ending == monitor::Ending::Disconnected {
         eprintln!("composer-probe: the keyboard was disconnected; everything received before is shown above");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
+    if args.list_audio {
+        let devices = play::list_audio()?;
+        write_stdout(&(devices.join("\n") + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = args.config().map_err(anyhow::Error::msg)?;
+    let mut stdout = std::io::stdout().lock();
+    let summary = play::run(&config, &mut stdout, &mut std::io::stderr())?;
+    stdout.flush().context("cannot write to standard output")?;
+    if let Some((path, seconds)) = &summary.wav {
+        eprintln!("composer-probe: wrote {seconds:.1} s to {}", path.display());
+    }
+    if summary.disconnected {
+        eprintln!(
+            "composer-probe: the keyboard was disconnected; everything played before was kept"
+        );
+    }
+    if summary.overruns > 0 {
+        eprintln!(
+            "composer-probe: {} audio blocks took longer than real time; try --buffer 256",
+            summary.overruns
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let config = composer_probe::synth::EngineConfig {
+        preset: args.preset,
+        ..Default::default()
+    };
+    let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;
+    eprintln!(
+        "composer-probe: rendered {} notes, {:.1} s, to {}",
+        summary.notes,
+        summary.seconds,
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,8 +3,8 @@
 //! This module owns the MIDI 1.0 wire rules (running status, real-time bytes
 //! anywhere, System Common, SysEx with a size cap) and the pieces both
 //! decoders share: turning a status byte and its data bytes into a
-//! [`Message`] ([`channel_message`], [`system_common`]) and the reusable,
-//! capped SysEx buffer ([`SysExBuffer`]). The USB-MIDI decoder in
+//! [`Message`] (`channel_message`, `system_common`) and the reusable,
+//! capped SysEx buffer (`SysExBuffer`). The USB-MIDI decoder in
 //! [`super::usb_midi`] builds on them.
 
 use super::message::{
@@ -82,7 +82,7 @@ pub(crate) const fn common_data_len(status: u8) -> Option<u8> {
     match status {
         0xF1 | 0xF3 => Some(1),
         0xF2 => Some(2),
-        0xF4 | 0xF5 | 0xF6 => Some(0),
+        0xF4..=0xF6 => Some(0),
         _ => None,
     }
 }
@@ -171,17 +171,25 @@ impl SysExBuffer {
 
     #[inline]
     fn append(&mut self, byte: u8) {
-        let len = self.buf.len();
-        if len >= self.cap {
+        if self.buf.len() >= self.cap {
             self.overflow = true;
             return;
         }
-        if len == self.buf.capacity() {
-            // Grow by doubling, but never reserve past the cap.
-            let target = (len * 2).clamp(INITIAL_SYSEX_CAPACITY.min(self.cap), self.cap);
-            self.buf.reserve_exact(target - len);
-        }
+        self.reserve(1);
         self.buf.push(byte);
+    }
+
+    /// Make room for `more` bytes (the caller keeps within the cap): grow by
+    /// doubling, but never reserve past the cap.
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        let len = self.buf.len();
+        if self.buf.capacity() - len < more {
+            let target = (len * 2)
+                .max(len + more)
+                .clamp(INITIAL_SYSEX_CAPACITY.min(self.cap), self.cap);
+            self.buf.reserve_exact(target.saturating_sub(len));
+        }
     }
 
     /// End the message in progress, with its `F7` when `complete`, or cut off

@@ -69,7 +69,10 @@ fn deepcomposer_is_named_and_ready_over_direct_usb() {
     let encoder = known.controls.iter().find(|c| c.name == "Encoder").unwrap();
     assert_eq!(encoder.controller, Some(10));
     let transport = known.transport.as_ref().expect("transport buttons");
-    assert_eq!((transport.play, transport.stop, transport.record), (105, 106, 107));
+    assert_eq!(
+        (transport.play, transport.stop, transport.record),
+        (105, 106, 107)
+    );
 
     let midi = keyboard.midi.as_ref().expect("MIDI interface");
     assert_eq!(midi.interface, 1);

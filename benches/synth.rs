@@ -1,0 +1,172 @@
+//! Cost of the synth engine: 48 kHz stereo rendered in 128-frame blocks
+//! (a typical audio callback), with 32 and 64 voices held.
+//!
+//! Criterion measures the time per block (throughput in frames). After it,
+//! `main` times the same cases directly and prints the derived figures:
+//! real-time factor (audio time per block ÷ time to render it), nanoseconds
+//! per voice per sample, and voices per core (one core's 48 000-frame
+//! budget per second ÷ the cost of one voice-sample).
+//!
+//! Run with `cargo bench --bench synth`; `cargo test --benches` runs each
+//! case once as a smoke test and skips the report.
+
+use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SynthEvent};
+use criterion::{black_box, criterion_group, Criterion, Throughput};
+use std::time::{Duration, Instant};
+
+/// Sample rate.
+const FS: u32 = 48_000;
+/// Frames per rendered block.
+const FRAMES: usize = 128;
+
+/// One benchmark case.
+struct Case {
+    name: &'static str,
+    preset: Preset,
+    voices: u8,
+    /// DeepComposer reverb button on.
+    reverb: bool,
+    /// Mod wheel up and the pitch wheel off centre: the pitch of every voice
+    /// is recomputed every control block.
+    modulation: bool,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "pad_32_voices",
+        preset: Preset::Pad,
+        voices: 32,
+        reverb: false,
+        modulation: false,
+    },
+    Case {
+        name: "pad_32_voices_reverb",
+        preset: Preset::Pad,
+        voices: 32,
+        reverb: true,
+        modulation: false,
+    },
+    Case {
+        name: "lead_32_voices_vibrato_reverb",
+        preset: Preset::Lead,
+        voices: 32,
+        reverb: true,
+        modulation: true,
+    },
+    Case {
+        name: "organ_32_voices",
+        preset: Preset::Organ,
+        voices: 32,
+        reverb: false,
+        modulation: false,
+    },
+    Case {
+        name: "pad_64_voices_reverb",
+        preset: Preset::Pad,
+        voices: 64,
+        reverb: true,
+        modulation: false,
+    },
+];
+
+/// An engine holding `case.voices` notes, past their attack.
+fn playing(case: &Case) -> Engine {
+    let mut engine = Engine::new(
+        FS,
+        EngineConfig {
+            preset: case.preset,
+            panel: PanelMap::DeepComposer,
+            ..EngineConfig::default()
+        },
+    );
+    let control = |controller, value| SynthEvent::Control {
+        channel: 0,
+        controller,
+        value,
+    };
+    if case.reverb {
+        engine.handle(control(91, 64));
+    }
+    if case.modulation {
+        engine.handle(control(1, 100));
+        engine.handle(SynthEvent::PitchBend {
+            channel: 0,
+            value: 9000,
+        });
+    }
+    for i in 0..case.voices {
+        engine.handle(SynthEvent::NoteOn {
+            channel: 0,
+            key: 30 + i,
+            velocity: 100,
+        });
+    }
+    let mut buffer = vec![0.0f32; 2 * FRAMES];
+    for _ in 0..FS as usize / FRAMES {
+        engine.render(&mut buffer);
+    }
+    assert_eq!(engine.active_voices(), usize::from(case.voices));
+    engine
+}
+
+fn render_blocks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("synth_render_128_frames");
+    group.throughput(Throughput::Elements(FRAMES as u64));
+    for case in CASES {
+        let mut engine = playing(case);
+        let mut buffer = vec![0.0f32; 2 * FRAMES];
+        group.bench_function(case.name, |b| {
+            b.iter(|| engine.render(black_box(&mut buffer)))
+        });
+        assert!(buffer.iter().all(|x| x.is_finite() && x.abs() < 1.0));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render_blocks);
+
+/// Best time per block over several runs of `blocks` blocks.
+fn time_per_block(case: &Case, blocks: usize) -> Duration {
+    let mut engine = playing(case);
+    let mut buffer = vec![0.0f32; 2 * FRAMES];
+    (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..blocks {
+                engine.render(black_box(&mut buffer));
+            }
+            start.elapsed() / blocks as u32
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Print real-time factor, ns per voice per sample and voices per core.
+fn report() {
+    let audio_per_block = FRAMES as f64 / f64::from(FS);
+    println!();
+    println!(
+        "{:<32} {:>12} {:>12} {:>18} {:>16}",
+        "case (48 kHz, 128 frames)", "µs/block", "real time ×", "ns/voice/sample", "voices/core"
+    );
+    for case in CASES {
+        let block = time_per_block(case, 4000).as_secs_f64();
+        let voice_sample = block / (f64::from(case.voices) * FRAMES as f64);
+        println!(
+            "{:<32} {:>12.2} {:>12.0} {:>18.2} {:>16.0}",
+            case.name,
+            block * 1e6,
+            audio_per_block / block,
+            voice_sample * 1e9,
+            1.0 / (voice_sample * f64::from(FS)),
+        );
+    }
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        report();
+    }
+}

@@ -1,0 +1,162 @@
+//! The only place that opens an audio device (rodio on cpal: ALSA,
+//! CoreAudio, WASAPI).
+
+use super::realtime::SynthSource;
+use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _};
+use rodio::cpal::BufferSize;
+use rodio::{DeviceSinkBuilder, MixerDeviceSink};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why audio output could not be opened. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The system has no output device at all.
+    #[error("no audio output device found; use --wav FILE to write what would have been heard, or --list-audio to see the devices")]
+    NoDevice,
+    /// `--audio-device` matched nothing.
+    #[error(
+        "no audio output device matches \"{wanted}\" (available: {available}); see --list-audio"
+    )]
+    DeviceNotFound {
+        /// What the user asked for.
+        wanted: String,
+        /// The devices there are.
+        available: String,
+    },
+    /// The device exists but refused to open.
+    #[error("cannot open the audio output \"{device}\": {reason}; use --wav FILE to write what would have been heard")]
+    Open {
+        /// Device name.
+        device: String,
+        /// What cpal said.
+        reason: String,
+    },
+}
+
+/// An open audio output playing into the speakers.
+pub struct AudioOutput {
+    sink: MixerDeviceSink,
+    /// The device's name.
+    pub device_name: String,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Frames per buffer, when fixed.
+    pub buffer_frames: Option<u32>,
+    /// Set when the requested buffer size was refused and the device's own was used.
+    pub fallback_note: Option<String>,
+}
+
+/// Errors the audio device reported while playing (underruns, unplug).
+pub static STREAM_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+fn count_stream_error(_error: rodio::cpal::Error) {
+    STREAM_ERRORS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Names of the output devices, default first.
+pub fn list_devices() -> Result<Vec<String>, AudioError> {
+    crate::ports::quietly(list_devices_noisily)
+}
+
+fn list_devices_noisily() -> Result<Vec<String>, AudioError> {
+    let host = rodio::cpal::default_host();
+    let default = host.default_output_device().and_then(|d| device_name(&d));
+    let mut names: Vec<String> = host
+        .output_devices()
+        .map_err(|_| AudioError::NoDevice)?
+        .filter_map(|d| device_name(&d))
+        .collect();
+    if let Some(default) = default {
+        names.retain(|n| *n != default);
+        names.insert(0, default);
+    }
+    Ok(names)
+}
+
+fn device_name(device: &rodio::cpal::Device) -> Option<String> {
+    device.description().ok().map(|d| d.name().to_owned())
+}
+
+/// Opens the output (`wanted` names a device, else the default) asking for
+/// `buffer_frames` per buffer; falls back to the device's own buffer size,
+/// with a note, when that is refused.
+pub fn open(wanted: Option<&str>, buffer_frames: u32) -> Result<AudioOutput, AudioError> {
+    // ALSA prints its own complaints on stderr; our error says it in one line.
+    crate::ports::quietly(|| open_noisily(wanted, buffer_frames))
+}
+
+fn open_noisily(wanted: Option<&str>, buffer_frames: u32) -> Result<AudioOutput, AudioError> {
+    let host = rodio::cpal::default_host();
+    let device = match wanted {
+        None => host.default_output_device().ok_or(AudioError::NoDevice)?,
+        Some(wanted) => {
+            let devices: Vec<rodio::cpal::Device> = host
+                .output_devices()
+                .map_err(|_| AudioError::NoDevice)?
+                .collect();
+            let lower = wanted.to_lowercase();
+            let found = devices
+                .iter()
+                .find(|d| device_name(d).is_some_and(|n| n.to_lowercase().contains(&lower)))
+                .cloned();
+            found.ok_or_else(|| AudioError::DeviceNotFound {
+                wanted: wanted.to_owned(),
+                available: devices
+                    .iter()
+                    .filter_map(device_name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?
+        }
+    };
+    let name = device_name(&device).unwrap_or_else(|| "default".to_owned());
+    let refused = |e: rodio::DeviceSinkError| AudioError::Open {
+        device: name.clone(),
+        reason: e.to_string(),
+    };
+    let fixed = DeviceSinkBuilder::from_device(device.clone())
+        .map_err(refused)?
+        .with_buffer_size(BufferSize::Fixed(buffer_frames))
+        .with_error_callback(count_stream_error)
+        .open_stream();
+    let (mut sink, fallback_note) = match fixed {
+        Ok(sink) => (sink, None),
+        Err(error) => {
+            let sink = DeviceSinkBuilder::from_device(device)
+                .map_err(refused)?
+                .with_error_callback(count_stream_error)
+                .open_stream()
+                .map_err(refused)?;
+            let note = format!(
+                "the device refused {buffer_frames}-frame buffers ({error}); using its default"
+            );
+            (sink, Some(note))
+        }
+    };
+    sink.log_on_drop(false);
+    let config = sink.config();
+    let buffer = match config.buffer_size() {
+        BufferSize::Fixed(frames) => Some(*frames),
+        BufferSize::Default => None,
+    };
+    Ok(AudioOutput {
+        sample_rate: config.sample_rate().get(),
+        buffer_frames: buffer,
+        device_name: name,
+        fallback_note,
+        sink,
+    })
+}
+
+impl AudioOutput {
+    /// Output latency of one buffer in milliseconds (the device may add its own).
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.buffer_frames
+            .map(|frames| f64::from(frames) * 1000.0 / f64::from(self.sample_rate))
+    }
+
+    /// Starts playing the synth.
+    pub fn play(&self, source: SynthSource) {
+        self.sink.mixer().add(source);
+    }
+}

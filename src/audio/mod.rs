@@ -1,0 +1,4 @@
+//! Audio output: the device ([`device`], the only place that opens one)
+//! and the real-time path into it ([`realtime`]).
+pub mod device;
+pub mod realtime;

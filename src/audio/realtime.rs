@@ -1,0 +1,287 @@
+//! The real-time path: events reach the audio thread through a lock-free
+//! single-producer queue (rtrb), and [`SynthSource`] — the code that runs
+//! in the audio callback — renders the engine in blocks, placing each event
+//! at its sample inside the block. Nothing here allocates, locks, blocks,
+//! logs or does I/O after construction (see `tests/realtime.rs`).
+
+use crate::input::Clock;
+use crate::synth::{Engine, SynthEvent};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The largest block the audio thread renders at once.
+pub const MAX_BLOCK_FRAMES: usize = 1024;
+
+/// An event for the synth with the time it happened (input stream clock).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimedEvent {
+    /// Microseconds on the input stream's clock.
+    pub t_us: u64,
+    /// What to do.
+    pub event: SynthEvent,
+}
+
+/// The sending end of the event queue (the input side owns it).
+pub struct EventSender {
+    producer: rtrb::Producer<TimedEvent>,
+    stats: Arc<AudioStats>,
+}
+
+impl EventSender {
+    /// Queues an event without blocking; a full queue drops it and counts it.
+    pub fn send(&mut self, event: TimedEvent) -> bool {
+        let sent = self.producer.push(event).is_ok();
+        if !sent {
+            self.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+}
+
+/// Figures the audio thread publishes for the display (atomics only).
+#[derive(Debug, Default)]
+pub struct AudioStats {
+    /// Blocks rendered.
+    pub blocks: AtomicU64,
+    /// Voices sounding after the last block.
+    pub voices: AtomicU32,
+    /// Render time of the last block as a share of its duration, in 1/1000.
+    pub load_permille: AtomicU32,
+    /// Highest load seen, in 1/1000.
+    pub peak_load_permille: AtomicU32,
+    /// Blocks whose rendering took longer than their duration.
+    pub overruns: AtomicU64,
+    /// Events that found the queue full.
+    pub dropped_events: AtomicU64,
+    /// True while the engine is silent (no voice, no tail).
+    pub silent: AtomicBool,
+}
+
+/// Builds the queue and the audio-thread source around an engine.
+///
+/// `block_frames` is how many frames the source renders at a time (the
+/// output buffer size); `clock` is the input stream's clock, so event
+/// times and the audio thread's notion of "now" agree.
+pub fn build(
+    engine: Engine,
+    block_frames: usize,
+    clock: Clock,
+    capacity: usize,
+) -> (EventSender, SynthSource) {
+    let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+    let stats = Arc::new(AudioStats::default());
+    let block_frames = block_frames.clamp(16, MAX_BLOCK_FRAMES);
+    let source = SynthSource {
+        sample_rate: engine.sample_rate(),
+        engine,
+        events: consumer,
+        clock,
+        block: vec![0.0; block_frames * 2].into_boxed_slice(),
+        block_frames,
+        position: block_frames * 2,
+        window_end_us: 0,
+        stats: Arc::clone(&stats),
+    };
+    (EventSender { producer, stats }, source)
+}
+
+/// The synth as the audio callback sees it: an iterator of interleaved
+/// stereo samples (a rodio `Source`).
+pub struct SynthSource {
+    engine: Engine,
+    events: rtrb::Consumer<TimedEvent>,
+    clock: Clock,
+    block: Box<[f32]>,
+    block_frames: usize,
+    position: usize,
+    sample_rate: u32,
+    window_end_us: u64,
+    stats: Arc<AudioStats>,
+}
+
+impl SynthSource {
+    /// The shared statistics.
+    pub fn stats(&self) -> Arc<AudioStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Frames per rendered block.
+    pub fn block_frames(&self) -> usize {
+        self.block_frames
+    }
+
+    /// Renders the next block. The block stands for the time window that
+    /// ended one block ago, so every event that happened inside it can be
+    /// placed at its own sample (a constant one-block delay, no jitter).
+    fn render_block(&mut self) {
+        let started = Instant::now();
+        let block_us = self.block_us();
+        let now = self.clock.now_us();
+        let start = self.window_end_us.max(now.saturating_sub(block_us));
+        self.render_window(start);
+        self.publish_stats(started.elapsed(), block_us);
+    }
+
+    fn block_us(&self) -> u64 {
+        self.block_frames as u64 * 1_000_000 / u64::from(self.sample_rate)
+    }
+
+    /// Renders the block standing for the time window that starts at
+    /// `start` (µs on the input clock): each queued event inside the window
+    /// takes effect at its own sample; later events wait for their block.
+    fn render_window(&mut self, start: u64) {
+        let end = start + self.block_us();
+        let mut done = 0;
+        while let Ok(next) = self.events.peek() {
+            if next.t_us >= end {
+                break;
+            }
+            let Ok(timed) = self.events.pop() else { break };
+            let offset = (timed.t_us.saturating_sub(start) * u64::from(self.sample_rate)
+                / 1_000_000) as usize;
+            let offset = offset.clamp(done, self.block_frames);
+            self.engine.render(&mut self.block[done * 2..offset * 2]);
+            self.engine.handle(timed.event);
+            done = offset;
+        }
+        self.engine.render(&mut self.block[done * 2..]);
+        self.window_end_us = end;
+        self.position = 0;
+    }
+
+    fn publish_stats(&self, elapsed: Duration, block_us: u64) {
+        let budget = Duration::from_micros(block_us.max(1));
+        let load = (elapsed.as_nanos() * 1000 / budget.as_nanos()) as u32;
+        let stats = &self.stats;
+        stats.blocks.fetch_add(1, Ordering::Relaxed);
+        stats
+            .voices
+            .store(self.engine.active_voices() as u32, Ordering::Relaxed);
+        stats.load_permille.store(load, Ordering::Relaxed);
+        stats.peak_load_permille.fetch_max(load, Ordering::Relaxed);
+        if load > 1000 {
+            stats.overruns.fetch_add(1, Ordering::Relaxed);
+        }
+        stats
+            .silent
+            .store(self.engine.is_silent(), Ordering::Relaxed);
+    }
+}
+
+impl Iterator for SynthSource {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        if self.position >= self.block.len() {
+            self.render_block();
+        }
+        let sample = self.block[self.position];
+        self.position += 1;
+        Some(sample)
+    }
+}
+
+impl rodio::Source for SynthSource {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn channels(&self) -> rodio::ChannelCount {
+        rodio::ChannelCount::new(2).expect("2 is not zero")
+    }
+
+    fn sample_rate(&self) -> rodio::SampleRate {
+        rodio::SampleRate::new(self.sample_rate).unwrap_or(rodio::SampleRate::MIN)
+    }
+
+    fn total_duration(&self) -> Option<Duration> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::EngineConfig;
+
+    fn source() -> (EventSender, SynthSource) {
+        build(
+            Engine::new(48_000, EngineConfig::default()),
+            480,
+            Clock::start(),
+            64,
+        )
+    }
+
+    fn first_loud_frame(block: &[f32]) -> Option<usize> {
+        block
+            .chunks(2)
+            .position(|frame| frame[0].abs() > 1e-4 || frame[1].abs() > 1e-4)
+    }
+
+    #[test]
+    fn events_start_at_their_own_sample_inside_a_block() {
+        let (mut sender, mut source) = source();
+        // A 480-frame block at 48 kHz is 10 ms; the note comes 6 ms in.
+        sender.send(TimedEvent {
+            t_us: 1_006_000,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key: 69,
+                velocity: 127,
+            },
+        });
+        source.render_window(1_000_000);
+        let first = first_loud_frame(&source.block).expect("the note starts in this block");
+        assert!(
+            (288..=292).contains(&first),
+            "note started at frame {first}, expected 288"
+        );
+    }
+
+    #[test]
+    fn events_after_the_window_wait_for_their_block() {
+        let (mut sender, mut source) = source();
+        sender.send(TimedEvent {
+            t_us: 1_012_000,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key: 69,
+                velocity: 127,
+            },
+        });
+        source.render_window(1_000_000);
+        assert_eq!(first_loud_frame(&source.block), None, "not yet");
+        source.render_window(1_010_000);
+        let first = first_loud_frame(&source.block).expect("now");
+        assert!((94..=98).contains(&first), "{first}");
+    }
+
+    #[test]
+    fn late_events_play_at_the_start_of_the_block() {
+        let (mut sender, mut source) = source();
+        sender.send(TimedEvent {
+            t_us: 500,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key: 69,
+                velocity: 127,
+            },
+        });
+        source.render_window(1_000_000);
+        assert!(first_loud_frame(&source.block).is_some_and(|f| f < 4));
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let (mut sender, source) = source();
+        let event = TimedEvent {
+            t_us: 0,
+            event: SynthEvent::AllNotesOff,
+        };
+        let sent = (0..100).filter(|_| sender.send(event)).count();
+        assert_eq!(sent, 64);
+        assert_eq!(source.stats().dropped_events.load(Ordering::Relaxed), 36);
+    }
+}

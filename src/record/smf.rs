@@ -1,0 +1,314 @@
+//! Turning a take into Standard MIDI File bytes (written by midly): time
+//! zero and tick conversion, closing what is still sounding, the 8-bar
+//! DeepComposer cut, and the format 0 / format 1 track layout.
+
+use super::take::Take;
+use super::{RecordOptions, TakeSummary};
+use crate::decode::message::{u4, u7, ChannelMessage};
+use crate::decode::tracker::SUSTAIN_PEDAL;
+use crate::input::event::EventMessage;
+use midly::num::{u15, u24, u28};
+use midly::{Format, Header, MetaMessage, Smf, Timing, TrackEvent, TrackEventKind};
+use std::path::PathBuf;
+
+/// Largest tempo an SMF can hold, µs per quarter note.
+pub(crate) const MAX_TEMPO: u32 = 0xff_ffff;
+/// Bars a DeepComposer input melody may hold.
+pub(crate) const DEEPCOMPOSER_BARS: u64 = 8;
+
+/// The tempo `bpm` is written as: whole µs per quarter note, within what an
+/// SMF can hold (120 bpm when `bpm` is not a positive number).
+pub(crate) fn tempo_us_per_beat(bpm: f64) -> u32 {
+    if !(bpm.is_finite() && bpm > 0.0) {
+        return 500_000;
+    }
+    (60_000_000.0 / bpm)
+        .round()
+        .clamp(1.0, f64::from(MAX_TEMPO)) as u32
+}
+
+/// `elapsed_us` in ticks at `tempo` µs per beat, rounded to nearest (exact
+/// integer arithmetic).
+pub(crate) fn ticks_at_tempo(elapsed_us: u64, ppq: u16, tempo: u32) -> u64 {
+    let tempo = u128::from(tempo.max(1));
+    let scaled = u128::from(elapsed_us) * u128::from(ppq) * 2 + tempo;
+    u64::try_from(scaled / (2 * tempo)).unwrap_or(u64::MAX)
+}
+
+/// Ticks back to µs, rounded to nearest.
+fn us_at_tempo(ticks: u64, ppq: u16, tempo: u32) -> u64 {
+    let ppq = u128::from(ppq.max(1));
+    let us = (u128::from(ticks) * u128::from(tempo) * 2 + ppq) / (2 * ppq);
+    u64::try_from(us).unwrap_or(u64::MAX)
+}
+
+/// Length of one bar of `options.time_signature`, in ticks.
+pub(crate) fn bar_ticks(options: &RecordOptions) -> u64 {
+    let (numerator, denominator) = options.time_signature;
+    u64::from(options.ppq) * 4 * u64::from(numerator) / u64::from(denominator.max(1))
+}
+
+/// A take as an SMF.
+#[derive(Debug)]
+pub(crate) struct Written {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Note Ons written.
+    pub notes: usize,
+    /// Take events written (not counting meta events and closing events).
+    pub events: usize,
+    /// Notes closed at the stop or the cut.
+    pub closed_notes: usize,
+    /// Length of the take.
+    pub duration_us: u64,
+}
+
+impl Written {
+    /// The summary of this file at `path`.
+    pub fn summary(&self, path: PathBuf) -> TakeSummary {
+        TakeSummary {
+            path,
+            notes: self.notes,
+            events: self.events,
+            duration_us: self.duration_us,
+            closed_notes: self.closed_notes,
+        }
+    }
+}
+
+/// An event of the file, owning its bytes.
+enum Payload {
+    Midi {
+        channel: u4,
+        message: ChannelMessage,
+    },
+    /// SysEx data after the F0, ending with F7.
+    SysEx(Vec<u8>),
+    /// System Common / Real-Time bytes, as an escape event.
+    Escape(Vec<u8>),
+}
+
+impl Payload {
+    fn kind(&self) -> TrackEventKind<'_> {
+        match self {
+            Payload::Midi { channel, message } => TrackEventKind::Midi {
+                channel: *channel,
+                message: *message,
+            },
+            Payload::SysEx(data) => TrackEventKind::SysEx(data),
+            Payload::Escape(data) => TrackEventKind::Escape(data),
+        }
+    }
+
+    fn channel(&self) -> Option<u4> {
+        match self {
+            Payload::Midi { channel, .. } => Some(*channel),
+            _ => None,
+        }
+    }
+}
+
+/// Builds the SMF for `take` stopped at `stop_us` (stream clock).
+pub(crate) fn write_take(
+    take: &Take,
+    stop_us: u64,
+    options: &RecordOptions,
+) -> Result<Written, String> {
+    let ppq = options.ppq.max(1);
+    let tempo = tempo_us_per_beat(options.bpm);
+    let zero = take
+        .zero_us()
+        .or(take.events.first().map(|e| e.t_us))
+        .unwrap_or(stop_us);
+    let at = |t_us: u64| ticks_at_tempo(t_us.saturating_sub(zero), ppq, tempo);
+    let limit = options
+        .deepcomposer_export
+        .then(|| DEEPCOMPOSER_BARS * bar_ticks(options));
+
+    let mut placed: Vec<(u64, Payload)> = Vec::with_capacity(take.events.len() + 8);
+    let mut open = [[false; 128]; 16];
+    let mut pedal = [false; 16];
+    let mut last_tick = 0;
+    let mut last_us = zero;
+    let mut notes = 0;
+    for event in &take.events {
+        let tick = at(event.t_us).max(last_tick);
+        if limit.is_some_and(|limit| tick >= limit) {
+            break;
+        }
+        let payload = match &event.message {
+            EventMessage::Channel { channel, message } => {
+                let c = usize::from(channel.as_int());
+                let message = match *message {
+                    ChannelMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                        open[c][usize::from(key.as_int())] = true;
+                        notes += 1;
+                        *message
+                    }
+                    ChannelMessage::NoteOn { key, vel } | ChannelMessage::NoteOff { key, vel } => {
+                        let k = usize::from(key.as_int());
+                        if !open[c][k] {
+                            // Released before the take: its Note On is not in it.
+                            continue;
+                        }
+                        open[c][k] = false;
+                        ChannelMessage::NoteOff { key, vel }
+                    }
+                    ChannelMessage::Controller { controller, value }
+                        if controller.as_int() == SUSTAIN_PEDAL =>
+                    {
+                        pedal[c] = value.as_int() >= 64;
+                        *message
+                    }
+                    other => other,
+                };
+                Payload::Midi {
+                    channel: *channel,
+                    message,
+                }
+            }
+            EventMessage::SysEx { data, .. } => {
+                let mut body = data.strip_prefix(&[0xf0]).unwrap_or(data).to_vec();
+                if body.last() != Some(&0xf7) {
+                    body.push(0xf7);
+                }
+                Payload::SysEx(body)
+            }
+            EventMessage::Realtime(_) if !options.include_realtime => continue,
+            EventMessage::Common(_) | EventMessage::Realtime(_) => {
+                let mut bytes = Vec::with_capacity(3);
+                event.message.write_bytes(&mut bytes);
+                Payload::Escape(bytes)
+            }
+        };
+        last_tick = tick;
+        last_us = last_us.max(event.t_us);
+        placed.push((tick, payload));
+    }
+    let events = placed.len();
+
+    let stop_tick = at(stop_us).max(last_tick);
+    let (end_tick, duration_us) = match limit {
+        Some(limit) if stop_tick > limit => (limit, us_at_tempo(limit, ppq, tempo)),
+        _ => (stop_tick, stop_us.max(last_us).saturating_sub(zero)),
+    };
+    let mut closed_notes = 0;
+    for (c, keys) in open.iter().enumerate() {
+        let channel = u4::new(c as u8);
+        for (key, _) in keys.iter().enumerate().filter(|(_, open)| **open) {
+            closed_notes += 1;
+            placed.push((
+                end_tick,
+                Payload::Midi {
+                    channel,
+                    message: ChannelMessage::NoteOff {
+                        key: u7::new(key as u8),
+                        vel: u7::new(0),
+                    },
+                },
+            ));
+        }
+        if pedal[c] {
+            placed.push((
+                end_tick,
+                Payload::Midi {
+                    channel,
+                    message: ChannelMessage::Controller {
+                        controller: u7::new(SUSTAIN_PEDAL),
+                        value: u7::new(0),
+                    },
+                },
+            ));
+        }
+    }
+
+    let (numerator, denominator) = options.time_signature;
+    let conductor = [
+        MetaMessage::TrackName(options.track_name.as_bytes()),
+        MetaMessage::Tempo(u24::new(tempo)),
+        MetaMessage::TimeSignature(numerator, denominator.trailing_zeros() as u8, 24, 8),
+    ];
+    let split = options.split_channels && !options.deepcomposer_export;
+    let names: Vec<String> = (1..=16).map(|n| format!("Channel {n}")).collect();
+    let mut tracks = Vec::new();
+    let format = if split {
+        let mut first: Vec<(u64, TrackEventKind<'_>)> = conductor
+            .iter()
+            .map(|meta| (0, TrackEventKind::Meta(*meta)))
+            .collect();
+        first.extend(
+            placed
+                .iter()
+                .filter(|(_, p)| p.channel().is_none())
+                .map(|(tick, p)| (*tick, p.kind())),
+        );
+        tracks.push(track(first, end_tick));
+        for (c, name) in names.iter().enumerate() {
+            let channel = Some(u4::new(c as u8));
+            if !placed.iter().any(|(_, p)| p.channel() == channel) {
+                continue;
+            }
+            let mut events = vec![(
+                0,
+                TrackEventKind::Meta(MetaMessage::TrackName(name.as_bytes())),
+            )];
+            events.extend(
+                placed
+                    .iter()
+                    .filter(|(_, p)| p.channel() == channel)
+                    .map(|(tick, p)| (*tick, p.kind())),
+            );
+            tracks.push(track(events, end_tick));
+        }
+        Format::Parallel
+    } else {
+        let mut events: Vec<(u64, TrackEventKind<'_>)> = conductor
+            .iter()
+            .map(|meta| (0, TrackEventKind::Meta(*meta)))
+            .collect();
+        events.extend(placed.iter().map(|(tick, p)| (*tick, p.kind())));
+        tracks.push(track(events, end_tick));
+        Format::SingleTrack
+    };
+    let smf = Smf {
+        header: Header::new(format, Timing::Metrical(u15::new(ppq))),
+        tracks,
+    };
+    let mut bytes = Vec::new();
+    smf.write_std(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(Written {
+        bytes,
+        notes,
+        events,
+        closed_notes,
+        duration_us,
+    })
+}
+
+/// A track from events at absolute ticks (in order), ended at `end_tick`.
+/// A gap too long for one delta time is bridged by empty text events.
+fn track(events: Vec<(u64, TrackEventKind<'_>)>, end_tick: u64) -> Vec<TrackEvent<'_>> {
+    let mut out = Vec::with_capacity(events.len() + 1);
+    let mut now = 0u64;
+    let mut put = |tick: u64, kind| {
+        let mut delta = tick.saturating_sub(now);
+        let max = u64::from(u28::max_value().as_int());
+        while delta > max {
+            out.push(TrackEvent {
+                delta: u28::max_value(),
+                kind: TrackEventKind::Meta(MetaMessage::Text(b"")),
+            });
+            delta -= max;
+        }
+        out.push(TrackEvent {
+            delta: u28::new(delta as u32),
+            kind,
+        });
+        now = now.max(tick);
+    };
+    for (tick, kind) in events {
+        put(tick, kind);
+    }
+    put(end_tick, TrackEventKind::Meta(MetaMessage::EndOfTrack));
+    out
+}

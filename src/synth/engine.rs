@@ -1,0 +1,663 @@
+//! The polyphonic engine: events in, interleaved stereo out.
+//!
+//! [`Engine::new`] allocates everything (64 voices, the reverb's delay
+//! lines); [`Engine::handle`] and [`Engine::render`] never allocate, lock or
+//! panic. An event takes effect from the next rendered sample, so a caller
+//! that wants sample-accurate timing splits its buffer at event times.
+//! Rendering runs in control blocks of 32 frames; envelopes, pitch (bend,
+//! vibrato) and cutoff are updated per block and every gain is ramped across
+//! it.
+//!
+//! ## Panel and controller map
+//!
+//! `v` is the controller value 0–127. The timbre controls (waveform,
+//! cutoff, attack, release, resonance) are engine-wide: they apply to all
+//! channels and presets and survive Program Changes. "64 = preset" controls
+//! are relative: centred, the preset sounds as designed.
+//!
+//! | control (DeepComposer) | message | `PanelMap::DeepComposer` | `PanelMap::GeneralMidi` |
+//! |---|---|---|---|
+//! | Pitch wheel | pitch bend | ± `bend_range_semitones` (default 2) | same |
+//! | Modulation wheel | CC 1 | vibrato, 5.5 Hz, depth 0–50 cents (v/127 × 50) | same |
+//! | Volume knob | CC 7 | channel volume, gain (v/100)²: 100 (default) = unity, 127 = +4.1 dB | same |
+//! | — | CC 11 | expression, gain (v/127)² (default 127) | same |
+//! | Encoder | CC 10 | waveform of both oscillators, morph position v × 3/127: 0 sine, 42 triangle, 85 saw, 127 square, crossfading between neighbours (until first moved, the preset's own) | pan, constant power: 0 left, 64 centre, 127 right |
+//! | Knob 1 | CC 21 | filter cutoff × 16^((v−64)/64): 64 = preset, 0 = 4 octaves down, 127 ≈ 4 octaves up | — |
+//! | Knob 2 | CC 22 | attack time × 64^((v−64)/64): 64 = preset, 0 = ÷64, 127 ≈ ×60 (kept within 0.5 ms–30 s) | — |
+//! | Knob 3 | CC 23 | release time, same curve as Knob 2 | — |
+//! | Set+Reverb | CC 91 | reverb on (send 0.6 on every channel) when v ≥ 64, off when v < 64; the button sends 64 / 0 | reverb send v/127 on this channel |
+//! | — | CC 74 | — | filter cutoff, as Knob 1 |
+//! | — | CC 73 | — | attack time, as Knob 2 |
+//! | — | CC 72 | — | release time, as Knob 3 |
+//! | — | CC 71 | — | resonance: preset's + (v−64)/128, kept within 0–0.97 |
+//! | (pedal) | CC 64 | sustain: v ≥ 64 holds released notes until it lifts; striking a held key again retriggers it | same |
+//! | — | CC 120 | all sound off: the channel's voices fade out in 5 ms | same |
+//! | — | CC 121 | reset controllers: modulation 0, bend centre, expression 127, pedal up (volume, pan, reverb and timbre kept, as in RP-015) | same |
+//! | — | CC 123 | all notes off: the channel's keys are released (the pedal still holds them, as MIDI 1.0 says) | same |
+//! | — | Program Change | the channel's preset for new notes, by GM family (see [`Preset::from_program`]) | same |
+//!
+//! Every other controller (the transport buttons CC 105–107 included) is
+//! ignored. [`SynthEvent::AllNotesOff`] lifts every pedal and releases every
+//! note on every channel, each with its own release (no click).
+//!
+//! ## Voices
+//!
+//! [`Engine::MAX_VOICES`] = 64. A key struck again on the same channel
+//! reuses its voice. Otherwise a free voice is taken, or one is stolen:
+//! first one already fading out, then the oldest released note, then the
+//! oldest note held only by the pedal, then the oldest held key. A stolen
+//! voice fades out over 3 ms before the new note starts, so stealing does
+//! not click.
+//!
+//! ## Levels
+//!
+//! Velocity scales the level by (velocity/127)² and opens the filter. With
+//! the default `gain` (0.5) one note at velocity 100 peaks around −12 dBFS;
+//! the output limiter (−0.9 dBFS, instant attack, 150 ms release) and a soft
+//! clipper keep every sample strictly inside ±1.
+
+use super::effects::{Limiter, Reverb, SILENCE};
+use super::filter::F4;
+use super::oscillator::sine;
+use super::preset::{Preset, Timbre};
+use super::voice::{filter_and_mix, ChannelControl, Lane, Mix, Note, Tone, Voice, BLOCK};
+
+/// One thing the engine reacts to (already decoded MIDI, channel 0-15).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SynthEvent {
+    /// A key pressed; velocity 0 means Note Off.
+    NoteOn {
+        /// Channel 0-15.
+        channel: u8,
+        /// Key 0-127 (60 = middle C).
+        key: u8,
+        /// Velocity 0-127.
+        velocity: u8,
+    },
+    /// A key released.
+    NoteOff {
+        /// Channel 0-15.
+        channel: u8,
+        /// Key 0-127.
+        key: u8,
+    },
+    /// A control change; see the module's controller map.
+    Control {
+        /// Channel 0-15.
+        channel: u8,
+        /// Controller number 0-127.
+        controller: u8,
+        /// Value 0-127.
+        value: u8,
+    },
+    /// The pitch wheel.
+    PitchBend {
+        /// Channel 0-15.
+        channel: u8,
+        /// Raw 14-bit value, 8192 = centre.
+        value: u16,
+    },
+    /// Select the channel's preset (see [`Preset::from_program`]).
+    ProgramChange {
+        /// Channel 0-15.
+        channel: u8,
+        /// Program 0-127.
+        program: u8,
+    },
+    /// Release everything on every channel and lift the pedals (Ctrl+C),
+    /// without a click.
+    AllNotesOff,
+}
+
+/// How panel controllers are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelMap {
+    /// The AWS DeepComposer's encoder, knobs and reverb button drive the
+    /// timbre (see the module table).
+    DeepComposer,
+    /// General MIDI meanings: CC 10 pan, CC 91 reverb send, CC 71–74 sound
+    /// controllers.
+    GeneralMidi,
+}
+
+/// Settings fixed when the engine is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineConfig {
+    /// Preset of every channel until a Program Change.
+    pub preset: Preset,
+    /// How panel controllers are read.
+    pub panel: PanelMap,
+    /// Pitch bend range, semitones each way (default 2, kept within 0–48).
+    pub bend_range_semitones: f32,
+    /// Master gain (default 0.5: one note at velocity 100 peaks around
+    /// −12 dBFS).
+    pub gain: f32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            preset: Preset::Piano,
+            panel: PanelMap::DeepComposer,
+            bend_range_semitones: 2.0,
+            gain: 0.5,
+        }
+    }
+}
+
+/// Reverb send of every channel while the DeepComposer's reverb is on.
+const DEEPCOMPOSER_REVERB_SEND: f32 = 0.6;
+/// Fade of a stolen voice, seconds.
+const STEAL_FADE: f32 = 0.003;
+/// Fade of All Sound Off, seconds.
+const KILL_FADE: f32 = 0.005;
+/// Vibrato rate, Hz.
+const VIBRATO_HZ: f32 = 5.5;
+/// Vibrato depth at full modulation, semitones.
+const VIBRATO_DEPTH: f32 = 0.5;
+
+/// Per-channel MIDI state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Channel {
+    preset: Preset,
+    volume: u8,
+    expression: u8,
+    modulation: u8,
+    bend: u16,
+    sustain: bool,
+    /// Left and right gains from CC 10 (General MIDI).
+    pan: [f32; 2],
+    send: f32,
+}
+
+impl Channel {
+    fn new(preset: Preset) -> Channel {
+        Channel {
+            preset,
+            volume: 100,
+            expression: 127,
+            modulation: 0,
+            bend: 8192,
+            sustain: false,
+            pan: [1.0, 1.0],
+            send: 0.0,
+        }
+    }
+}
+
+/// Timbre controls from the panel, engine-wide; 64 = the preset's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Panel {
+    cutoff: u8,
+    attack: u8,
+    release: u8,
+    resonance: u8,
+    /// Waveform morph, once the encoder has moved.
+    shape: Option<u8>,
+}
+
+impl Default for Panel {
+    fn default() -> Self {
+        Panel {
+            cutoff: 64,
+            attack: 64,
+            release: 64,
+            resonance: 64,
+            shape: None,
+        }
+    }
+}
+
+impl Panel {
+    /// `timbre` with the panel's changes.
+    fn apply(&self, mut t: Timbre) -> Timbre {
+        let rel = |v: u8| (f32::from(v.min(127)) - 64.0) / 64.0;
+        t.cutoff_hz *= 16f32.powf(rel(self.cutoff));
+        let attack = 64f32.powf(rel(self.attack));
+        t.amp.attack *= attack;
+        t.filter_env.attack *= attack;
+        let release = 64f32.powf(rel(self.release));
+        t.amp.release *= release;
+        t.filter_env.release *= release;
+        t.resonance = (t.resonance + rel(self.resonance) * 0.5).clamp(0.0, 0.97);
+        if let Some(v) = self.shape {
+            let position = f32::from(v.min(127)) * 3.0 / 127.0;
+            t.shape = [position; 2];
+        }
+        t
+    }
+}
+
+/// The polyphonic synthesizer.
+pub struct Engine {
+    sample_rate: u32,
+    /// Sample rate used in computations (never 0).
+    fs: f32,
+    config: EngineConfig,
+    voices: Vec<Voice>,
+    channels: [Channel; 16],
+    controls: [ChannelControl; 16],
+    tones: [Tone; 6],
+    panel: Panel,
+    /// A test override: pure waveform, open filter, one oscillator.
+    #[cfg(test)]
+    test_shape: Option<f32>,
+    preset: Preset,
+    reverb: Reverb,
+    limiter: Limiter,
+    /// Oscillator output of the voices of one lane group.
+    osc: [[f32; BLOCK]; 4],
+    /// The block's mix, per lane.
+    mix: Mix,
+    mix_left: [f32; BLOCK],
+    mix_right: [f32; BLOCK],
+    mix_send: [f32; BLOCK],
+    /// Vibrato LFO phase, 0..1.
+    lfo_phase: f32,
+    /// Note On counter.
+    age: u64,
+    /// xorshift32 state for start phases.
+    rng: u32,
+}
+
+impl Engine {
+    /// Size of the voice pool.
+    pub const MAX_VOICES: usize = 64;
+
+    /// An engine at `sample_rate` Hz. All allocation happens here.
+    pub fn new(sample_rate: u32, config: EngineConfig) -> Engine {
+        let defaults = EngineConfig::default();
+        let config = EngineConfig {
+            bend_range_semitones: if config.bend_range_semitones.is_finite() {
+                config.bend_range_semitones.clamp(0.0, 48.0)
+            } else {
+                defaults.bend_range_semitones
+            },
+            gain: if config.gain.is_finite() && config.gain >= 0.0 {
+                config.gain
+            } else {
+                defaults.gain
+            },
+            ..config
+        };
+        let fs = if sample_rate == 0 {
+            48_000.0
+        } else {
+            sample_rate as f32
+        };
+        let panel = Panel::default();
+        let mut engine = Engine {
+            sample_rate,
+            fs,
+            config,
+            voices: vec![Voice::default(); Self::MAX_VOICES],
+            channels: [Channel::new(config.preset); 16],
+            controls: [ChannelControl {
+                pitch_offset: 0.0,
+                gain: 1.0,
+                pan: [1.0; 2],
+                send: 0.0,
+            }; 16],
+            tones: Preset::ALL.map(|p| Tone::new(&p.timbre(), fs)),
+            panel,
+            #[cfg(test)]
+            test_shape: None,
+            preset: config.preset,
+            reverb: Reverb::new(if sample_rate == 0 {
+                48_000
+            } else {
+                sample_rate
+            }),
+            limiter: Limiter::new(sample_rate.max(1)),
+            osc: [[0.0; BLOCK]; 4],
+            mix: Mix::default(),
+            mix_left: [0.0; BLOCK],
+            mix_right: [0.0; BLOCK],
+            mix_send: [0.0; BLOCK],
+            lfo_phase: 0.0,
+            age: 0,
+            rng: 0x9E37_79B9,
+        };
+        engine.rebuild_tones();
+        engine
+    }
+
+    /// React to one event, from the next rendered sample on. Never
+    /// allocates or panics; out-of-range numbers are masked to 7 bits
+    /// (channels to 4).
+    pub fn handle(&mut self, event: SynthEvent) {
+        match event {
+            SynthEvent::NoteOn {
+                channel,
+                key,
+                velocity,
+            } => {
+                if velocity == 0 {
+                    self.note_off(channel & 15, key & 127);
+                } else {
+                    self.note_on(channel & 15, key & 127, velocity.min(127));
+                }
+            }
+            SynthEvent::NoteOff { channel, key } => self.note_off(channel & 15, key & 127),
+            SynthEvent::Control {
+                channel,
+                controller,
+                value,
+            } => self.control(channel & 15, controller & 127, value.min(127)),
+            SynthEvent::PitchBend { channel, value } => {
+                self.channels[usize::from(channel & 15)].bend = value.min(16383);
+            }
+            SynthEvent::ProgramChange { channel, program } => {
+                let preset = Preset::from_program(program);
+                self.channels[usize::from(channel & 15)].preset = preset;
+                self.preset = preset;
+            }
+            SynthEvent::AllNotesOff => {
+                for ch in &mut self.channels {
+                    ch.sustain = false;
+                }
+                for v in self.voices.iter_mut().filter(|v| v.active) {
+                    v.release_all();
+                }
+            }
+        }
+    }
+
+    /// Select `preset` for new notes on every channel (as a Program Change
+    /// on each would).
+    pub fn set_preset(&mut self, preset: Preset) {
+        for ch in &mut self.channels {
+            ch.preset = preset;
+        }
+        self.preset = preset;
+    }
+
+    /// Render `out.len() / 2` frames of interleaved stereo (L, R, L, R…),
+    /// overwriting `out` (an odd last sample is set to 0). Never allocates,
+    /// locks or panics; every sample is finite and strictly inside ±1.
+    pub fn render(&mut self, out: &mut [f32]) {
+        let mut frames = out.chunks_exact_mut(2 * BLOCK);
+        for chunk in &mut frames {
+            self.render_block(chunk);
+        }
+        let rest = frames.into_remainder();
+        let whole = rest.len() & !1;
+        if whole > 0 {
+            self.render_block(&mut rest[..whole]);
+        }
+        if let Some(odd) = rest.get_mut(whole) {
+            *odd = 0.0;
+        }
+    }
+
+    /// Voices sounding (including ones fading out).
+    pub fn active_voices(&self) -> usize {
+        self.voices.iter().filter(|v| v.active).count()
+    }
+
+    /// No voice sounds and the reverb tail has decayed below −90 dBFS:
+    /// from here on `render` writes exact zeros until the next note.
+    pub fn is_silent(&self) -> bool {
+        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active)
+    }
+
+    /// The preset most recently selected: by the configuration,
+    /// [`Engine::set_preset`], or a Program Change on any channel.
+    pub fn preset(&self) -> Preset {
+        self.preset
+    }
+
+    /// The sample rate given to [`Engine::new`].
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// The configuration (after clamping).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
+        self.age = self.age.wrapping_add(1);
+        let age = self.age;
+        if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
+            v.retrigger(velocity, age);
+            return;
+        }
+        let note = Note {
+            channel,
+            key,
+            velocity,
+            preset: self.channels[usize::from(channel)].preset,
+            age,
+        };
+        let phases = [self.random(), self.random()];
+        if let Some(v) = self.voices.iter_mut().find(|v| !v.active) {
+            v.start(note, phases);
+            return;
+        }
+        let step = 1.0 / (STEAL_FADE * self.fs);
+        if let Some(v) = self.voices.iter_mut().min_by_key(|v| v.steal_rank()) {
+            v.steal(note, phases, step);
+        }
+    }
+
+    fn note_off(&mut self, channel: u8, key: u8) {
+        let pedal = self.channels[usize::from(channel)].sustain;
+        for v in self.voices.iter_mut() {
+            if v.plays(channel, key) && v.gate {
+                v.key_up(pedal);
+            }
+        }
+    }
+
+    fn control(&mut self, channel: u8, controller: u8, value: u8) {
+        let ch = &mut self.channels[usize::from(channel)];
+        let panel = self.config.panel;
+        match (controller, panel) {
+            (1, _) => ch.modulation = value,
+            (7, _) => ch.volume = value,
+            (11, _) => ch.expression = value,
+            (64, _) => {
+                let down = value >= 64;
+                if ch.sustain && !down {
+                    for v in self.voices.iter_mut() {
+                        if v.active && v.note.channel == channel {
+                            v.pedal_up();
+                        }
+                    }
+                }
+                self.channels[usize::from(channel)].sustain = down;
+            }
+            (120, _) => {
+                let step = 1.0 / (KILL_FADE * self.fs);
+                for v in self.voices.iter_mut() {
+                    if v.active && v.note.channel == channel {
+                        v.kill(step);
+                    }
+                }
+            }
+            (121, _) => {
+                ch.modulation = 0;
+                ch.bend = 8192;
+                ch.expression = 127;
+                self.control(channel, 64, 0);
+            }
+            (123, _) => {
+                let pedal = ch.sustain;
+                for v in self.voices.iter_mut() {
+                    if v.active && v.note.channel == channel && v.gate {
+                        v.key_up(pedal);
+                    }
+                }
+            }
+            (10, PanelMap::DeepComposer) => self.set_panel(|p| p.shape = Some(value)),
+            (21, PanelMap::DeepComposer) | (74, PanelMap::GeneralMidi) => {
+                self.set_panel(|p| p.cutoff = value)
+            }
+            (22, PanelMap::DeepComposer) | (73, PanelMap::GeneralMidi) => {
+                self.set_panel(|p| p.attack = value)
+            }
+            (23, PanelMap::DeepComposer) | (72, PanelMap::GeneralMidi) => {
+                self.set_panel(|p| p.release = value)
+            }
+            (71, PanelMap::GeneralMidi) => self.set_panel(|p| p.resonance = value),
+            (91, PanelMap::DeepComposer) => {
+                let send = if value >= 64 {
+                    DEEPCOMPOSER_REVERB_SEND
+                } else {
+                    0.0
+                };
+                for ch in &mut self.channels {
+                    ch.send = send;
+                }
+            }
+            (91, PanelMap::GeneralMidi) => ch.send = f32::from(value) / 127.0,
+            (10, PanelMap::GeneralMidi) => {
+                // 0 and 1 are both hard left; 64 is the exact centre.
+                let p = f32::from(value.max(1) - 1) / 126.0;
+                let angle = p * std::f32::consts::FRAC_PI_2;
+                let s = std::f32::consts::SQRT_2;
+                ch.pan = [s * angle.cos(), s * angle.sin()];
+            }
+            _ => {}
+        }
+    }
+
+    /// Change the panel and recompute the tones if it changed.
+    fn set_panel(&mut self, change: impl FnOnce(&mut Panel)) {
+        let before = self.panel;
+        change(&mut self.panel);
+        if self.panel != before {
+            self.rebuild_tones();
+        }
+    }
+
+    /// Recompute every preset's tone from the panel (no allocation).
+    fn rebuild_tones(&mut self) {
+        for (tone, preset) in self.tones.iter_mut().zip(Preset::ALL) {
+            #[allow(unused_mut)]
+            let mut timbre = self.panel.apply(preset.timbre());
+            #[cfg(test)]
+            if let Some(shape) = self.test_shape {
+                timbre.shape = [shape; 2];
+                timbre.osc2_level = 0.0;
+                timbre.cutoff_hz = 1e9;
+                timbre.resonance = 0.29;
+            }
+            *tone = Tone::new(&timbre, self.fs);
+        }
+    }
+
+    /// A random start phase (xorshift32).
+    fn random(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    /// Render one block of up to [`BLOCK`] frames into `out` (interleaved).
+    fn render_block(&mut self, out: &mut [f32]) {
+        let n = (out.len() / 2).min(BLOCK);
+        let fs = self.fs;
+
+        // Vibrato LFO, one value per block.
+        let lfo = sine(self.lfo_phase);
+        self.lfo_phase += VIBRATO_HZ * n as f32 / fs;
+        if self.lfo_phase >= 1.0 {
+            self.lfo_phase -= 1.0;
+        }
+        let bend_range = self.config.bend_range_semitones;
+        for (control, ch) in self.controls.iter_mut().zip(&self.channels) {
+            let bend = (f32::from(ch.bend) - 8192.0) / 8192.0 * bend_range;
+            let vibrato = f32::from(ch.modulation) / 127.0 * VIBRATO_DEPTH * lfo;
+            let volume = f32::from(ch.volume) / 100.0;
+            let expression = f32::from(ch.expression) / 127.0;
+            *control = ChannelControl {
+                pitch_offset: bend + vibrato,
+                gain: volume * volume * expression * expression,
+                pan: ch.pan,
+                send: ch.send,
+            };
+        }
+
+        // Voices, four at a time (one per SIMD lane of the filter).
+        for acc in [&mut self.mix.left, &mut self.mix.right, &mut self.mix.send] {
+            acc[..n].fill(F4::ZERO);
+        }
+        let mut send_active = false;
+        let mut lanes = [Lane::default(); 4];
+        let mut members = [0usize; 4];
+        let mut count = 0;
+        let total = self.voices.len();
+        for index in 0..total {
+            let last = index + 1 == total;
+            if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
+                let control = &self.controls[usize::from(v.sound().channel & 15)];
+                let tone = &self.tones[v.sound().preset.index()];
+                let lane = v.begin_block(tone, control, fs, n, &mut self.osc[count]);
+                send_active |= lane.sends();
+                lanes[count] = lane;
+                members[count] = index;
+                count += 1;
+            }
+            if count == 4 || (last && count > 0) {
+                lanes[count..].fill(Lane::default());
+                let states = filter_and_mix(&lanes, &self.osc, n, &mut self.mix);
+                for (&member, state) in members[..count].iter().zip(states) {
+                    if let Some(v) = self.voices.get_mut(member) {
+                        v.end_block(state);
+                    }
+                }
+                count = 0;
+            }
+        }
+        let left = &mut self.mix_left[..n];
+        let right = &mut self.mix_right[..n];
+        let send = &mut self.mix_send[..n];
+        for (i, ((l, r), s)) in left
+            .iter_mut()
+            .zip(right.iter_mut())
+            .zip(send.iter_mut())
+            .enumerate()
+        {
+            *l = self.mix.left[i].sum();
+            *r = self.mix.right[i].sum();
+            *s = self.mix.send[i].sum();
+        }
+        let gain = self.config.gain;
+        self.reverb
+            .process(send, send_active, left, right, SILENCE / gain.max(1e-6));
+
+        for (frame, (&l, &r)) in out.chunks_exact_mut(2).zip(left.iter().zip(right.iter())) {
+            let (l, r) = self.limiter.process(l * gain, r * gain);
+            frame[0] = l;
+            frame[1] = r;
+        }
+    }
+
+    /// Test only: every preset plays a pure waveform at morph `shape` (0
+    /// sine … 3 square) from one oscillator through an open filter.
+    #[cfg(test)]
+    pub(crate) fn set_test_shape(&mut self, shape: f32) {
+        self.test_shape = Some(shape);
+        self.rebuild_tones();
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sample_rate", &self.sample_rate)
+            .field("config", &self.config)
+            .field("preset", &self.preset)
+            .field("active_voices", &self.active_voices())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

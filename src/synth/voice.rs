@@ -1,0 +1,468 @@
+//! One voice: two oscillators → low-pass filter → amplitude envelope → pan.
+//!
+//! Per sample a voice runs its two oscillators (a vectorised loop per
+//! block), the filter and three gain ramps (left, right, reverb send), four
+//! voices side by side in SIMD lanes. Everything else (pitch from key, bend
+//! and vibrato; envelopes; cutoff from envelope, velocity and key; channel
+//! volume and pan; the steal fade) is computed once per control block and
+//! turned into a phase increment, filter coefficients (only recomputed when
+//! the cutoff changed) and gains ramped linearly across the block, so level
+//! changes never step.
+//!
+//! A stolen voice keeps sounding its old note while a 3 ms linear fade takes
+//! it to zero, then restarts with the new note (whose identity it already
+//! carries, so Note Off and the pedal find it in the meantime).
+
+use super::envelope::{Adsr, AdsrCoefs, Envelope, Stage};
+use super::filter::{Svf, Svf4, SvfCoefs, SvfCoefs4, F4};
+use super::oscillator::{Oscillator, Pitch, Shape};
+use super::preset::{Preset, Timbre};
+
+/// Samples per control block: envelopes, pitch and cutoff are updated this
+/// often (0.67 ms at 48 kHz).
+pub const BLOCK: usize = 32;
+
+/// One voice's share of a block in a group of four.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Lane {
+    /// Filter coefficients for the block.
+    pub coefs: SvfCoefs,
+    /// Filter state at the start of the block.
+    pub filter: Svf,
+    /// Left, right and send gains before the first sample.
+    pub gains: [f32; 3],
+    /// Gain increments per sample.
+    pub steps: [f32; 3],
+}
+
+impl Lane {
+    /// True if the lane feeds the reverb during the block.
+    pub fn sends(&self) -> bool {
+        self.gains[2] != 0.0 || self.steps[2] != 0.0
+    }
+}
+
+/// The mix of one block, four partial sums per sample (summed at the end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mix {
+    /// Left output.
+    pub left: [F4; BLOCK],
+    /// Right output.
+    pub right: [F4; BLOCK],
+    /// Reverb send.
+    pub send: [F4; BLOCK],
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            left: [F4::ZERO; BLOCK],
+            right: [F4::ZERO; BLOCK],
+            send: [F4::ZERO; BLOCK],
+        }
+    }
+}
+
+/// Filter four voices' oscillator blocks (`osc[lane]`, `n` samples) side by
+/// side, apply their gain ramps and add them to `mix`, lane by lane.
+/// Returns the filters' new states.
+pub fn filter_and_mix(
+    lanes: &[Lane; 4],
+    osc: &[[f32; BLOCK]; 4],
+    n: usize,
+    mix: &mut Mix,
+) -> [Svf; 4] {
+    let mut coefs = SvfCoefs4::default();
+    let mut filter = Svf4::default();
+    for (k, lane) in lanes.iter().enumerate() {
+        coefs.set(k, &lane.coefs);
+        filter.set(k, &lane.filter);
+    }
+    let gain = |j: usize| F4(lanes.each_ref().map(|l| l.gains[j]));
+    let step = |j: usize| F4(lanes.each_ref().map(|l| l.steps[j]));
+    let (mut gl, mut gr, mut gs) = (gain(0), gain(1), gain(2));
+    let (dl, dr, ds) = (step(0), step(1), step(2));
+    let n = n.min(BLOCK);
+    let out = mix.left[..n]
+        .iter_mut()
+        .zip(mix.right[..n].iter_mut())
+        .zip(mix.send[..n].iter_mut());
+    for (i, ((l, r), s)) in out.enumerate() {
+        let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
+        let y = filter.process(x, &coefs);
+        gl = gl + dl;
+        gr = gr + dr;
+        gs = gs + ds;
+        *l = *l + y * gl;
+        *r = *r + y * gr;
+        *s = *s + y * gs;
+    }
+    [0, 1, 2, 3].map(|k| filter.get(k))
+}
+
+/// A preset ready to play at one sample rate, after the panel controls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tone {
+    /// Waveforms of oscillators 1 and 2.
+    pub shape: [Shape; 2],
+    /// Frequency of oscillator 2 relative to oscillator 1.
+    pub osc2_ratio: f32,
+    /// Level of oscillator 2 relative to oscillator 1.
+    pub osc2_level: f32,
+    /// Amplitude envelope.
+    pub amp: AdsrCoefs,
+    /// Filter envelope.
+    pub filter_env: AdsrCoefs,
+    /// Base cutoff (middle C, velocity 0, envelope 0).
+    pub cutoff_hz: f32,
+    /// Filter resonance.
+    pub resonance: f32,
+    /// Octaves of cutoff at full filter envelope.
+    pub env_octaves: f32,
+    /// Octaves of cutoff at velocity 127.
+    pub velocity_octaves: f32,
+    /// Cutoff key tracking.
+    pub key_tracking: f32,
+    /// Output scale.
+    pub level: f32,
+}
+
+impl Tone {
+    /// The tone of `timbre` at `sample_rate`.
+    pub fn new(timbre: &Timbre, sample_rate: f32) -> Tone {
+        let adsr = |a: &Adsr| AdsrCoefs::new(a, sample_rate, BLOCK);
+        Tone {
+            shape: timbre.shape.map(Shape::morph),
+            osc2_ratio: (timbre.osc2_cents / 1200.0).exp2(),
+            osc2_level: timbre.osc2_level,
+            amp: adsr(&timbre.amp),
+            filter_env: adsr(&timbre.filter_env),
+            cutoff_hz: timbre.cutoff_hz,
+            resonance: timbre.resonance,
+            env_octaves: timbre.env_octaves,
+            velocity_octaves: timbre.velocity_octaves,
+            key_tracking: timbre.key_tracking,
+            level: timbre.level,
+        }
+    }
+}
+
+/// What a voice needs from its channel for one block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChannelControl {
+    /// Semitones added to the key (pitch bend and vibrato).
+    pub pitch_offset: f32,
+    /// Channel volume × expression.
+    pub gain: f32,
+    /// Left and right pan gains (1, 1 at centre).
+    pub pan: [f32; 2],
+    /// Reverb send level.
+    pub send: f32,
+}
+
+/// The note a voice plays (or will play once its steal fade ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Note {
+    /// MIDI channel 0-15.
+    pub channel: u8,
+    /// MIDI key 0-127.
+    pub key: u8,
+    /// Note On velocity 1-127.
+    pub velocity: u8,
+    /// The preset it sounds with.
+    pub preset: Preset,
+    /// Note On counter value when it started: lower is older.
+    pub age: u64,
+}
+
+/// One voice of the pool.
+#[derive(Debug, Clone)]
+pub struct Voice {
+    /// Sounding (or fading out before a restart).
+    pub active: bool,
+    /// The note (the new one while a steal fade runs).
+    pub note: Note,
+    /// The note being heard (the old one while a steal fade runs).
+    sound: Note,
+    /// The key is down.
+    pub gate: bool,
+    /// The key is up but the sustain pedal holds the note.
+    pub sustained: bool,
+    /// Fading out, then restarting with `note`.
+    pending: bool,
+    /// Fade multiplier, 1 → 0 while stealing or killing.
+    fade: f32,
+    /// Fade decrement per sample (0: not fading).
+    fade_step: f32,
+    /// Start phases for the next (re)start.
+    phases: [u32; 2],
+    /// Level from velocity.
+    velocity_gain: f32,
+    osc: [Oscillator; 2],
+    pitch: [Pitch; 2],
+    /// Key + offset the pitches were computed for (NaN: none yet).
+    pitch_semis: f32,
+    env: Envelope,
+    filter_env: Envelope,
+    filter: Svf,
+    coefs: SvfCoefs,
+    /// Cutoff octave offset `cutoff_scale` was computed for (NaN: none).
+    cutoff_octaves: f32,
+    /// `2^cutoff_octaves`.
+    cutoff_scale: f32,
+    /// Cutoff and resonance `coefs` were computed for.
+    coefs_for: (f32, f32),
+    /// Left, right and send gains reached at the end of the last block.
+    gains: [f32; 3],
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        let note = Note {
+            channel: 0,
+            key: 0,
+            velocity: 0,
+            preset: Preset::Piano,
+            age: 0,
+        };
+        Voice {
+            active: false,
+            note,
+            sound: note,
+            gate: false,
+            sustained: false,
+            pending: false,
+            fade: 1.0,
+            fade_step: 0.0,
+            phases: [0; 2],
+            velocity_gain: 0.0,
+            osc: [Oscillator::default(); 2],
+            pitch: [Pitch::new(0.0, 1.0); 2],
+            pitch_semis: f32::NAN,
+            env: Envelope::default(),
+            filter_env: Envelope::default(),
+            filter: Svf::default(),
+            coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
+            cutoff_octaves: f32::NAN,
+            cutoff_scale: 1.0,
+            coefs_for: (f32::NAN, f32::NAN),
+            gains: [0.0; 3],
+        }
+    }
+}
+
+impl Voice {
+    /// Start `note` now, from silence, oscillators at `phases`.
+    pub fn start(&mut self, note: Note, phases: [u32; 2]) {
+        self.note = note;
+        self.phases = phases;
+        self.restart();
+    }
+
+    /// (Re)initialise everything for `self.note` at `self.phases`.
+    fn restart(&mut self) {
+        self.active = true;
+        self.sound = self.note;
+        self.gate = true;
+        self.sustained = false;
+        self.pending = false;
+        self.fade = 1.0;
+        self.fade_step = 0.0;
+        let v = f32::from(self.note.velocity.min(127)) / 127.0;
+        self.velocity_gain = v * v;
+        self.osc = self.phases.map(Oscillator::new);
+        self.pitch_semis = f32::NAN;
+        self.env.reset();
+        self.env.gate_on();
+        self.filter_env.reset();
+        self.filter_env.gate_on();
+        self.filter.reset();
+        self.cutoff_octaves = f32::NAN;
+        self.coefs_for = (f32::NAN, f32::NAN);
+        self.gains = [0.0; 3];
+    }
+
+    /// The same key struck again: new velocity, attack from the current
+    /// level (no click).
+    pub fn retrigger(&mut self, velocity: u8, age: u64) {
+        self.note.velocity = velocity;
+        self.note.age = age;
+        self.gate = true;
+        self.sustained = false;
+        if !self.pending {
+            self.sound = self.note;
+            let v = f32::from(velocity.min(127)) / 127.0;
+            self.velocity_gain = v * v;
+            self.env.gate_on();
+            self.filter_env.gate_on();
+        }
+    }
+
+    /// Key released; `pedal` true if the sustain pedal is down.
+    pub fn key_up(&mut self, pedal: bool) {
+        self.gate = false;
+        if pedal {
+            self.sustained = true;
+        } else {
+            self.sustained = false;
+            self.release_envelopes();
+        }
+    }
+
+    /// The sustain pedal lifted: release if only the pedal held the note.
+    pub fn pedal_up(&mut self) {
+        if self.sustained {
+            self.sustained = false;
+            if !self.gate {
+                self.release_envelopes();
+            }
+        }
+    }
+
+    /// Release regardless of key and pedal.
+    pub fn release_all(&mut self) {
+        self.gate = false;
+        self.sustained = false;
+        self.release_envelopes();
+    }
+
+    fn release_envelopes(&mut self) {
+        if !self.pending {
+            self.env.gate_off();
+            self.filter_env.gate_off();
+        }
+    }
+
+    /// Fade out over `fade_step`⁻¹ samples, then play `note`.
+    pub fn steal(&mut self, note: Note, phases: [u32; 2], fade_step: f32) {
+        self.note = note;
+        self.phases = phases;
+        self.pending = true;
+        self.gate = true;
+        self.sustained = false;
+        self.fade_step = self.fade_step.max(fade_step);
+    }
+
+    /// Fade out over `fade_step`⁻¹ samples and stop (All Sound Off).
+    pub fn kill(&mut self, fade_step: f32) {
+        self.pending = false;
+        self.gate = false;
+        self.sustained = false;
+        self.fade_step = self.fade_step.max(fade_step);
+    }
+
+    /// How willing the voice is to be stolen: lower first. Fading out, then
+    /// released (envelope in its release), then held by the pedal only, then
+    /// keys down, last voices already waiting to restart.
+    pub fn steal_rank(&self) -> (u8, u64) {
+        let class = if self.pending {
+            4
+        } else if self.fade_step > 0.0 {
+            0
+        } else if !self.gate && !self.sustained {
+            1
+        } else if self.sustained {
+            2
+        } else {
+            3
+        };
+        (class, self.note.age)
+    }
+
+    /// True while this voice answers to `channel`/`key` (sounding it, or
+    /// about to after a steal fade; not when only fading out).
+    pub fn plays(&self, channel: u8, key: u8) -> bool {
+        self.active
+            && self.note.channel == channel
+            && self.note.key == key
+            && (self.pending || self.fade_step == 0.0)
+    }
+
+    /// Start a block of `n` (≤ [`BLOCK`]) samples: update pitch,
+    /// envelopes, cutoff and gains, and write the oscillators into `osc`.
+    /// `tone` and `ch` belong to the note being heard ([`Voice::sound`]).
+    /// The returned lane goes through [`filter_and_mix`], whose new filter
+    /// state comes back to [`Voice::end_block`].
+    pub fn begin_block(
+        &mut self,
+        tone: &Tone,
+        ch: &ChannelControl,
+        sample_rate: f32,
+        n: usize,
+        osc: &mut [f32; BLOCK],
+    ) -> Lane {
+        let n = n.clamp(1, BLOCK);
+        let sound = self.sound;
+        // Pitch, only when key + bend + vibrato moved.
+        let semis = f32::from(sound.key) + ch.pitch_offset;
+        if semis != self.pitch_semis {
+            self.pitch_semis = semis;
+            let f1 = 440.0 * ((semis - 69.0) * (1.0 / 12.0)).exp2();
+            self.pitch = [
+                Pitch::new(f1, sample_rate),
+                Pitch::new(f1 * tone.osc2_ratio, sample_rate),
+            ];
+        }
+        // Envelopes and fade.
+        let amp = self.env.advance(n, &tone.amp);
+        let fenv = self.filter_env.advance(n, &tone.filter_env);
+        if self.fade_step > 0.0 {
+            self.fade = (self.fade - self.fade_step * n as f32).max(0.0);
+        }
+        // Cutoff, only when it moved.
+        let velocity = f32::from(sound.velocity.min(127)) * (1.0 / 127.0);
+        let octaves = tone.env_octaves * fenv
+            + tone.velocity_octaves * velocity
+            + tone.key_tracking * (f32::from(sound.key) - 60.0) * (1.0 / 12.0);
+        if octaves != self.cutoff_octaves {
+            self.cutoff_octaves = octaves;
+            self.cutoff_scale = octaves.exp2();
+        }
+        let cutoff = tone.cutoff_hz * self.cutoff_scale;
+        if (cutoff, tone.resonance) != self.coefs_for {
+            self.coefs_for = (cutoff, tone.resonance);
+            self.coefs = SvfCoefs::lowpass(cutoff, tone.resonance, sample_rate);
+        }
+        // Gains at the end of the block, ramped to from the last block's.
+        let level = amp * self.fade * self.velocity_gain * tone.level * ch.gain;
+        let end = [level * ch.pan[0], level * ch.pan[1], level * ch.send];
+        let step = 1.0 / n as f32;
+        let start = self.gains;
+        self.gains = end;
+
+        osc.fill(0.0);
+        let [o1, o2] = &mut self.osc;
+        o1.add_block(&self.pitch[0], &tone.shape[0], 1.0, osc, n);
+        if tone.osc2_level != 0.0 {
+            o2.add_block(&self.pitch[1], &tone.shape[1], tone.osc2_level, osc, n);
+        }
+        Lane {
+            coefs: self.coefs,
+            filter: self.filter,
+            gains: start,
+            steps: [0, 1, 2].map(|k| (end[k] - start[k]) * step),
+        }
+    }
+
+    /// Finish the block with the filter's new state: end the note, or
+    /// restart after a steal fade.
+    pub fn end_block(&mut self, mut filter: Svf) {
+        filter.flush_denormals();
+        self.filter = filter;
+        let faded = self.fade_step > 0.0 && self.fade <= 0.0;
+        let silent = self.env.stage() == Stage::Idle;
+        if faded || silent {
+            if self.pending && (self.gate || self.sustained) {
+                self.restart();
+            } else {
+                self.active = false;
+            }
+        }
+    }
+
+    /// The note being heard: the old one while a steal fade runs (its
+    /// preset and channel choose the tone and controls to render with).
+    pub fn sound(&self) -> &Note {
+        &self.sound
+    }
+}
