@@ -11,8 +11,10 @@ min_rust=1.85
 
 packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
 if [ "$purpose" = test ]; then
-  # umockdev emulates USB devices; setpriv (util-linux) runs tests as another user.
-  packages+=(umockdev usbutils util-linux)
+  # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
+  # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
+  # from outside; tmux drives the terminal view.
+  packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux)
 fi
 
 as_root() {

@@ -5,9 +5,10 @@ use crate::decode::names::NoteNaming;
 use crate::input::select::{InputOptions, SourceChoice};
 use crate::input::usb::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
-use crate::play::PlayConfig;
+use crate::record::RecordOptions;
 use crate::render::WavFormat;
-use crate::synth::Preset;
+use crate::session::{RecordChoice, SessionConfig, SoundChoice};
+use crate::synth::{EngineConfig, Preset};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +31,10 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Play the keyboard through the built-in synth, with low latency.
     Play(PlayArgs),
+    /// Record what is played to a Standard MIDI File (or takes, with --takes).
+    Record(RecordArgs),
+    /// Turn the journal of a take cut short (crash, power loss) into a MIDI file.
+    Recover(RecoverArgs),
     /// Render a MIDI file to a WAV file with the built-in synth.
     Render(RenderArgs),
     /// Print the udev rule that gives the logged-in user access to USB MIDI devices.
@@ -203,33 +208,179 @@ pub struct PlayArgs {
     /// Plain line output (the default until the terminal keyboard view exists).
     #[arg(long)]
     pub no_tui: bool,
+    /// Where the keyboard's ● button saves takes.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub takes: PathBuf,
+    /// How takes are written.
+    #[command(flatten)]
+    pub smf: SmfArgs,
+}
+
+fn check_buffer(frames: u32) -> Result<u32, String> {
+    if (16..=4096).contains(&frames) {
+        Ok(frames)
+    } else {
+        Err(format!("--buffer {frames} is outside 16 to 4096 frames"))
+    }
 }
 
 impl PlayArgs {
-    /// The play settings these flags mean.
-    pub fn config(&self) -> Result<PlayConfig, String> {
-        if !(16..=4096).contains(&self.buffer) {
-            return Err(format!(
-                "--buffer {} is outside 16 to 4096 frames",
-                self.buffer
-            ));
-        }
+    /// The session settings these flags mean.
+    pub fn config(&self) -> Result<SessionConfig, String> {
+        let buffer_frames = check_buffer(self.buffer)?;
         if !(0.0..=24.0).contains(&self.bend_range) {
             return Err(format!(
                 "--bend-range {} is outside 0 to 24 semitones",
                 self.bend_range
             ));
         }
-        Ok(PlayConfig {
+        Ok(SessionConfig {
             input: self.input.options()?,
-            preset: self.preset,
-            buffer_frames: self.buffer,
-            audio_device: self.audio_device.clone(),
-            wav: self.wav.clone(),
+            sound: match &self.wav {
+                Some(path) => SoundChoice::Wav(path.clone()),
+                None => SoundChoice::Speakers {
+                    device: self.audio_device.clone(),
+                    buffer_frames,
+                },
+            },
+            engine: EngineConfig {
+                preset: self.preset,
+                bend_range_semitones: self.bend_range,
+                ..EngineConfig::default()
+            },
+            recording: RecordChoice::Takes {
+                dir: self.takes.clone(),
+            },
+            record_options: self.smf.options()?,
             thru: self.thru.clone(),
-            bend_range: self.bend_range,
         })
     }
+}
+
+/// How a take is written to a Standard MIDI File.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmfArgs {
+    /// Ticks per quarter note.
+    #[arg(long, default_value_t = 480)]
+    pub ppq: u16,
+    /// Tempo written to the file (beats per minute).
+    #[arg(long, default_value_t = 120.0)]
+    pub bpm: f64,
+    /// Time signature written to the file, e.g. 3/4.
+    #[arg(long, value_name = "N/D", default_value = "4/4")]
+    pub timesig: String,
+    /// SMF format 1 with one track per channel (default: format 0, one track).
+    #[arg(long)]
+    pub split_channels: bool,
+    /// Start the take when recording starts, not at the first note.
+    #[arg(long)]
+    pub keep_leading_silence: bool,
+    /// Also record clock and active sensing messages.
+    #[arg(long)]
+    pub include_realtime: bool,
+    /// One track, at most 8 bars, static tempo: what the DeepComposer service accepted.
+    #[arg(long)]
+    pub export_deepcomposer: bool,
+}
+
+impl SmfArgs {
+    /// The recorder settings these flags mean.
+    pub fn options(&self) -> Result<RecordOptions, String> {
+        let (numerator, denominator) = self
+            .timesig
+            .split_once('/')
+            .and_then(|(n, d)| Some((n.trim().parse::<u8>().ok()?, d.trim().parse::<u8>().ok()?)))
+            .ok_or_else(|| format!("--timesig {} is not N/D, e.g. 4/4 or 6/8", self.timesig))?;
+        let options = RecordOptions {
+            ppq: self.ppq,
+            bpm: self.bpm,
+            time_signature: (numerator, denominator),
+            split_channels: self.split_channels,
+            keep_leading_silence: self.keep_leading_silence,
+            include_realtime: self.include_realtime,
+            deepcomposer_export: self.export_deepcomposer,
+            ..RecordOptions::default()
+        };
+        options.validate().map_err(|e| e.to_string())?;
+        Ok(options)
+    }
+}
+
+/// Options of `record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The MIDI file to write (not with --takes).
+    #[arg(required_unless_present = "takes", conflicts_with = "takes")]
+    pub output: Option<PathBuf>,
+    /// Where MIDI comes from.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Overwrite OUTPUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Stop once every note and the pedal have been released for SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub until_silence: Option<f64>,
+    /// Record takes with the keyboard's buttons into DIR: ● starts one, ■ saves it, ▶ plays it back.
+    #[arg(long, value_name = "DIR")]
+    pub takes: Option<PathBuf>,
+    /// Output device for ▶ playback (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub audio_device: Option<String>,
+    /// How takes are written.
+    #[command(flatten)]
+    pub smf: SmfArgs,
+}
+
+fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
+    match value {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Some(Duration::from_secs_f64(secs))),
+        Some(secs) => Err(format!("{flag} {secs} is not a number of seconds")),
+        None => Ok(None),
+    }
+}
+
+impl RecordArgs {
+    /// The session settings these flags mean.
+    pub fn config(&self) -> Result<SessionConfig, String> {
+        let recording = match (&self.output, &self.takes) {
+            (_, Some(dir)) => RecordChoice::Takes { dir: dir.clone() },
+            (Some(path), None) => RecordChoice::Single {
+                path: path.clone(),
+                force: self.force,
+                duration: seconds("--duration", self.duration)?,
+                until_silence: seconds("--until-silence", self.until_silence)?,
+            },
+            (None, None) => return Err("give the MIDI file to write, or --takes DIR".into()),
+        };
+        Ok(SessionConfig {
+            input: self.input.options()?,
+            sound: SoundChoice::OnDemand {
+                device: self.audio_device.clone(),
+                buffer_frames: 128,
+            },
+            engine: EngineConfig::default(),
+            recording,
+            record_options: self.smf.options()?,
+            thru: None,
+        })
+    }
+}
+
+/// Options of `recover`.
+#[derive(Debug, clap::Args)]
+pub struct RecoverArgs {
+    /// The journal a cut-short take left behind (`.NAME.journal`).
+    pub journal: PathBuf,
+    /// Where to write the MIDI file (default: the take's own name).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `render`.

@@ -3,9 +3,12 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use composer_probe::cli::{Cli, Command, ListArgs, MonitorArgs, PlayArgs, RenderArgs};
+use composer_probe::cli::{
+    Cli, Command, ListArgs, MonitorArgs, PlayArgs, RecordArgs, RecoverArgs, RenderArgs,
+};
 use composer_probe::input::select;
-use composer_probe::{list, monitor, play, ports, render, usb};
+use composer_probe::session::{self, SessionConfig};
+use composer_probe::{audio, list, monitor, ports, record, render, usb};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -26,6 +29,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => run_list(&args),
         Command::Monitor(args) => run_monitor(&args),
         Command::Play(args) => run_play(&args),
+        Command::Record(args) => run_record(&args),
+        Command::Recover(args) => run_recover(&args),
         Command::Render(args) => run_render(&args),
         Command::UdevRule => {
             write_stdout(list::UDEV_RULE)?;
@@ -74,20 +79,27 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
 
 fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
     if args.list_audio {
-        let devices = play::list_audio()?;
+        let devices = audio::device::list_devices()?;
         write_stdout(&(devices.join("\n") + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let config = args.config().map_err(anyhow::Error::msg)?;
+    run_session(&args.config().map_err(anyhow::Error::msg)?)
+}
+
+fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    run_session(&args.config().map_err(anyhow::Error::msg)?)
+}
+
+fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
-    let summary = play::run(&config, &mut stdout, &mut std::io::stderr())?;
+    let summary = session::run(config, &mut stdout, &mut std::io::stderr())?;
     stdout.flush().context("cannot write to standard output")?;
     if let Some((path, seconds)) = &summary.wav {
         eprintln!("composer-probe: wrote {seconds:.1} s to {}", path.display());
     }
     if summary.disconnected {
         eprintln!(
-            "composer-probe: the keyboard was disconnected; everything played before was kept"
+            "composer-probe: the keyboard was disconnected; everything played before it was kept"
         );
     }
     if summary.overruns > 0 {
@@ -96,6 +108,15 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
             summary.overruns
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_recover(args: &RecoverArgs) -> anyhow::Result<ExitCode> {
+    let summary = record::recover(&args.journal, args.output.as_deref(), args.force)?;
+    eprintln!(
+        "composer-probe: recovered {}",
+        session::describe_take(&summary)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -480,6 +480,7 @@ pub fn run(
                     Some("keyboard reconnected"),
                 )?;
             }
+            InputEvent::Played(_) => {}
             InputEvent::Ended { .. } => return Ok(Ending::Ended),
             InputEvent::Interrupted { .. } => return Ok(Ending::Interrupted),
         }

@@ -141,6 +141,11 @@ impl WavOutput {
         Ok(())
     }
 
+    /// The file this will become.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Seconds written so far.
     pub fn seconds(&self) -> f64 {
         self.frames as f64 / f64::from(self.sample_rate)

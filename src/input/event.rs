@@ -111,6 +111,9 @@ pub enum InputEvent {
         /// When.
         t_us: u64,
     },
+    /// An event of a recorded take being played back (▶), not played on
+    /// the keyboard: heard, shown, never recorded again.
+    Played(MidiEvent),
     /// The user asked to stop (Ctrl+C, SIGTERM).
     Interrupted {
         /// When.

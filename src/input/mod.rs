@@ -211,6 +211,11 @@ impl InputStream {
         self.feed.now_us()
     }
 
+    /// A feed into this stream, for playing a take back into it.
+    pub fn feed(&self) -> Feed {
+        self.feed.clone()
+    }
+
     /// The clock event times are measured on.
     pub fn clock(&self) -> Clock {
         self.feed.clock

@@ -109,7 +109,8 @@ pub enum SynthEvent {
     AllNotesOff,
 }
 
-/// How panel controllers are read.
+/// How panel controllers are read (the full controller table is in the
+/// module documentation of `src/synth/engine.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelMap {
     /// The AWS DeepComposer's encoder, knobs and reverb button drive the

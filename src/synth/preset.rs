@@ -1,16 +1,19 @@
 //! The built-in sounds, each two oscillators through the voice filter.
 //!
-//! | preset  | oscillators                              | filter                                  | envelope (A / D / S / R)          |
-//! |---------|------------------------------------------|-----------------------------------------|-----------------------------------|
-//! | `piano` | saw + triangle (+0.4 cent)               | 320 Hz, +4.5 oct on hit, decays 0.9 s   | 2 ms / 4 s / 0 / 0.35 s           |
-//! | `organ` | sine + sine an octave up (½)             | open (12 kHz)                           | 4 ms / – / 1 / 60 ms              |
-//! | `pad`   | two saws detuned by 12 cents             | 700 Hz, +1.5 oct slow swell             | 0.45 s / 1.5 s / 0.8 / 1.5 s      |
-//! | `lead`  | saw + square (+7 cents)                  | 1.2 kHz, +2 oct decaying, resonant      | 4 ms / 0.3 s / 0.85 / 0.2 s       |
-//! | `bass`  | square + sine an octave down             | 220 Hz, +3 oct decaying 0.25 s          | 3 ms / 0.6 s / 0.7 / 0.12 s       |
-//! | `pluck` | saw + square                             | 250 Hz, +4.5 oct decaying 0.18 s        | 1 ms / 1.2 s / 0 / 0.25 s         |
+//! | preset  | oscillators                        | low-pass filter (at middle C)                                                    | amplitude A / D / S / R     |
+//! |---------|------------------------------------|----------------------------------------------------------------------------------|-----------------------------|
+//! | `piano` | saw + 0.8 triangle (+0.4 cent)     | 320 Hz, res 0.1; +4.5 oct on the hit, falling in 0.9 s; +2 oct at velocity 127   | 2 ms / 4 s / 0 / 0.35 s     |
+//! | `organ` | sine + 0.5 sine an octave up       | open (12 kHz)                                                                    | 4 ms / – / 1 / 60 ms        |
+//! | `pad`   | saw + saw (+12 cents)              | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
+//! | `lead`  | saw + 0.7 square (+7 cents)        | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
+//! | `bass`  | square + 0.8 sine an octave down   | 220 Hz, res 0.45; +3 oct falling to 0 in 0.25 s; +1 oct at vel 127               | 3 ms / 0.6 s / 0.7 / 0.12 s |
+//! | `pluck` | saw + 0.5 square                   | 250 Hz, res 0.25; +4.5 oct falling to 0 in 0.18 s; +2 oct at vel 127             | 1 ms / 1.2 s / 0 / 0.25 s   |
 //!
-//! Velocity raises level (square law) and, per preset, the cutoff; the
-//! cutoff also follows the key (key tracking, relative to middle C).
+//! Times are exact segment lengths (see `envelope.rs`): with sustain 0 a
+//! held note dies away in its decay time. Velocity scales the level by
+//! (velocity/127)²; the cutoff also follows the key (key tracking 0.8 piano
+//! and pluck, 0.6 lead, 0.5 pad, 0.3 bass). Each preset's level is set so
+//! that one note at velocity 100 peaks near −12 dBFS at the default gain.
 //!
 //! ## Program Change mapping
 //!
@@ -100,7 +103,22 @@ impl Preset {
     }
 
     /// The preset for a General MIDI program number (0-based; values above
-    /// 127 use their low 7 bits). See the module table.
+    /// 127 use their low 7 bits), by instrument family:
+    ///
+    /// | programs | GM family                      | preset  |
+    /// |----------|--------------------------------|---------|
+    /// | 0–7      | piano                          | `piano` |
+    /// | 8–15     | chromatic percussion           | `pluck` |
+    /// | 16–23    | organ                          | `organ` |
+    /// | 24–31    | guitar                         | `pluck` |
+    /// | 32–39    | bass                           | `bass`  |
+    /// | 40–55    | strings, ensemble              | `pad`   |
+    /// | 56–71    | brass, reed                    | `lead`  |
+    /// | 72–79    | pipe (flutes)                  | `organ` |
+    /// | 80–87    | synth lead                     | `lead`  |
+    /// | 88–103   | synth pad, synth effects       | `pad`   |
+    /// | 104–119  | ethnic, percussive             | `pluck` |
+    /// | 120–127  | sound effects                  | `pad`   |
     pub const fn from_program(program: u8) -> Preset {
         match program & 0x7F {
             0..=7 => Preset::Piano,

@@ -470,6 +470,25 @@ mod tests {
     }
 
     #[test]
+    fn the_view_follows_an_octave_shift() {
+        let mut app = App::new(deepcomposer(), NoteNaming::default());
+        app.monochrome(true);
+        app.apply(&on(84, 100), Instant::now());
+        let v = KeyboardView::new(&app);
+        let area = Rect::new(0, 0, 80, 5);
+        let (first, last) = Geometry::new(&v, area).expect("fits").notes();
+        assert_eq!((first, last), (53, 84), "F3–C6");
+        let buf = render(&v, 80, 5);
+        for (x, y) in cells_of(&v, area, 84) {
+            assert_eq!(buf[(x, y)].symbol(), HELD_MARK);
+        }
+        assert_eq!(
+            row(&buf, 4).split_whitespace().collect::<Vec<_>>(),
+            ["C4", "C5", "C6"]
+        );
+    }
+
+    #[test]
     fn narrow_areas_scroll_to_the_played_note() {
         let mut v = view(&[(72, 100)], true);
         v.focus = Some(72);

@@ -124,7 +124,9 @@ fn keyboard_section(app: &App, area: Rect, buf: &mut Buffer) {
         0 => {}
         shift => title.push_str(&format!("(octave {shift:+}) ")),
     }
-    title.push_str(&format!(" {HELD_MARK}/colour held  {SUSTAIN_MARK} pedal "));
+    if app.is_monochrome() {
+        title.push_str(&format!(" {HELD_MARK} held  {SUSTAIN_MARK} pedal "));
+    }
     let inner = if area.height >= 4 {
         let block = section(app, title);
         let inner = block.inner(area);
@@ -456,6 +458,19 @@ mod tests {
         app.monochrome(true);
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
         let screen = draw(&mut terminal, &app);
+        let expected = [
+            " │  ███ ███ ███  │  ███ ███  │  ███ ███ ███  │##███ ███##│  ███ ███ ███  │   │  ",
+            " │  ███ ███ ███  │  ███ ███  │  ███ ███ ███  │##███ ███##│  ███ ███ ███  │   │  ",
+            " │  ███ ███ ███  │  ███ ███  │  ███ ███ ███  │##███ ███##│  ███ ███ ███  │   │  ",
+            " │   │   │   │   │   │   │   │   │   │   │   │###│   │###│   │   │   │   │   │  ",
+            "                 C3                          C4                          C5     ",
+        ];
+        assert_eq!(screen[2..7], expected, "{}", screen.join("\n"));
+        assert!(screen[1].starts_with(" Keyboard F2–C5  # held  ▒ pedal ─"));
+        assert!(screen[8].starts_with("Pitch      ──────────┃█████───── +4096"));
+        assert!(screen[10].starts_with("Knob 1     █████████████████░░░░   100"));
+        assert!(screen[12].starts_with(" ▶ Play   ■ Stop   ● Rec    Pedal  up    Last  E4 vel 80"));
+        assert!(screen[14].contains("Note on          ch 1  C4 (60)   velocity 100"));
         println!("{}", screen.join("\n"));
     }
 }

@@ -3,4 +3,6 @@
 
 mod list;
 mod monitor;
+mod record;
+mod sound;
 mod util;

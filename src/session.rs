@@ -1,0 +1,700 @@
+//! The live loop behind `play` and `record`: input → note tracker → synth,
+//! display and recorder, with the keyboard's transport buttons (● starts a
+//! take, ■ stops and saves it, ▶ plays the last take back).
+
+use crate::audio::device::{self, AudioError, AudioOutput};
+use crate::audio::realtime::{self, TimedEvent};
+use crate::decode::bytes::ByteStreamDecoder;
+use crate::decode::message::u4;
+use crate::decode::names::NoteNaming;
+use crate::decode::tracker::{NoteTracker, Transport};
+use crate::input::file;
+use crate::input::select::{self, InputOptions};
+use crate::input::{Clock, EventMessage, Feed, InputError, InputEvent, MidiEvent, Next};
+use crate::monitor::Formatter;
+use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
+use crate::render::{synth_event, OfflineRenderer, RenderError, WavFormat, WavOutput};
+use crate::synth::{Engine, EngineConfig, PanelMap, SynthEvent};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Sample rate of `--wav` output.
+pub const WAV_SAMPLE_RATE: u32 = 48_000;
+/// Room in the event queue: far more than anyone can play in one block.
+const QUEUE_CAPACITY: usize = 4096;
+
+/// Where the sound goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoundChoice {
+    /// The speakers, now.
+    Speakers {
+        /// Output device (part of its name), else the default.
+        device: Option<String>,
+        /// Frames per buffer asked of the device.
+        buffer_frames: u32,
+    },
+    /// A WAV file of what would have been heard.
+    Wav(PathBuf),
+    /// The speakers, opened only when ▶ asks to hear a take.
+    OnDemand {
+        /// Output device (part of its name), else the default.
+        device: Option<String>,
+        /// Frames per buffer asked of the device.
+        buffer_frames: u32,
+    },
+}
+
+/// What gets recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordChoice {
+    /// One file, from start to stop (`record OUT.mid`).
+    Single {
+        /// The file.
+        path: PathBuf,
+        /// Overwrite it if it exists.
+        force: bool,
+        /// Stop after this long.
+        duration: Option<Duration>,
+        /// Stop after this long with every note and the pedal released.
+        until_silence: Option<Duration>,
+    },
+    /// Takes driven by the transport buttons, saved in a directory.
+    Takes {
+        /// Where takes go.
+        dir: PathBuf,
+    },
+}
+
+/// Everything a session runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// Where MIDI comes from.
+    pub input: InputOptions,
+    /// Where the sound goes.
+    pub sound: SoundChoice,
+    /// The synth's settings (its panel map is chosen from the input).
+    pub engine: EngineConfig,
+    /// What gets recorded.
+    pub recording: RecordChoice,
+    /// How takes are written.
+    pub record_options: RecordOptions,
+    /// Forward every event to this MIDI output port as well.
+    pub thru: Option<String>,
+}
+
+/// Why a session could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No sound output.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// No input.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The WAV file could not be written.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A take could not be written.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The `--thru` port could not be opened.
+    #[error("cannot open MIDI output \"{port}\" for --thru: {reason}")]
+    Thru {
+        /// The port asked for.
+        port: String,
+        /// Why.
+        reason: String,
+    },
+    /// Printing failed (closed pipe).
+    #[error("cannot write to standard output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What a session did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSummary {
+    /// Notes played on the keyboard.
+    pub notes: u64,
+    /// True when the keyboard was unplugged.
+    pub disconnected: bool,
+    /// Where `--wav` wrote, and how many seconds.
+    pub wav: Option<(PathBuf, f64)>,
+    /// Audio blocks whose rendering took longer than real time.
+    pub overruns: u64,
+    /// Takes saved.
+    pub takes: Vec<TakeSummary>,
+}
+
+/// Where the synth's sound goes once open.
+enum Sink {
+    Speakers {
+        output: AudioOutput,
+        events: realtime::EventSender,
+        stats: Arc<realtime::AudioStats>,
+    },
+    Wav {
+        renderer: Box<OfflineRenderer>,
+        wav: WavOutput,
+    },
+}
+
+impl Sink {
+    fn speakers(output: AudioOutput, engine: EngineConfig, clock: Clock) -> Self {
+        let frames = output.buffer_frames.unwrap_or(128) as usize;
+        let engine = Engine::new(output.sample_rate, engine);
+        let (events, source) = realtime::build(engine, frames, clock, QUEUE_CAPACITY);
+        let stats = source.stats();
+        output.play(source);
+        Sink::Speakers {
+            output,
+            events,
+            stats,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Sink::Speakers { output, .. } => {
+                let latency = output
+                    .latency_ms()
+                    .map_or("unknown latency".to_owned(), |ms| {
+                        format!("{ms:.1} ms output latency")
+                    });
+                let buffer = output
+                    .buffer_frames
+                    .map_or("device-chosen buffer".to_owned(), |f| {
+                        format!("{f}-frame buffer")
+                    });
+                let mut text = format!(
+                    "sound on \"{}\", {} Hz, {buffer}, {latency}",
+                    output.device_name, output.sample_rate
+                );
+                if let Some(note) = &output.fallback_note {
+                    text.push_str(&format!(" (note: {note})"));
+                }
+                text
+            }
+            Sink::Wav { wav, .. } => {
+                format!("writing what would be heard to {}", wav.target().display())
+            }
+        }
+    }
+
+    fn handle(&mut self, t_us: u64, event: SynthEvent) -> Result<(), SessionError> {
+        match self {
+            Sink::Speakers { events, .. } => {
+                events.send(TimedEvent { t_us, event });
+            }
+            Sink::Wav { renderer, wav } => {
+                renderer.render_until(t_us, wav)?;
+                renderer.handle(event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases every note and lets the tail ring out, without a click.
+    fn finish(self, t_us: u64) -> Result<(Option<(PathBuf, f64)>, u64), SessionError> {
+        match self {
+            Sink::Speakers {
+                output,
+                mut events,
+                stats,
+            } => {
+                events.send(TimedEvent {
+                    t_us,
+                    event: SynthEvent::AllNotesOff,
+                });
+                let until = Instant::now() + Duration::from_secs(3);
+                std::thread::sleep(Duration::from_millis(50));
+                while !stats.silent.load(Ordering::Relaxed) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                drop(output);
+                Ok((None, stats.overruns.load(Ordering::Relaxed)))
+            }
+            Sink::Wav {
+                mut renderer,
+                mut wav,
+            } => {
+                renderer.render_until(t_us, &mut wav)?;
+                renderer.finish_tail(&mut wav)?;
+                let seconds = wav.seconds();
+                let path = wav.finish()?;
+                Ok((Some((path, seconds)), 0))
+            }
+        }
+    }
+}
+
+/// A take being played back into the stream; dropping it stops it.
+struct Playback {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Playback {
+    /// Plays a saved take into `feed`, times shifted to start now.
+    fn start(path: &Path, feed: Feed) -> Result<Self, file::FileError> {
+        let events = file::load(path)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let offset = feed.now_us();
+            let mut decoder = ByteStreamDecoder::new();
+            for event in events {
+                let due = start + Duration::from_micros(event.t_us);
+                while Instant::now() < due {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
+                }
+                let mut decoded = Vec::new();
+                decoder.feed(&event.bytes, |m| decoded.push(EventMessage::from(m)));
+                for message in decoded {
+                    let played = MidiEvent {
+                        t_us: offset + event.t_us,
+                        cable: u4::new(0),
+                        message,
+                    };
+                    if stopped.load(Ordering::Relaxed) || !feed.event(InputEvent::Played(played)) {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Playback {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Playback {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The name of a new take: `take-YYYYMMDD-HHMMSS-NN.mid` (UTC), never an
+/// existing file.
+pub fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    let stamp = format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    loop {
+        *counter += 1;
+        let path = dir.join(format!("take-{stamp}-{:02}.mid", counter));
+        if !path.exists() {
+            return path;
+        }
+    }
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (proleptic Gregorian).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The recording side of a session.
+struct Takes {
+    choice: RecordChoice,
+    options: RecordOptions,
+    current: Option<Recorder>,
+    last_saved: Option<PathBuf>,
+    saved: Vec<TakeSummary>,
+    counter: u32,
+}
+
+impl Takes {
+    fn begin(&mut self, now_us: u64, status: &mut dyn Write) -> Result<(), SessionError> {
+        let RecordChoice::Takes { dir } = &self.choice else {
+            return Ok(());
+        };
+        let path = take_path(dir, &mut self.counter, SystemTime::now());
+        let mut recorder = Recorder::start(&path, self.options.clone(), false, now_us)?;
+        recorder.mark_start(now_us);
+        writeln!(status, "composer-probe: ● recording {}", path.display())?;
+        self.current = Some(recorder);
+        Ok(())
+    }
+
+    fn save(&mut self, stop_us: u64, status: &mut dyn Write) -> Result<(), SessionError> {
+        if let Some(recorder) = self.current.take() {
+            let summary = recorder.finish(stop_us)?;
+            writeln!(
+                status,
+                "composer-probe: ■ saved {}",
+                describe_take(&summary)
+            )?;
+            self.last_saved = Some(summary.path.clone());
+            self.saved.push(summary);
+        }
+        Ok(())
+    }
+}
+
+/// One line about a saved take.
+pub fn describe_take(take: &TakeSummary) -> String {
+    let closed = match take.closed_notes {
+        0 => String::new(),
+        n => format!(", {n} held note(s) closed at the stop"),
+    };
+    format!(
+        "{}: {} notes, {} events, {:.1} s{closed}",
+        take.path.display(),
+        take.notes,
+        take.events,
+        take.duration_us as f64 / 1e6
+    )
+}
+
+/// Runs a session until Ctrl+C, ■ (single take), a stop rule, the end of
+/// the input, or an unplug. Status lines go to `status`, event lines to `out`.
+pub fn run(
+    config: &SessionConfig,
+    out: &mut dyn Write,
+    status: &mut dyn Write,
+) -> Result<SessionSummary, SessionError> {
+    // Check everything that can fail before taking the keyboard.
+    let speakers = match &config.sound {
+        SoundChoice::Speakers {
+            device,
+            buffer_frames,
+        } => Some(device::open(device.as_deref(), *buffer_frames)?),
+        _ => None,
+    };
+    let mut takes = Takes {
+        choice: config.recording.clone(),
+        options: config.record_options.clone(),
+        current: None,
+        last_saved: None,
+        saved: Vec::new(),
+        counter: 0,
+    };
+    if let RecordChoice::Single { path, force, .. } = &config.recording {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        for journal in record::leftover_journals(dir) {
+            writeln!(
+                status,
+                "composer-probe: found an unfinished take; `composer-probe recover {}` saves it",
+                journal.display()
+            )?;
+        }
+        takes.current = Some(Recorder::start(
+            path,
+            config.record_options.clone(),
+            *force,
+            0,
+        )?);
+    }
+    let (mut stream, picked) = match select::open(&config.input) {
+        Ok(opened) => opened,
+        Err(error) => {
+            if let Some(recorder) = takes.current.take() {
+                let _ = std::fs::remove_file(recorder.journal_path());
+            }
+            return Err(error.into());
+        }
+    };
+    writeln!(status, "composer-probe: {picked}")?;
+    let info = stream.info().clone();
+    let engine = EngineConfig {
+        panel: if info.device.is_some() {
+            PanelMap::DeepComposer
+        } else {
+            PanelMap::GeneralMidi
+        },
+        ..config.engine
+    };
+    let mut sink = match (speakers, &config.sound) {
+        (Some(output), _) => Some(Sink::speakers(output, engine, stream.clock())),
+        (None, SoundChoice::Wav(path)) => Some(Sink::Wav {
+            renderer: Box::new(OfflineRenderer::new(Engine::new(WAV_SAMPLE_RATE, engine))),
+            wav: WavOutput::create(path, WAV_SAMPLE_RATE, WavFormat::Int16)?,
+        }),
+        _ => None,
+    };
+    if let Some(sink) = &sink {
+        writeln!(
+            status,
+            "composer-probe: {}; preset {}",
+            sink.describe(),
+            engine.preset
+        )?;
+    }
+    let mut thru = match &config.thru {
+        Some(port) => Some(open_thru(port)?),
+        None => None,
+    };
+    match &config.recording {
+        RecordChoice::Single { path, .. } => writeln!(
+            status,
+            "composer-probe: recording to {} from the first note; Ctrl+C or ■ stops and saves",
+            path.display()
+        )?,
+        RecordChoice::Takes { dir } => writeln!(
+            status,
+            "composer-probe: ● records a take into {}, ■ saves it, ▶ plays it back; Ctrl+C quits",
+            dir.display()
+        )?,
+    }
+
+    let stop = stream.stop_handle();
+    // A second session in the same process cannot set it again; ignore that.
+    let _ = ctrlc::set_handler(move || stop.interrupt());
+
+    let formatter = Formatter {
+        info: &info,
+        naming: NoteNaming::default(),
+    };
+    let mut tracker = NoteTracker::new(info.device);
+    let mut playback: Option<Playback> = None;
+    let mut notes = 0u64;
+    let mut disconnected = false;
+    let mut last_event_us = 0u64;
+    let mut bytes = Vec::with_capacity(64);
+    let started = Instant::now();
+    let (duration, until_silence) = match &config.recording {
+        RecordChoice::Single {
+            duration,
+            until_silence,
+            ..
+        } => (*duration, *until_silence),
+        RecordChoice::Takes { .. } => (None, None),
+    };
+    let stop_us = loop {
+        let now_us = stream.now_us();
+        if let Some(recorder) = takes.current.as_mut() {
+            if let Err(error) = recorder.flush_if_due(now_us) {
+                writeln!(status, "composer-probe: warning: {error}")?;
+            }
+        }
+        if duration.is_some_and(|d| started.elapsed() >= d) {
+            break now_us;
+        }
+        if let (Some(quiet), Some(recorder)) = (until_silence, takes.current.as_ref()) {
+            let silent_for = Duration::from_micros(now_us.saturating_sub(last_event_us));
+            if recorder.started() && recorder.all_released() && silent_for >= quiet {
+                break now_us;
+            }
+        }
+        let event = match stream.next_timeout(Duration::from_millis(100)) {
+            Next::Event(event) => event,
+            Next::Timeout => continue,
+            Next::Closed => break stream.now_us(),
+        };
+        match event {
+            InputEvent::Midi(event) => {
+                last_event_us = event.t_us;
+                let transport = match &event.message {
+                    EventMessage::Channel { channel, message } => tracker.apply(*channel, message),
+                    _ => None,
+                };
+                writeln!(out, "{}", formatter.line(&event, transport))?;
+                if let Some(pressed) = transport {
+                    match (pressed, &config.recording) {
+                        (Transport::Record, RecordChoice::Single { .. }) => {
+                            if let Some(recorder) = takes.current.as_mut() {
+                                if !recorder.started() {
+                                    recorder.mark_start(event.t_us);
+                                }
+                            }
+                        }
+                        (Transport::Stop, RecordChoice::Single { .. }) => break event.t_us,
+                        (Transport::Record, RecordChoice::Takes { .. }) => {
+                            playback = None;
+                            takes.save(event.t_us, status)?;
+                            takes.begin(event.t_us, status)?;
+                        }
+                        (Transport::Stop, RecordChoice::Takes { .. }) => {
+                            playback = None;
+                            takes.save(event.t_us, status)?;
+                        }
+                        (Transport::Play, RecordChoice::Takes { .. }) => {
+                            playback = None;
+                            match takes.last_saved.clone() {
+                                None => writeln!(
+                                    status,
+                                    "composer-probe: ▶ no take yet: press ● to record one"
+                                )?,
+                                Some(path) => {
+                                    if sink.is_none() {
+                                        if let SoundChoice::OnDemand {
+                                            device,
+                                            buffer_frames,
+                                        } = &config.sound
+                                        {
+                                            match device::open(device.as_deref(), *buffer_frames) {
+                                                Ok(output) => {
+                                                    sink = Some(Sink::speakers(
+                                                        output,
+                                                        engine,
+                                                        stream.clock(),
+                                                    ))
+                                                }
+                                                Err(error) => writeln!(
+                                                    status,
+                                                    "composer-probe: ▶ cannot play back: {error}"
+                                                )?,
+                                            }
+                                        }
+                                    }
+                                    if sink.is_some() {
+                                        writeln!(
+                                            status,
+                                            "composer-probe: ▶ playing {}",
+                                            path.display()
+                                        )?;
+                                        playback = Some(
+                                            Playback::start(&path, stream.feed())
+                                                .map_err(InputError::from)?,
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        (Transport::Play, RecordChoice::Single { .. }) => {}
+                    }
+                    continue;
+                }
+                if let Some(synth) = synth_event(&event.message) {
+                    if matches!(synth, SynthEvent::NoteOn { velocity, .. } if velocity > 0) {
+                        notes += 1;
+                    }
+                    if let Some(sink) = sink.as_mut() {
+                        sink.handle(event.t_us, synth)?;
+                    }
+                }
+                if let Some(recorder) = takes.current.as_mut() {
+                    if let Err(error) = recorder.record(&event) {
+                        writeln!(status, "composer-probe: warning: {error}")?;
+                    }
+                }
+                if let Some(thru) = thru.as_mut() {
+                    bytes.clear();
+                    event.message.write_bytes(&mut bytes);
+                    // A failing thru port must not stop the music.
+                    let _ = thru.send(&bytes);
+                }
+            }
+            InputEvent::Played(event) => {
+                if let (Some(synth), Some(sink)) = (synth_event(&event.message), sink.as_mut()) {
+                    sink.handle(event.t_us, synth)?;
+                }
+            }
+            InputEvent::Disconnected { t_us, reason } => {
+                writeln!(out, "{:>12.6}  {reason}", t_us as f64 / 1e6)?;
+                if !config.input.wait {
+                    disconnected = true;
+                    break t_us;
+                }
+            }
+            InputEvent::Reconnected { t_us } => {
+                writeln!(out, "{:>12.6}  keyboard reconnected", t_us as f64 / 1e6)?
+            }
+            InputEvent::Ended { t_us } | InputEvent::Interrupted { t_us } => {
+                break t_us.max(last_event_us)
+            }
+        }
+    };
+    drop(playback);
+    stream.stop_source();
+    takes.save(stop_us, status)?;
+    let (wav, overruns) = match sink {
+        Some(sink) => sink.finish(stop_us)?,
+        None => (None, 0),
+    };
+    Ok(SessionSummary {
+        notes,
+        disconnected,
+        wav,
+        overruns,
+        takes: takes.saved,
+    })
+}
+
+fn open_thru(port: &str) -> Result<midir::MidiOutputConnection, SessionError> {
+    let failed = |reason: String| SessionError::Thru {
+        port: port.to_owned(),
+        reason,
+    };
+    let output = crate::ports::quietly(|| midir::MidiOutput::new("composer-probe"))
+        .map_err(|e| failed(e.to_string()))?;
+    let wanted = port.to_lowercase();
+    let found = output
+        .ports()
+        .into_iter()
+        .find(|p| {
+            p.id() == port
+                || output
+                    .port_name(p)
+                    .is_ok_and(|n| n.to_lowercase().contains(&wanted))
+        })
+        .ok_or_else(|| failed("no such MIDI output port (see `composer-probe list`)".to_owned()))?;
+    output
+        .connect(&found, "composer-probe thru")
+        .map_err(|e| failed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_names_carry_the_utc_date_and_a_counter() {
+        let dir = std::env::temp_dir().join(format!("cp-takes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(1_795_700_000); // 2026-11-26 ...
+        let mut counter = 0;
+        let first = take_path(&dir, &mut counter, at);
+        assert_eq!(
+            first.file_name().unwrap().to_str().unwrap(),
+            "take-20261126-120000-01.mid".replace("120000", &{
+                let rest = 1_795_700_000u64 % 86_400;
+                format!("{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+            })
+        );
+        std::fs::write(dir.join(first.file_name().unwrap()), b"x").unwrap();
+        let mut again = 0;
+        let second = take_path(&dir, &mut again, at);
+        assert!(
+            second.to_str().unwrap().ends_with("-02.mid"),
+            "an existing take is never overwritten"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,317 @@
+//! `play` and `render`: the synth heard through the real rodio/ALSA output
+//! path (captured by ALSA's `file` plugin), written to WAV, and checked with
+//! outside readers (sox, Python's wave module).
+
+use crate::util::{fixture, Run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A temporary directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cp-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A format-0 MIDI file with one note (`key`, held `millis`), then silence.
+pub fn one_note_file(path: &Path, key: u8, millis: u32) {
+    // PPQ 1000 at 120 bpm: one tick = 0.5 ms.
+    let ticks = millis * 2;
+    let mut track = vec![0x00, 0x90, key, 100];
+    let mut delta = Vec::new();
+    let mut value = ticks;
+    delta.push((value & 0x7f) as u8);
+    value >>= 7;
+    while value > 0 {
+        delta.push(0x80 | (value & 0x7f) as u8);
+        value >>= 7;
+    }
+    delta.reverse();
+    track.extend(delta);
+    track.extend([0x80, key, 0, 0x00, 0xff, 0x2f, 0x00]);
+    let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    bytes.extend((track.len() as u32).to_be_bytes());
+    bytes.extend(track);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn probe(args: &[&str], home: Option<&Path>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_composer-probe"));
+    command.args(args).env_remove("RUST_BACKTRACE");
+    match home {
+        // ALSA reads $HOME/.asoundrc: the capture setup.
+        Some(home) => command.env("HOME", home),
+        // No ALSA configuration at all: no sound device, no MIDI service.
+        None => command.env("ALSA_CONFIG_PATH", "/dev/null"),
+    };
+    Run::from_output(command.output().expect("binary runs"))
+}
+
+/// Samples of a 16-bit stereo WAV file, read with Python's own `wave`
+/// module (an outside reader), as (sample rate, left channel).
+pub fn read_wav_with_python(path: &Path) -> (u32, Vec<f32>) {
+    let script = "import sys, wave, struct\n\
+        w = wave.open(sys.argv[1])\n\
+        assert w.getnchannels() == 2 and w.getsampwidth() == 2\n\
+        data = w.readframes(w.getnframes())\n\
+        print(w.getframerate())\n\
+        print(' '.join(str(v) for v in struct.unpack('<%dh' % (len(data) // 2), data)[::2]))\n";
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    let rate = lines.next().unwrap().parse().unwrap();
+    let samples = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|v| v.parse::<f32>().unwrap() / 32768.0)
+        .collect();
+    (rate, samples)
+}
+
+/// The fundamental of a steady tone by autocorrelation.
+pub fn pitch_hz(samples: &[f32], rate: u32) -> f64 {
+    let window = &samples[..samples.len().min(8192)];
+    let (min_lag, max_lag) = ((rate / 2000) as usize, (rate / 40) as usize);
+    let correlation = |lag: usize| -> f64 {
+        window
+            .iter()
+            .zip(&window[lag..])
+            .map(|(a, b)| f64::from(*a) * f64::from(*b))
+            .sum()
+    };
+    let best = (min_lag..max_lag)
+        .max_by(|a, b| correlation(*a).total_cmp(&correlation(*b)))
+        .unwrap();
+    // Refine between samples with a parabola through the peak.
+    let (l, c, r) = (
+        correlation(best - 1),
+        correlation(best),
+        correlation(best + 1),
+    );
+    let shift = 0.5 * (l - r) / (l - 2.0 * c + r);
+    f64::from(rate) / (best as f64 + shift)
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
+#[test]
+fn render_writes_a_wav_that_sox_and_python_read_with_the_right_pitch() {
+    let dir = scratch("render");
+    let midi = dir.join("a4.mid");
+    one_note_file(&midi, 69, 1000);
+    let wav = dir.join("a4.wav");
+    let run = probe(
+        &[
+            "render",
+            midi.to_str().unwrap(),
+            wav.to_str().unwrap(),
+            "--preset",
+            "organ",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("rendered 1 notes"), "{}", run.stderr);
+
+    let soxi = Command::new("soxi")
+        .arg(&wav)
+        .output()
+        .expect("sox is installed");
+    let info = String::from_utf8_lossy(&soxi.stdout);
+    assert!(info.contains("Channels       : 2"), "{info}");
+    assert!(info.contains("Sample Rate    : 48000"), "{info}");
+    assert!(info.contains("Precision      : 16-bit"), "{info}");
+
+    let (rate, left) = read_wav_with_python(&wav);
+    assert_eq!(rate, 48_000);
+    let seconds = left.len() as f64 / 48_000.0;
+    assert!(
+        (1.0..6.0).contains(&seconds),
+        "one second of note plus its release: {seconds} s"
+    );
+    let during = &left[4_800..4_800 + 8192];
+    let pitch = pitch_hz(during, rate);
+    assert!(
+        (pitch / 440.0 - 1.0).abs() < 0.005,
+        "A4 rendered at {pitch:.2} Hz"
+    );
+    // The file ends when the release has died away: its last 5 ms are silent.
+    let tail = &left[left.len() - 240..];
+    assert!(
+        rms(tail) < 1e-3,
+        "silent at the end, after the release (rms {})",
+        rms(tail)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn render_float_wav_is_32_bit() {
+    let dir = scratch("render-float");
+    let midi = dir.join("c4.mid");
+    one_note_file(&midi, 60, 200);
+    let wav = dir.join("c4.wav");
+    let run = probe(
+        &[
+            "render",
+            midi.to_str().unwrap(),
+            wav.to_str().unwrap(),
+            "--float",
+            "--rate",
+            "44100",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let soxi = Command::new("soxi").arg(&wav).output().unwrap();
+    let info = String::from_utf8_lossy(&soxi.stdout);
+    assert!(info.contains("32-bit Floating Point PCM"), "{info}");
+    assert!(info.contains("Sample Rate    : 44100"), "{info}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn render_refuses_foreign_and_damaged_files_and_leaves_nothing() {
+    let dir = scratch("render-bad");
+    for name in ["not-midi.mid", "truncated.mid"] {
+        let wav = dir.join("out.wav");
+        let run = probe(
+            &[
+                "render",
+                fixture(&format!("streams/{name}")).to_str().unwrap(),
+                wav.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(run.code, Some(1), "{name}");
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"));
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "no partial WAV left behind for {name}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn play_without_an_audio_device_says_so_in_one_line() {
+    let run = probe(
+        &[
+            "play",
+            "--file",
+            fixture("streams/running-status.mid").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "one line, no ALSA noise: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--wav FILE"), "{}", run.stderr);
+}
+
+#[test]
+fn play_through_rodio_is_captured_with_the_notes_fed_in() {
+    let dir = scratch("play-capture");
+    let raw = dir.join("out.raw");
+    std::fs::write(
+        dir.join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
+            raw.display()
+        ),
+    )
+    .unwrap();
+    let midi = dir.join("a4.mid");
+    one_note_file(&midi, 69, 600);
+    let run = probe(
+        &[
+            "play",
+            "--file",
+            midi.to_str().unwrap(),
+            "--preset",
+            "organ",
+        ],
+        Some(&dir),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let rate: u32 = run
+        .stderr
+        .split(" Hz")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the sample rate is printed: {}", run.stderr));
+    assert!(run.stderr.contains("ms output latency"), "{}", run.stderr);
+
+    // The file plugin wrote the interleaved f32 stereo stream rodio played.
+    let bytes = std::fs::read(&raw).expect("audio was captured");
+    let left: Vec<f32> = bytes
+        .chunks_exact(8)
+        .map(|frame| f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]))
+        .collect();
+    assert!(
+        left.iter().all(|s| s.is_finite() && s.abs() <= 1.0),
+        "valid f32 samples, no clipping"
+    );
+    let start = left
+        .iter()
+        .position(|s| s.abs() > 0.01)
+        .expect("the note is in the captured audio");
+    let pitch = pitch_hz(&left[start + 2_000..], rate);
+    assert!(
+        (pitch / 440.0 - 1.0).abs() < 0.01,
+        "A4 heard at {pitch:.2} Hz"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn play_usb_with_wav_renders_what_the_keyboard_played() {
+    let dir = scratch("play-wav");
+    let wav = dir.join("heard.wav");
+    let output = Command::new("umockdev-run")
+        .arg("-d")
+        .arg(fixture("akm322.umockdev"))
+        .arg("-i")
+        .arg(format!(
+            "/dev/bus/usb/001/005={}",
+            fixture("streams/akm322-unplug.ioctl").display()
+        ))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["play", "--usb", "--wav"])
+        .arg(&wav)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .output()
+        .unwrap();
+    let run = Run::from_output(output);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("keyboard was disconnected"),
+        "{}",
+        run.stderr
+    );
+    let (_, left) = read_wav_with_python(&wav);
+    assert!(rms(&left) > 0.005, "the played notes are in the WAV");
+    assert!(left.iter().all(|s| s.abs() <= 1.0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
