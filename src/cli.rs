@@ -7,9 +7,10 @@ use crate::input::usb::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
 use crate::record::RecordOptions;
 use crate::render::WavFormat;
-use crate::session::{RecordChoice, SessionConfig, SoundChoice};
+use crate::session::{DisplayChoice, RecordChoice, SessionConfig, SoundChoice};
 use crate::synth::{EngineConfig, Preset};
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -128,6 +129,9 @@ pub struct MonitorArgs {
     /// Stop after SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+    /// Show the full-screen terminal keyboard instead of lines (no sound).
+    #[arg(long, conflicts_with_all = ["json", "count"])]
+    pub tui: bool,
     /// Octave number of middle C (note 60) in note names: 4 (C4, default) or 3 (C3).
     #[arg(
         long,
@@ -139,6 +143,22 @@ pub struct MonitorArgs {
 }
 
 impl MonitorArgs {
+    /// The session that shows the terminal keyboard without sound (`--tui`).
+    pub fn tui_session(&self) -> Result<SessionConfig, String> {
+        Ok(SessionConfig {
+            input: self.input.options()?,
+            sound: SoundChoice::OnDemand {
+                device: None,
+                buffer_frames: 128,
+            },
+            engine: EngineConfig::default(),
+            recording: RecordChoice::Off,
+            record_options: RecordOptions::default(),
+            thru: None,
+            display: DisplayChoice::Terminal,
+        })
+    }
+
     /// The monitor settings these flags mean.
     pub fn config(&self) -> Result<MonitorConfig, String> {
         let kinds = self
@@ -205,7 +225,8 @@ pub struct PlayArgs {
     /// Pitch bend range in semitones.
     #[arg(long, value_name = "SEMITONES", default_value_t = 2.0)]
     pub bend_range: f32,
-    /// Plain line output (the default until the terminal keyboard view exists).
+    /// Plain line output instead of the terminal keyboard (the default when
+    /// standard output is not a terminal).
     #[arg(long)]
     pub no_tui: bool,
     /// Where the keyboard's ● button saves takes.
@@ -253,6 +274,11 @@ impl PlayArgs {
             },
             record_options: self.smf.options()?,
             thru: self.thru.clone(),
+            display: if self.no_tui || !std::io::stdout().is_terminal() {
+                DisplayChoice::Lines
+            } else {
+                DisplayChoice::Terminal
+            },
         })
     }
 }
@@ -366,6 +392,7 @@ impl RecordArgs {
             recording,
             record_options: self.smf.options()?,
             thru: None,
+            display: DisplayChoice::Lines,
         })
     }
 }

@@ -60,6 +60,9 @@ fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
+    if args.tui {
+        return run_session(&args.tui_session().map_err(anyhow::Error::msg)?);
+    }
     let config = args.config().map_err(anyhow::Error::msg)?;
     let options = args.input.options().map_err(anyhow::Error::msg)?;
     let (mut stream, picked) = select::open(&options)?;

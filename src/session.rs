@@ -10,11 +10,12 @@ use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
 use crate::input::file;
 use crate::input::select::{self, InputOptions};
-use crate::input::{Clock, EventMessage, Feed, InputError, InputEvent, MidiEvent, Next};
+use crate::input::{Clock, EventMessage, Feed, InputError, InputEvent, MidiEvent, Next, Via};
 use crate::monitor::Formatter;
 use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
 use crate::render::{synth_event, OfflineRenderer, RenderError, WavFormat, WavOutput};
-use crate::synth::{Engine, EngineConfig, PanelMap, SynthEvent};
+use crate::synth::{Engine, EngineConfig, PanelMap, Preset, SynthEvent};
+use crate::tui::{Action, App, TerminalGuard};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +51,8 @@ pub enum SoundChoice {
 /// What gets recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordChoice {
+    /// Nothing (`monitor --tui`).
+    Off,
     /// One file, from start to stop (`record OUT.mid`).
     Single {
         /// The file.
@@ -68,6 +71,15 @@ pub enum RecordChoice {
     },
 }
 
+/// How the session shows what happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayChoice {
+    /// One line per event on standard output, status on standard error.
+    Lines,
+    /// The full-screen terminal keyboard.
+    Terminal,
+}
+
 /// Everything a session runs with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionConfig {
@@ -83,6 +95,8 @@ pub struct SessionConfig {
     pub record_options: RecordOptions,
     /// Forward every event to this MIDI output port as well.
     pub thru: Option<String>,
+    /// Lines or the terminal keyboard.
+    pub display: DisplayChoice,
 }
 
 /// Why a session could not run.
@@ -330,26 +344,22 @@ struct Takes {
 }
 
 impl Takes {
-    fn begin(&mut self, now_us: u64, status: &mut dyn Write) -> Result<(), SessionError> {
+    fn begin(&mut self, now_us: u64, display: &mut Display<'_>) -> Result<(), SessionError> {
         let RecordChoice::Takes { dir } = &self.choice else {
             return Ok(());
         };
         let path = take_path(dir, &mut self.counter, SystemTime::now());
         let mut recorder = Recorder::start(&path, self.options.clone(), false, now_us)?;
         recorder.mark_start(now_us);
-        writeln!(status, "composer-probe: ● recording {}", path.display())?;
+        display.status(&format!("● recording {}", path.display()))?;
         self.current = Some(recorder);
         Ok(())
     }
 
-    fn save(&mut self, stop_us: u64, status: &mut dyn Write) -> Result<(), SessionError> {
+    fn save(&mut self, stop_us: u64, display: &mut Display<'_>) -> Result<(), SessionError> {
         if let Some(recorder) = self.current.take() {
             let summary = recorder.finish(stop_us)?;
-            writeln!(
-                status,
-                "composer-probe: ■ saved {}",
-                describe_take(&summary)
-            )?;
+            display.status(&format!("■ saved {}", describe_take(&summary)))?;
             self.last_saved = Some(summary.path.clone());
             self.saved.push(summary);
         }
@@ -370,6 +380,121 @@ pub fn describe_take(take: &TakeSummary) -> String {
         take.events,
         take.duration_us as f64 / 1e6
     )
+}
+
+/// What the terminal view's status line shows right now.
+fn screen_status(
+    input: &str,
+    sink: &Option<Sink>,
+    preset: Preset,
+    takes: &Takes,
+    now_us: u64,
+) -> crate::tui::Status {
+    let mut status = crate::tui::Status {
+        input: input.to_owned(),
+        preset: Some(preset.to_string()),
+        recording: takes
+            .current
+            .as_ref()
+            .map(|recorder| Duration::from_micros(recorder.elapsed_us(now_us))),
+        ..crate::tui::Status::default()
+    };
+    match sink {
+        Some(Sink::Speakers { output, stats, .. }) => {
+            status.audio = Some(output.device_name.clone());
+            status.buffer_frames = output.buffer_frames;
+            status.latency_ms = output.latency_ms();
+            status.voices = stats.voices.load(Ordering::Relaxed);
+            status.load_percent = stats.load_permille.load(Ordering::Relaxed) as f32 / 10.0;
+            status.dropouts = stats.overruns.load(Ordering::Relaxed)
+                + device::STREAM_ERRORS.load(Ordering::Relaxed);
+        }
+        Some(Sink::Wav { wav, .. }) => {
+            status.audio = Some(format!("{} (WAV)", wav.target().display()))
+        }
+        None => status.preset = None,
+    }
+    status
+}
+
+/// Where the session's words and events go.
+enum Display<'a> {
+    Lines {
+        out: &'a mut dyn Write,
+        status: &'a mut dyn Write,
+        formatter: Formatter<'a>,
+    },
+    Terminal {
+        app: Box<App>,
+        guard: TerminalGuard,
+        /// The computer keyboard is the input: it reads the keys itself.
+        keys_are_input: bool,
+    },
+}
+
+impl Display<'_> {
+    fn status(&mut self, text: &str) -> std::io::Result<()> {
+        match self {
+            Display::Lines { status, .. } => writeln!(status, "composer-probe: {text}"),
+            Display::Terminal { app, .. } => {
+                app.note_stream_event(text);
+                Ok(())
+            }
+        }
+    }
+
+    fn event(&mut self, event: &MidiEvent, transport: Option<Transport>) -> std::io::Result<()> {
+        match self {
+            Display::Lines { out, formatter, .. } => {
+                writeln!(out, "{}", formatter.line(event, transport))
+            }
+            Display::Terminal { app, .. } => {
+                app.apply(event, Instant::now());
+                Ok(())
+            }
+        }
+    }
+
+    fn stream_event(&mut self, t_us: u64, text: &str) -> std::io::Result<()> {
+        match self {
+            Display::Lines { out, .. } => writeln!(out, "{:>12.6}  {text}", t_us as f64 / 1e6),
+            Display::Terminal { app, .. } => {
+                app.note_stream_event(text);
+                Ok(())
+            }
+        }
+    }
+
+    /// How long to wait for input before the screen needs attention again.
+    fn wait(&self) -> Duration {
+        match self {
+            Display::Lines { .. } => Duration::from_millis(100),
+            // ≤ 60 redraws a second, and keys answered within a frame.
+            Display::Terminal { .. } => Duration::from_millis(16),
+        }
+    }
+
+    /// Reads a key and redraws if anything changed (terminal only).
+    fn refresh(&mut self, status: crate::tui::Status) -> std::io::Result<Action> {
+        let Display::Terminal {
+            app,
+            guard,
+            keys_are_input,
+        } = self
+        else {
+            return Ok(Action::None);
+        };
+        let mut action = Action::None;
+        if !*keys_are_input {
+            if let Some(key) = crate::tui::terminal::poll_key(Duration::ZERO)? {
+                action = app.handle_key(key);
+            }
+        }
+        app.set_status(status);
+        app.tick(Instant::now());
+        guard.draw(app)?;
+        Ok(action)
+    }
 }
 
 /// Runs a session until Ctrl+C, ■ (single take), a stop rule, the end of
@@ -423,8 +548,28 @@ pub fn run(
             return Err(error.into());
         }
     };
-    writeln!(status, "composer-probe: {picked}")?;
     let info = stream.info().clone();
+    let formatter_info = info.clone();
+    let mut display = match config.display {
+        DisplayChoice::Lines => Display::Lines {
+            out,
+            status,
+            formatter: Formatter {
+                info: &formatter_info,
+                naming: NoteNaming::default(),
+            },
+        },
+        DisplayChoice::Terminal => {
+            let mut app = App::new(info.clone(), NoteNaming::default());
+            app.monochrome(crate::tui::terminal::wants_monochrome());
+            Display::Terminal {
+                app: Box::new(app),
+                guard: TerminalGuard::enter()?,
+                keys_are_input: info.via == Via::Keys,
+            }
+        }
+    };
+    display.status(&picked)?;
     let engine = EngineConfig {
         panel: if info.device.is_some() {
             PanelMap::DeepComposer
@@ -442,37 +587,38 @@ pub fn run(
         _ => None,
     };
     if let Some(sink) = &sink {
-        writeln!(
-            status,
-            "composer-probe: {}; preset {}",
-            sink.describe(),
-            engine.preset
-        )?;
+        display.status(&format!("{}; preset {}", sink.describe(), engine.preset))?;
     }
     let mut thru = match &config.thru {
         Some(port) => Some(open_thru(port)?),
         None => None,
     };
     match &config.recording {
-        RecordChoice::Single { path, .. } => writeln!(
-            status,
-            "composer-probe: recording to {} from the first note; Ctrl+C or ■ stops and saves",
+        RecordChoice::Single { path, .. } => display.status(&format!(
+            "recording to {} from the first note; Ctrl+C or ■ stops and saves",
             path.display()
-        )?,
-        RecordChoice::Takes { dir } => writeln!(
-            status,
-            "composer-probe: ● records a take into {}, ■ saves it, ▶ plays it back; Ctrl+C quits",
+        ))?,
+        RecordChoice::Takes { dir } => display.status(&format!(
+            "● records a take into {}, ■ saves it, ▶ plays it back; Ctrl+C quits",
             dir.display()
-        )?,
+        ))?,
+        RecordChoice::Off => display.status("Ctrl+C quits")?,
     }
 
     let stop = stream.stop_handle();
     // A second session in the same process cannot set it again; ignore that.
     let _ = ctrlc::set_handler(move || stop.interrupt());
 
-    let formatter = Formatter {
-        info: &info,
-        naming: NoteNaming::default(),
+    let mut preset = engine.preset;
+    // The status line is short: a file by its name, not its whole path.
+    let short_input = match info.via {
+        Via::File => {
+            let name = Path::new(&info.name)
+                .file_name()
+                .map_or(info.name.as_str(), |n| n.to_str().unwrap_or(""));
+            format!("{name} (MIDI file)")
+        }
+        _ => String::new(),
     };
     let mut tracker = NoteTracker::new(info.device);
     let mut playback: Option<Playback> = None;
@@ -487,14 +633,33 @@ pub fn run(
             until_silence,
             ..
         } => (*duration, *until_silence),
-        RecordChoice::Takes { .. } => (None, None),
+        RecordChoice::Takes { .. } | RecordChoice::Off => (None, None),
     };
     let stop_us = loop {
         let now_us = stream.now_us();
         if let Some(recorder) = takes.current.as_mut() {
             if let Err(error) = recorder.flush_if_due(now_us) {
-                writeln!(status, "composer-probe: warning: {error}")?;
+                display.status(&format!("warning: {error}"))?;
             }
+        }
+        let shown = screen_status(&short_input, &sink, preset, &takes, now_us);
+        match display.refresh(shown)? {
+            Action::Quit => break now_us.max(last_event_us),
+            action @ (Action::NextPreset | Action::PreviousPreset) => {
+                preset = if action == Action::NextPreset {
+                    preset.next()
+                } else {
+                    preset.previous()
+                };
+                if let Some(sink) = sink.as_mut() {
+                    for channel in 0..16 {
+                        let program = preset.program();
+                        sink.handle(now_us, SynthEvent::ProgramChange { channel, program })?;
+                    }
+                }
+                display.status(&format!("preset {preset}"))?;
+            }
+            Action::None => {}
         }
         if duration.is_some_and(|d| started.elapsed() >= d) {
             break now_us;
@@ -505,7 +670,7 @@ pub fn run(
                 break now_us;
             }
         }
-        let event = match stream.next_timeout(Duration::from_millis(100)) {
+        let event = match stream.next_timeout(display.wait()) {
             Next::Event(event) => event,
             Next::Timeout => continue,
             Next::Closed => break stream.now_us(),
@@ -517,7 +682,7 @@ pub fn run(
                     EventMessage::Channel { channel, message } => tracker.apply(*channel, message),
                     _ => None,
                 };
-                writeln!(out, "{}", formatter.line(&event, transport))?;
+                display.event(&event, transport)?;
                 if let Some(pressed) = transport {
                     match (pressed, &config.recording) {
                         (Transport::Record, RecordChoice::Single { .. }) => {
@@ -530,20 +695,17 @@ pub fn run(
                         (Transport::Stop, RecordChoice::Single { .. }) => break event.t_us,
                         (Transport::Record, RecordChoice::Takes { .. }) => {
                             playback = None;
-                            takes.save(event.t_us, status)?;
-                            takes.begin(event.t_us, status)?;
+                            takes.save(event.t_us, &mut display)?;
+                            takes.begin(event.t_us, &mut display)?;
                         }
                         (Transport::Stop, RecordChoice::Takes { .. }) => {
                             playback = None;
-                            takes.save(event.t_us, status)?;
+                            takes.save(event.t_us, &mut display)?;
                         }
                         (Transport::Play, RecordChoice::Takes { .. }) => {
                             playback = None;
                             match takes.last_saved.clone() {
-                                None => writeln!(
-                                    status,
-                                    "composer-probe: ▶ no take yet: press ● to record one"
-                                )?,
+                                None => display.status("▶ no take yet: press ● to record one")?,
                                 Some(path) => {
                                     if sink.is_none() {
                                         if let SoundChoice::OnDemand {
@@ -559,19 +721,14 @@ pub fn run(
                                                         stream.clock(),
                                                     ))
                                                 }
-                                                Err(error) => writeln!(
-                                                    status,
-                                                    "composer-probe: ▶ cannot play back: {error}"
-                                                )?,
+                                                Err(error) => display.status(&format!(
+                                                    "▶ cannot play back: {error}"
+                                                ))?,
                                             }
                                         }
                                     }
                                     if sink.is_some() {
-                                        writeln!(
-                                            status,
-                                            "composer-probe: ▶ playing {}",
-                                            path.display()
-                                        )?;
+                                        display.status(&format!("▶ playing {}", path.display()))?;
                                         playback = Some(
                                             Playback::start(&path, stream.feed())
                                                 .map_err(InputError::from)?,
@@ -580,7 +737,8 @@ pub fn run(
                                 }
                             }
                         }
-                        (Transport::Play, RecordChoice::Single { .. }) => {}
+                        (Transport::Play, RecordChoice::Single { .. }) | (_, RecordChoice::Off) => {
+                        }
                     }
                     continue;
                 }
@@ -594,7 +752,7 @@ pub fn run(
                 }
                 if let Some(recorder) = takes.current.as_mut() {
                     if let Err(error) = recorder.record(&event) {
-                        writeln!(status, "composer-probe: warning: {error}")?;
+                        display.status(&format!("warning: {error}"))?;
                     }
                 }
                 if let Some(thru) = thru.as_mut() {
@@ -605,19 +763,20 @@ pub fn run(
                 }
             }
             InputEvent::Played(event) => {
+                display.event(&event, None)?;
                 if let (Some(synth), Some(sink)) = (synth_event(&event.message), sink.as_mut()) {
                     sink.handle(event.t_us, synth)?;
                 }
             }
             InputEvent::Disconnected { t_us, reason } => {
-                writeln!(out, "{:>12.6}  {reason}", t_us as f64 / 1e6)?;
+                display.stream_event(t_us, &reason)?;
                 if !config.input.wait {
                     disconnected = true;
                     break t_us;
                 }
             }
             InputEvent::Reconnected { t_us } => {
-                writeln!(out, "{:>12.6}  keyboard reconnected", t_us as f64 / 1e6)?
+                display.stream_event(t_us, "keyboard reconnected")?
             }
             InputEvent::Ended { t_us } | InputEvent::Interrupted { t_us } => {
                 break t_us.max(last_event_us)
@@ -626,7 +785,20 @@ pub fn run(
     };
     drop(playback);
     stream.stop_source();
-    takes.save(stop_us, status)?;
+    // The keys source restores the terminal itself: stop it before the view.
+    drop(stream);
+    if let Display::Terminal { .. } = display {
+        drop(display);
+        display = Display::Lines {
+            out,
+            status,
+            formatter: Formatter {
+                info: &formatter_info,
+                naming: NoteNaming::default(),
+            },
+        };
+    }
+    takes.save(stop_us, &mut display)?;
     let (wav, overruns) = match sink {
         Some(sink) => sink.finish(stop_us)?,
         None => (None, 0),

@@ -5,4 +5,5 @@ mod list;
 mod monitor;
 mod record;
 mod sound;
+mod tui;
 mod util;

@@ -1,0 +1,264 @@
+//! The terminal keyboard, driven for real in tmux (send-keys, capture-pane).
+
+use crate::sound::scratch;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A MIDI file holding C4 (velocity 100) and E4 (60) for 30 s, with Knob 1
+/// at 100 and the pitch wheel up.
+fn held_chord(path: &Path) {
+    // PPQ 1000 at 120 bpm: one tick = 0.5 ms; 60000 ticks = 30 s (VLQ 83 D4 60).
+    let track: Vec<u8> = vec![
+        0x00, 0x90, 60, 100, 0x00, 0x90, 64, 60, 0x00, 0xb0, 21, 100, 0x00, 0xe0, 0x00, 0x60, 0x83,
+        0xd4, 0x60, 0x80, 60, 0, 0x00, 0x80, 64, 0, 0x00, 0xff, 0x2f, 0x00,
+    ];
+    let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    bytes.extend((track.len() as u32).to_be_bytes());
+    bytes.extend(track);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A tmux session running one command; killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let session = format!("cp-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(format!("{command}; echo EXITED $?; sleep 60"))
+            .status()
+            .expect("tmux is installed");
+        assert!(status.success());
+        Tmux(session)
+    }
+
+    fn screen(&self) -> String {
+        let output = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `text` (at most 10 s).
+    fn wait_for(&self, text: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) || Instant::now() > until {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &str) {
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.0, keys])
+            .status()
+            .unwrap();
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        Command::new("tmux")
+            .args([
+                "resize-window",
+                "-t",
+                &self.0,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .status()
+            .unwrap();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_composer-probe")
+}
+
+/// Columns of the keyboard's bottom row marked as held (`#`).
+fn held_columns(screen: &str) -> Vec<usize> {
+    let keyboard: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Keyboard"))
+        .skip(1)
+        .take(4)
+        .collect();
+    let bottom = keyboard.last().expect("keyboard rows");
+    bottom
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| *c == '#')
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn monitor_tui_lights_the_held_keys_and_q_restores_the_terminal() {
+    let dir = scratch("tui-monitor");
+    let midi = dir.join("held.mid");
+    held_chord(&midi);
+    let tmux = Tmux::start(
+        "monitor",
+        80,
+        24,
+        &format!(
+            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
+            binary(),
+            midi.display()
+        ),
+    );
+    let screen = tmux.wait_for("Pitch bend");
+    assert!(screen.contains("Keyboard C3–C6"), "{screen}");
+    assert!(screen.contains("# held"), "monochrome legend: {screen}");
+    // C4 and E4 are two white keys two apart: two separate marked runs.
+    let columns = held_columns(&screen);
+    assert!(!columns.is_empty(), "held keys are marked:\n{screen}");
+    let runs = columns.windows(2).filter(|w| w[1] != w[0] + 1).count() + 1;
+    assert_eq!(runs, 2, "C4 and E4 marked, nothing else:\n{screen}");
+    let c4_label = screen
+        .lines()
+        .find(|l| l.contains("C4"))
+        .unwrap()
+        .find("C4")
+        .unwrap();
+    assert!(
+        columns[0] <= c4_label + 1 && c4_label <= columns[0] + 3,
+        "the first mark is at C4:\n{screen}"
+    );
+    assert!(screen.contains("Last  E4 vel 60"), "{screen}");
+    assert!(screen.contains("+4096"), "pitch wheel: {screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+
+    tmux.keys("q");
+    let after = tmux.wait_for("EXITED");
+    assert!(
+        after.contains("EXITED 0"),
+        "q quits with status 0:\n{after}"
+    );
+    assert!(
+        !after.contains("Keyboard"),
+        "the screen is restored:\n{after}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn resizing_from_120x30_to_80x24_keeps_a_sane_layout() {
+    let dir = scratch("tui-resize");
+    let midi = dir.join("held.mid");
+    held_chord(&midi);
+    let tmux = Tmux::start(
+        "resize",
+        120,
+        30,
+        &format!(
+            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
+            binary(),
+            midi.display()
+        ),
+    );
+    let wide = tmux.wait_for("Pitch bend");
+    assert!(
+        wide.lines().any(|l| l.chars().count() > 100),
+        "uses the width:\n{wide}"
+    );
+    tmux.resize(80, 24);
+    std::thread::sleep(Duration::from_millis(500));
+    let narrow = tmux.screen();
+    for part in ["Keyboard", "Controls", "Events", "q quit"] {
+        assert!(
+            narrow.contains(part),
+            "{part} missing after resize:\n{narrow}"
+        );
+    }
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80));
+    assert_eq!(
+        held_columns(&narrow)
+            .windows(2)
+            .filter(|w| w[1] != w[0] + 1)
+            .count()
+            + 1,
+        2,
+        "{narrow}"
+    );
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
+    let dir = scratch("tui-play");
+    let midi = dir.join("held.mid");
+    held_chord(&midi);
+    std::fs::write(
+        dir.join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
+            dir.join("out.raw").display()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::start(
+        "play",
+        80,
+        24,
+        &format!(
+            "cd {dir} && HOME={dir} NO_COLOR=1 {} play --file {}",
+            binary(),
+            midi.display(),
+            dir = dir.display()
+        ),
+    );
+    let screen = tmux.wait_for("Pitch bend");
+    assert!(screen.contains("Keyboard"), "{screen}");
+    let status_line = screen.lines().next().unwrap();
+    assert!(
+        status_line.contains("held.mid (MIDI file)"),
+        "{status_line}"
+    );
+    assert!(
+        status_line.contains("ms"),
+        "latency in the status line: {status_line}"
+    );
+    assert!(
+        status_line.contains("piano"),
+        "preset in the status line: {status_line}"
+    );
+    tmux.keys("]");
+    let switched = tmux.wait_for("♪ organ");
+    assert!(
+        switched.lines().next().unwrap().contains("organ"),
+        "] selects the next preset:\n{switched}"
+    );
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    assert!(
+        std::fs::metadata(dir.join("out.raw")).is_ok_and(|m| m.len() > 0),
+        "sound went out"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
