@@ -10,6 +10,7 @@ use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
 use crate::input::file;
 use crate::input::select::{self, InputOptions};
+use crate::input::worker::Worker;
 use crate::input::{Clock, EventMessage, Feed, InputError, InputEvent, MidiEvent, Next, Via};
 use crate::monitor::Formatter;
 use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
@@ -244,58 +245,36 @@ impl Sink {
     }
 }
 
-/// A take being played back into the stream; dropping it stops it.
-struct Playback {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Playback {
-    /// Plays a saved take into `feed`, times shifted to start now.
-    fn start(path: &Path, feed: Feed) -> Result<Self, file::FileError> {
-        let events = file::load(path)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let start = Instant::now();
-            let offset = feed.now_us();
-            let mut decoder = ByteStreamDecoder::new();
-            for event in events {
-                let due = start + Duration::from_micros(event.t_us);
-                while Instant::now() < due {
-                    if stopped.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
+/// Plays a saved take into `feed`, times shifted to start now; dropping
+/// the returned worker stops it.
+fn play_back(path: &Path, feed: Feed) -> Result<Worker, file::FileError> {
+    let events = file::load(path)?;
+    Ok(Worker::spawn(move |stopped: &AtomicBool| {
+        let start = Instant::now();
+        let offset = feed.now_us();
+        let mut decoder = ByteStreamDecoder::new();
+        for event in events {
+            let due = start + Duration::from_micros(event.t_us);
+            while Instant::now() < due {
+                if stopped.load(Ordering::Relaxed) {
+                    return;
                 }
-                let mut decoded = Vec::new();
-                decoder.feed(&event.bytes, |m| decoded.push(EventMessage::from(m)));
-                for message in decoded {
-                    let played = MidiEvent {
-                        t_us: offset + event.t_us,
-                        cable: u4::new(0),
-                        message,
-                    };
-                    if stopped.load(Ordering::Relaxed) || !feed.event(InputEvent::Played(played)) {
-                        return;
-                    }
+                std::thread::sleep((due - Instant::now()).min(Duration::from_millis(20)));
+            }
+            let mut decoded = Vec::new();
+            decoder.feed(&event.bytes, |m| decoded.push(EventMessage::from(m)));
+            for message in decoded {
+                let played = MidiEvent {
+                    t_us: offset + event.t_us,
+                    cable: u4::new(0),
+                    message,
+                };
+                if stopped.load(Ordering::Relaxed) || !feed.event(InputEvent::Played(played)) {
+                    return;
                 }
             }
-        });
-        Ok(Playback {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Playback {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
-    }
+    }))
 }
 
 /// The name of a new take: `take-YYYYMMDD-HHMMSS-NN.mid` (UTC), never an
@@ -621,7 +600,7 @@ pub fn run(
         _ => String::new(),
     };
     let mut tracker = NoteTracker::new(info.device);
-    let mut playback: Option<Playback> = None;
+    let mut playback: Option<Worker> = None;
     let mut notes = 0u64;
     let mut disconnected = false;
     let mut last_event_us = 0u64;
@@ -730,7 +709,7 @@ pub fn run(
                                     if sink.is_some() {
                                         display.status(&format!("▶ playing {}", path.display()))?;
                                         playback = Some(
-                                            Playback::start(&path, stream.feed())
+                                            play_back(&path, stream.feed())
                                                 .map_err(InputError::from)?,
                                         );
                                     }

@@ -425,74 +425,21 @@ impl ByteStreamDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::test_support::{ch, common, note_off, note_on, rt, sysex};
+    use crate::decode::EventMessage;
     use proptest::prelude::*;
 
     /// Decode `bytes` with a fresh decoder of the given cap; owned copies of
-    /// the messages (SysEx data as a Vec) and the stats.
-    fn decode_cap(bytes: &[u8], cap: usize) -> (Vec<Owned>, DecodeStats) {
+    /// the messages (SysEx bytes copied out) and the stats.
+    fn decode_cap(bytes: &[u8], cap: usize) -> (Vec<EventMessage>, DecodeStats) {
         let mut decoder = ByteStreamDecoder::with_sysex_cap(cap);
         let mut out = Vec::new();
-        decoder.feed(bytes, |message| out.push(Owned::from(message)));
+        decoder.feed(bytes, |message| out.push(EventMessage::from(message)));
         (out, decoder.stats())
     }
 
-    fn decode(bytes: &[u8]) -> (Vec<Owned>, DecodeStats) {
+    fn decode(bytes: &[u8]) -> (Vec<EventMessage>, DecodeStats) {
         decode_cap(bytes, DEFAULT_SYSEX_CAP)
-    }
-
-    /// A message with its SysEx bytes copied out of the decoder.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Owned {
-        Other(Message<'static>),
-        SysEx(Vec<u8>, bool),
-    }
-
-    impl From<Message<'_>> for Owned {
-        fn from(message: Message<'_>) -> Self {
-            match message {
-                Message::SysEx { data, truncated } => Owned::SysEx(data.to_vec(), truncated),
-                Message::Channel { channel, message } => {
-                    Owned::Other(Message::Channel { channel, message })
-                }
-                Message::Common(common) => Owned::Other(Message::Common(common)),
-                Message::Realtime(rt) => Owned::Other(Message::Realtime(rt)),
-            }
-        }
-    }
-
-    fn ch(channel: u8, message: ChannelMessage) -> Owned {
-        Owned::Other(Message::Channel {
-            channel: u4::new(channel),
-            message,
-        })
-    }
-
-    fn note_on(channel: u8, key: u8, vel: u8) -> Owned {
-        ch(
-            channel,
-            ChannelMessage::NoteOn {
-                key: u7::new(key),
-                vel: u7::new(vel),
-            },
-        )
-    }
-
-    fn note_off(channel: u8, key: u8, vel: u8) -> Owned {
-        ch(
-            channel,
-            ChannelMessage::NoteOff {
-                key: u7::new(key),
-                vel: u7::new(vel),
-            },
-        )
-    }
-
-    fn rt(byte: u8) -> Owned {
-        Owned::Other(Message::Realtime(SystemRealtime::new(byte)))
-    }
-
-    fn common(common: SystemCommon) -> Owned {
-        Owned::Other(Message::Common(common))
     }
 
     fn stats(messages: u64, stray_bytes: u64, truncated_sysex: u64) -> DecodeStats {
@@ -551,10 +498,7 @@ mod tests {
         let (out, st) = decode(&[0xF0, 0x43, 0xF8, 0x12, 0x00, 0xF7]);
         assert_eq!(
             out,
-            [
-                rt(0xF8),
-                Owned::SysEx(vec![0xF0, 0x43, 0x12, 0x00, 0xF7], false)
-            ]
+            [rt(0xF8), sysex(&[0xF0, 0x43, 0x12, 0x00, 0xF7], false)]
         );
         assert_eq!(st, stats(2, 0, 0));
     }
@@ -562,24 +506,21 @@ mod tests {
     #[test]
     fn empty_sysex() {
         let (out, _) = decode(&[0xF0, 0xF7]);
-        assert_eq!(out, [Owned::SysEx(vec![0xF0, 0xF7], false)]);
+        assert_eq!(out, [sysex(&[0xF0, 0xF7], false)]);
     }
 
     #[test]
     fn sysex_over_the_cap_keeps_the_first_bytes() {
         let (out, st) = decode_cap(&[0xF0, 1, 2, 3, 4, 5, 6, 0xF7, 0x90, 1, 2], 4);
-        assert_eq!(
-            out,
-            [Owned::SysEx(vec![0xF0, 1, 2, 3], true), note_on(0, 1, 2)]
-        );
+        assert_eq!(out, [sysex(&[0xF0, 1, 2, 3], true), note_on(0, 1, 2)]);
         assert_eq!(st, stats(2, 0, 1));
         // Exactly at the cap (F7 included) is whole.
         let (out, st) = decode_cap(&[0xF0, 1, 2, 0xF7], 4);
-        assert_eq!(out, [Owned::SysEx(vec![0xF0, 1, 2, 0xF7], false)]);
+        assert_eq!(out, [sysex(&[0xF0, 1, 2, 0xF7], false)]);
         assert_eq!(st, stats(1, 0, 0));
         // One byte more and the F7 is what gets dropped.
         let (out, _) = decode_cap(&[0xF0, 1, 2, 3, 0xF7], 4);
-        assert_eq!(out, [Owned::SysEx(vec![0xF0, 1, 2, 3], true)]);
+        assert_eq!(out, [sysex(&[0xF0, 1, 2, 3], true)]);
     }
 
     #[test]
@@ -595,13 +536,13 @@ mod tests {
         let mut decoder = ByteStreamDecoder::with_sysex_cap(8);
         let mut out = Vec::new();
         decoder.feed(&[0xF0, 1, 2, 3, 4, 5, 6, 7, 8, 0xF7, 0xF0, 9, 0xF7], |m| {
-            out.push(Owned::from(m))
+            out.push(EventMessage::from(m))
         });
         assert_eq!(
             out,
             [
-                Owned::SysEx(vec![0xF0, 1, 2, 3, 4, 5, 6, 7], true),
-                Owned::SysEx(vec![0xF0, 9, 0xF7], false)
+                sysex(&[0xF0, 1, 2, 3, 4, 5, 6, 7], true),
+                sysex(&[0xF0, 9, 0xF7], false)
             ]
         );
         assert!(decoder.sysex.buf.capacity() <= 8);
@@ -612,10 +553,7 @@ mod tests {
         let (out, st) = decode(&[0xF0, 0x7E, 0x01, 0x90, 0x3C, 0x40]);
         assert_eq!(
             out,
-            [
-                Owned::SysEx(vec![0xF0, 0x7E, 0x01], true),
-                note_on(0, 0x3C, 0x40)
-            ]
+            [sysex(&[0xF0, 0x7E, 0x01], true), note_on(0, 0x3C, 0x40)]
         );
         assert_eq!(st, stats(2, 0, 1));
     }
@@ -626,8 +564,8 @@ mod tests {
         assert_eq!(
             out,
             [
-                Owned::SysEx(vec![0xF0, 0x01], true),
-                Owned::SysEx(vec![0xF0, 0x02, 0xF7], false)
+                sysex(&[0xF0, 0x01], true),
+                sysex(&[0xF0, 0x02, 0xF7], false)
             ]
         );
         assert_eq!(st, stats(2, 0, 1));
@@ -639,9 +577,9 @@ mod tests {
         assert_eq!(
             out,
             [
-                Owned::SysEx(vec![0xF0, 0x01], true),
+                sysex(&[0xF0, 0x01], true),
                 common(SystemCommon::TuneRequest),
-                Owned::SysEx(vec![0xF0], true),
+                sysex(&[0xF0], true),
                 common(SystemCommon::Undefined(0xF5)),
             ]
         );
@@ -858,7 +796,7 @@ mod tests {
                     bytes.push(byte);
                 }
                 let (d1, d2) = (data[0], data.get(1).copied().unwrap_or(0));
-                expected.push(Owned::from(channel_message(*status, d1, d2).unwrap()));
+                expected.push(EventMessage::from(channel_message(*status, d1, d2).unwrap()));
             }
             let (out, st) = decode(&bytes);
             prop_assert_eq!(out, expected);

@@ -1,6 +1,7 @@
 //! The note decoder stage: everything MIDI lives here.
 //!
-//! - [`message`]: the decoded message type both decoders produce.
+//! - [`message`]: the decoded message type both decoders produce, and its
+//!   owned copy [`EventMessage`].
 //! - [`bytes`]: MIDI 1.0 byte streams (running status, real-time bytes
 //!   anywhere, SysEx with a cap), as system ports and files deliver them.
 //! - [`usb_midi`]: USB-MIDI 1.0 event packets, as the USB endpoint delivers them.
@@ -9,7 +10,9 @@
 pub mod bytes;
 pub mod message;
 pub mod names;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod tracker;
 pub mod usb_midi;
 
-pub use message::{ChannelMessage, DecodeStats, Message, SystemCommon};
+pub use message::{ChannelMessage, DecodeStats, EventMessage, Message, SystemCommon};

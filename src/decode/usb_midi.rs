@@ -283,74 +283,25 @@ fn cable_number(cable: usize) -> u4 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::message::{
-        u14, u7, ChannelMessage, PitchBend, SystemCommon, SystemRealtime,
-    };
+    use crate::decode::message::{u14, u7, ChannelMessage, PitchBend, SystemCommon};
+    use crate::decode::test_support::{ch, common, note_off, note_on, rt, sysex};
+    use crate::decode::EventMessage;
     use proptest::prelude::*;
 
-    /// A message with its SysEx bytes copied out of the decoder.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Owned {
-        Other(Message<'static>),
-        SysEx(Vec<u8>, bool),
-    }
-
-    fn own(message: Message<'_>) -> Owned {
-        match message {
-            Message::SysEx { data, truncated } => Owned::SysEx(data.to_vec(), truncated),
-            Message::Channel { channel, message } => {
-                Owned::Other(Message::Channel { channel, message })
-            }
-            Message::Common(common) => Owned::Other(Message::Common(common)),
-            Message::Realtime(rt) => Owned::Other(Message::Realtime(rt)),
-        }
-    }
-
     /// Feed each transfer in turn to one decoder; (cable, message) pairs.
-    fn decode_transfers(transfers: &[&[u8]], cap: usize) -> (Vec<(u8, Owned)>, DecodeStats) {
+    fn decode_transfers(transfers: &[&[u8]], cap: usize) -> (Vec<(u8, EventMessage)>, DecodeStats) {
         let mut decoder = UsbMidiDecoder::with_sysex_cap(cap);
         let mut out = Vec::new();
         for transfer in transfers {
             decoder.feed(transfer, |cable, message| {
-                out.push((cable.as_int(), own(message)))
+                out.push((cable.as_int(), EventMessage::from(message)))
             });
         }
         (out, decoder.stats())
     }
 
-    fn decode(transfer: &[u8]) -> (Vec<(u8, Owned)>, DecodeStats) {
+    fn decode(transfer: &[u8]) -> (Vec<(u8, EventMessage)>, DecodeStats) {
         decode_transfers(&[transfer], DEFAULT_SYSEX_CAP)
-    }
-
-    fn ch(channel: u8, message: ChannelMessage) -> Owned {
-        Owned::Other(Message::Channel {
-            channel: u4::new(channel),
-            message,
-        })
-    }
-
-    fn note_on(channel: u8, key: u8, vel: u8) -> Owned {
-        ch(
-            channel,
-            ChannelMessage::NoteOn {
-                key: u7::new(key),
-                vel: u7::new(vel),
-            },
-        )
-    }
-
-    fn note_off(channel: u8, key: u8, vel: u8) -> Owned {
-        ch(
-            channel,
-            ChannelMessage::NoteOff {
-                key: u7::new(key),
-                vel: u7::new(vel),
-            },
-        )
-    }
-
-    fn sysex(data: &[u8], truncated: bool) -> Owned {
-        Owned::SysEx(data.to_vec(), truncated)
     }
 
     fn stats(messages: u64, malformed_packets: u64, truncated_sysex: u64) -> DecodeStats {
@@ -523,7 +474,6 @@ mod tests {
             0x0F, 0x05, 0x00, 0x00, // data byte without SysEx: malformed
             0x0F, 0x90, 0x00, 0x00, // lone channel status: malformed
         ]);
-        let rt = |b| Owned::Other(Message::Realtime(SystemRealtime::new(b)));
         assert_eq!(
             out,
             [
@@ -531,7 +481,7 @@ mod tests {
                 (0, rt(0xFA)),
                 (0, rt(0xF8)),
                 (0, sysex(&[0xF0, 1, 2, 0xF7], false)),
-                (0, Owned::Other(Message::Common(SystemCommon::TuneRequest))),
+                (0, common(SystemCommon::TuneRequest)),
             ]
         );
         assert_eq!(st, stats(5, 2, 0));
@@ -549,7 +499,6 @@ mod tests {
             0x05, 0xF1, 0x00, 0x00, // malformed
             0x02, 0xF3, 0x80, 0x00, // data byte too big: malformed
         ]);
-        let common = |c| Owned::Other(Message::Common(c));
         assert_eq!(
             out,
             [
@@ -579,10 +528,7 @@ mod tests {
             [
                 (1, sysex(&[0xF0, 0x11, 0x12], true)),
                 (1, note_on(1, 0x3C, 0x40)),
-                (
-                    1,
-                    Owned::Other(Message::Realtime(SystemRealtime::TimingClock))
-                ),
+                (1, EventMessage::Realtime(SystemRealtime::TimingClock)),
                 (1, sysex(&[0xF0, 0x21, 0x22, 0x23, 0xF7], false)),
                 (0, sysex(&[0xF0, 1, 2, 3, 4, 5, 0xF7], false)),
             ]

@@ -1,13 +1,13 @@
 //! A Standard MIDI File as an input source: its events in time order,
 //! replayed in real time or as fast as possible.
 
+use super::worker::Worker;
 use super::{Feed, InputError, InputEvent, SourceInfo, Via};
 use crate::decode::message::u4;
 use midly::{MetaMessage, Smf, Timing, TrackEventKind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// Why a MIDI file could not be used.
@@ -173,21 +173,6 @@ impl TickClock {
     }
 }
 
-/// Keeps the replay thread running; dropping it stops the replay.
-pub struct Replay {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Opens a MIDI file as a source: real-time replay, or as fast as possible
 /// with `fast`. Event times are the file's, so downstream timing is exact.
 pub fn open(path: &Path, fast: bool) -> Result<super::InputStream, InputError> {
@@ -200,14 +185,12 @@ pub fn open(path: &Path, fast: bool) -> Result<super::InputStream, InputError> {
     super::InputStream::start(info, move |feed| Ok(spawn_replay(events, fast, feed)))
 }
 
-fn spawn_replay(events: Vec<FileEvent>, fast: bool, feed: Feed) -> Replay {
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::clone(&stop);
-    let thread = thread::spawn(move || {
+fn spawn_replay(events: Vec<FileEvent>, fast: bool, feed: Feed) -> Worker {
+    Worker::spawn(move |stopped: &AtomicBool| {
         let start = Instant::now();
         let mut last_us = 0;
         for event in events {
-            if !fast && !sleep_until(start, event.t_us, &stopped) {
+            if !fast && !sleep_until(start, event.t_us, stopped) {
                 return;
             }
             if stopped.load(Ordering::Relaxed)
@@ -218,11 +201,7 @@ fn spawn_replay(events: Vec<FileEvent>, fast: bool, feed: Feed) -> Replay {
             last_us = event.t_us;
         }
         feed.event(InputEvent::Ended { t_us: last_us });
-    });
-    Replay {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 /// Sleeps until `t_us` after `start` in short steps; false when stopped.

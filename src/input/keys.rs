@@ -3,14 +3,14 @@
 //! Up/Down shift octaves, Left/Right change velocity, Esc or Ctrl+C quits.
 //! The terminal leaves raw mode on every exit path (drop, panic).
 
+use super::worker::Worker;
 use super::{Feed, InputError, InputEvent, InputStream, SourceInfo, Via};
 use crate::decode::message::u4;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
-use std::thread::{self, JoinHandle};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
 /// Bottom row: semitones above the base C.
@@ -146,25 +146,8 @@ pub fn open() -> Result<InputStream, InputError> {
     InputStream::start(info, move |feed| Ok(spawn_keys(raw, feed)))
 }
 
-/// Keeps the key reader running; dropping it stops it and restores the terminal.
-pub struct KeysReader {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for KeysReader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn spawn_keys(raw: RawMode, feed: Feed) -> KeysReader {
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::clone(&stop);
-    let thread = thread::spawn(move || {
+fn spawn_keys(raw: RawMode, feed: Feed) -> Worker {
+    Worker::spawn(move |stopped: &AtomicBool| {
         let raw = raw;
         let mut state = KeysState::default();
         // Sounding notes and, without release reports, when they end.
@@ -220,11 +203,7 @@ fn spawn_keys(raw: RawMode, feed: Feed) -> KeysReader {
             note_off(note);
         }
         drop(raw);
-    });
-    KeysReader {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod select;
 pub mod system_port;
 pub mod usb;
+pub mod worker;
 
 pub use event::{EventMessage, InputEvent, MidiEvent};
 

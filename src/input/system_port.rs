@@ -2,14 +2,14 @@
 //! WinMM) via midir. midir reports no unplug, so a watcher thread checks
 //! that the port still exists.
 
+use super::worker::Worker;
 use super::{Feed, InputError, InputEvent, InputStream, SourceInfo, Via};
 use crate::decode::message::u4;
 use crate::devices::KnownDevice;
 use crate::ports::quietly;
 use midir::{Ignore, MidiInput, MidiInputConnection, MidiInputPort};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 const CLIENT_NAME: &str = "composer-probe";
@@ -120,31 +120,14 @@ pub fn open(
     })
 }
 
-/// Keeps the port connection and its watcher alive; dropping it closes both.
-pub struct Watcher {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn spawn_watcher(
     connection: MidiInputConnection<Feed>,
     mut port_id: String,
     name: String,
     wait: bool,
     feed: Feed,
-) -> Watcher {
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::clone(&stop);
-    let thread = thread::spawn(move || {
+) -> Worker {
+    Worker::spawn(move |stopped: &AtomicBool| {
         let mut connection = Some(connection);
         let Ok(watcher) = new_input() else { return };
         while !stopped.load(Ordering::Relaxed) {
@@ -178,11 +161,7 @@ fn spawn_watcher(
                 (Some(_), true) => {}
             }
         }
-    });
-    Watcher {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 #[cfg(test)]

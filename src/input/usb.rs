@@ -2,6 +2,7 @@
 //! libusb (rusb) on a dedicated thread, one transfer in flight at a time.
 //! Endpoints come from the device's descriptors, never from a table.
 
+use super::worker::Worker;
 use super::{Feed, InputError, InputEvent, InputStream, SourceInfo, Via};
 use crate::devices;
 use crate::usb::descriptor::TransferType;
@@ -9,8 +10,7 @@ use crate::usb::{self, UsbDevice};
 use rusb::UsbContext as _;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 /// How long one read may block before the thread checks whether to stop.
@@ -277,32 +277,14 @@ fn kernel_driver_bound(port_path: &str, interface: u8) -> bool {
     }
 }
 
-/// Keeps the reader thread running; dropping it stops the thread and
-/// releases the device.
-pub struct Reader {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn spawn_reader(
     connection: Connection,
     target: Target,
     detach: bool,
     wait: bool,
     feed: Feed,
-) -> Reader {
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::clone(&stop);
-    let thread = thread::spawn(move || {
+) -> Worker {
+    Worker::spawn(move |stopped: &AtomicBool| {
         let mut connection = Some(connection);
         let mut buffer = vec![0u8; target.read_size];
         while !stopped.load(Ordering::Relaxed) {
@@ -340,11 +322,7 @@ fn spawn_reader(
                 }
             }
         }
-    });
-    Reader {
-        stop,
-        thread: Some(thread),
-    }
+    })
 }
 
 #[cfg(test)]
