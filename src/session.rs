@@ -408,8 +408,15 @@ enum Display<'a> {
         guard: TerminalGuard,
         /// The computer keyboard is the input: it reads the keys itself.
         keys_are_input: bool,
+        /// When the screen was last drawn (for the 60-per-second cap).
+        last_draw: Instant,
     },
 }
+
+/// The shortest time between two redraws: at most 60 a second.
+const FRAME: Duration = Duration::from_millis(16);
+/// How long an idle terminal view sleeps between looks at the keys.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 impl Display<'_> {
     fn status(&mut self, text: &str) -> std::io::Result<()> {
@@ -444,12 +451,23 @@ impl Display<'_> {
         }
     }
 
-    /// How long to wait for input before the screen needs attention again.
+    /// How long to wait for input before the screen needs attention again:
+    /// the next frame when something is waiting to be drawn, the end of a
+    /// button flash, or a short idle sleep (keys are read between waits).
     fn wait(&self) -> Duration {
         match self {
-            Display::Lines { .. } => Duration::from_millis(100),
-            // ≤ 60 redraws a second, and keys answered within a frame.
-            Display::Terminal { .. } => Duration::from_millis(16),
+            Display::Lines { .. } => IDLE_WAIT,
+            Display::Terminal { app, last_draw, .. } => {
+                let now = Instant::now();
+                let next_frame = (*last_draw + FRAME).saturating_duration_since(now);
+                if app.is_dirty() {
+                    return next_frame;
+                }
+                let flash = app
+                    .next_deadline()
+                    .map_or(IDLE_WAIT, |at| at.saturating_duration_since(now));
+                flash.clamp(next_frame, IDLE_WAIT)
+            }
         }
     }
 
@@ -459,6 +477,7 @@ impl Display<'_> {
             app,
             guard,
             keys_are_input,
+            last_draw,
         } = self
         else {
             return Ok(Action::None);
@@ -470,8 +489,12 @@ impl Display<'_> {
             }
         }
         app.set_status(status);
-        app.tick(Instant::now());
-        guard.draw(app)?;
+        let now = Instant::now();
+        app.tick(now);
+        if now >= *last_draw + FRAME {
+            guard.draw(app)?;
+            *last_draw = now;
+        }
         Ok(action)
     }
 }
@@ -545,6 +568,7 @@ pub fn run(
                 app: Box::new(app),
                 guard: TerminalGuard::enter()?,
                 keys_are_input: info.via == Via::Keys,
+                last_draw: Instant::now() - FRAME,
             }
         }
     };

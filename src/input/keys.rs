@@ -165,7 +165,13 @@ fn spawn_keys(raw: RawMode, feed: Feed) -> Worker {
                     keep
                 });
             }
-            if !event::poll(Duration::from_millis(20)).unwrap_or(false) {
+            // Wake often only while a note waits for its timed release.
+            let wait = if sounding.is_empty() || raw.enhanced {
+                100
+            } else {
+                20
+            };
+            if !event::poll(Duration::from_millis(wait)).unwrap_or(false) {
                 continue;
             }
             let Ok(Event::Key(key)) = event::read() else {
