@@ -335,6 +335,9 @@ pub enum InputError {
         /// `snd-usb-audio` or "another program".
         holder: String,
     },
+    /// `--detach` could not take the interface from the kernel driver.
+    #[error("cannot take the MIDI interface from the kernel driver ({0}); use the keyboard's system port (--port) instead")]
+    Detach(rusb::Error),
     /// The device vanished while opening it.
     #[error("the keyboard was unplugged while it was being opened")]
     UsbGone,

@@ -220,7 +220,9 @@ impl Connection {
                     holder: "the kernel's snd-usb-audio driver".into(),
                 });
             }
-            handle.detach_kernel_driver(target.interface)?;
+            handle
+                .detach_kernel_driver(target.interface)
+                .map_err(InputError::Detach)?;
             reattach = true;
         }
         handle

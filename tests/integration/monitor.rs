@@ -398,3 +398,36 @@ fn nothing_to_listen_to_says_what_to_do() {
         run.stderr
     );
 }
+
+#[test]
+fn a_keyboard_held_by_snd_usb_audio_explains_itself() {
+    let run = crate::util::probe(&["akm322-snd.umockdev"], &["monitor", "--usb"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("in use by the kernel's snd-usb-audio driver"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--detach"), "{}", run.stderr);
+
+    // Emulated devices have no real driver to detach: the failure says what to do.
+    let run = crate::util::probe(&["akm322-snd.umockdev"], &["monitor", "--usb", "--detach"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("cannot take the MIDI interface from the kernel driver"),
+        "{}",
+        run.stderr
+    );
+
+    let run = crate::util::probe(&["akm322-snd.umockdev"], &["monitor"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("is claimed by snd-usb-audio, use the system port"),
+        "{}",
+        run.stderr
+    );
+}

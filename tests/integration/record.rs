@@ -478,3 +478,48 @@ fn existing_files_unwritable_places_and_a_full_disk_fail_cleanly() {
     drop(unmount);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn split_channels_and_deepcomposer_export_shape_the_file() {
+    let dir = scratch("record-shapes");
+    let split = dir.join("split.mid");
+    let run = record_usb(
+        &fixture("streams/akm322-panel.ioctl"),
+        &[
+            "--usb",
+            "--split-channels",
+            "--ppq",
+            "96",
+            split.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (kind, ppq, messages) = read_with_mido(&split);
+    assert_eq!((kind, ppq), (1, 96), "format 1 at the asked resolution");
+    assert!(!messages.is_empty());
+
+    let export = dir.join("export.mid");
+    let run = record_usb(
+        &fixture("streams/akm322-panel.ioctl"),
+        &["--usb", "--export-deepcomposer", export.to_str().unwrap()],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let script = "import sys, mido\nf = mido.MidiFile(sys.argv[1])\nprint(len(f.tracks), sum(1 for m in f.tracks[0] if m.type == 'set_tempo'), f.length)\n";
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&export)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(
+        fields[..2],
+        ["1", "1"],
+        "one track, one static tempo: {text}"
+    );
+    assert!(
+        fields[2].parse::<f64>().unwrap() <= 16.0,
+        "at most 8 bars of 4/4 at 120 bpm: {text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
