@@ -381,6 +381,7 @@ fn unreadable_usb_bus_is_one_clear_line_and_a_failure() {
         return;
     }
     // The testbed belongs to root; as nobody, libusb cannot start its monitor.
+    let copies = crate::util::copies_for_nobody("akm322.umockdev");
     let output = std::process::Command::new("umockdev-run")
         .arg("-d")
         .arg(crate::util::fixture("akm322.umockdev"))
@@ -391,7 +392,7 @@ fn unreadable_usb_bus_is_one_clear_line_and_a_failure() {
             "--regid=65534",
             "--clear-groups",
         ])
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg(&copies.binary)
         .arg("list")
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .output()

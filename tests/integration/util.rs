@@ -77,6 +77,45 @@ pub fn probe(devices: &[&str], args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
+/// Copies of the binary and a fixture in a fresh directory anyone may
+/// read (the checkout itself may be private to root); removed on drop.
+pub struct NobodyCopies {
+    dir: PathBuf,
+    /// The binary.
+    pub binary: PathBuf,
+    /// The fixture.
+    pub fixture: PathBuf,
+}
+
+impl Drop for NobodyCopies {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Makes [`NobodyCopies`] of the binary and a fixture.
+pub fn copies_for_nobody(device: &str) -> NobodyCopies {
+    use std::os::unix::fs::PermissionsExt as _;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("cp-nobody-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = dir.join("composer-probe");
+    std::fs::copy(env!("CARGO_BIN_EXE_composer-probe"), &binary).unwrap();
+    let copy = dir.join(device);
+    std::fs::copy(fixture(device), &copy).unwrap();
+    for file in [&binary, &copy] {
+        let mode = if *file == binary { 0o755 } else { 0o644 };
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    NobodyCopies {
+        dir,
+        binary,
+        fixture: copy,
+    }
+}
+
 /// True when the tests run as root (as in CI).
 pub fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -92,6 +131,7 @@ pub fn running_as_root() -> bool {
 /// when the tests run as root, else the current user), with `$PROBE` naming
 /// the binary; the testbed belongs to that user.
 pub fn probe_as_nobody(device: &str, script: &str) -> Run {
+    let copies = copies_for_nobody(device);
     let mut command = if running_as_root() {
         let mut setpriv = Command::new("setpriv");
         setpriv.args([
@@ -107,9 +147,9 @@ pub fn probe_as_nobody(device: &str, script: &str) -> Run {
     };
     let output = command
         .arg("-d")
-        .arg(fixture(device))
+        .arg(&copies.fixture)
         .args(["--", "sh", "-c", script])
-        .env("PROBE", env!("CARGO_BIN_EXE_composer-probe"))
+        .env("PROBE", &copies.binary)
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .env_remove("RUST_BACKTRACE")
         .output()
