@@ -11,7 +11,9 @@ use crate::decode::tracker::{NoteTracker, Transport};
 use crate::input::file;
 use crate::input::select::{self, InputOptions};
 use crate::input::worker::Worker;
-use crate::input::{Clock, EventMessage, Feed, InputError, InputEvent, MidiEvent, Next, Via};
+use crate::input::{
+    Clock, EventMessage, Feed, InputError, InputEvent, InputStream, MidiEvent, Next, Via,
+};
 use crate::monitor::Formatter;
 use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
 use crate::render::{synth_event, OfflineRenderer, RenderError, WavFormat, WavOutput};
@@ -499,6 +501,118 @@ impl Display<'_> {
     }
 }
 
+/// What the music and the buttons act on: the sound, the takes, take
+/// playback and the `--thru` port.
+struct Deck {
+    sound: SoundChoice,
+    engine: EngineConfig,
+    sink: Option<Sink>,
+    takes: Takes,
+    playback: Option<Worker>,
+    thru: Option<midir::MidiOutputConnection>,
+    /// Reused for `--thru` messages.
+    bytes: Vec<u8>,
+    /// Notes played on the keyboard.
+    notes: u64,
+}
+
+impl Deck {
+    /// Plays an event through the synth, if there is sound.
+    fn sound(&mut self, event: &MidiEvent) -> Result<(), SessionError> {
+        if let (Some(synth), Some(sink)) = (synth_event(&event.message), self.sink.as_mut()) {
+            sink.handle(event.t_us, synth)?;
+        }
+        Ok(())
+    }
+
+    /// A keyboard event that is music: heard, recorded, forwarded.
+    fn play(&mut self, event: &MidiEvent, display: &mut Display<'_>) -> Result<(), SessionError> {
+        if matches!(synth_event(&event.message), Some(SynthEvent::NoteOn { velocity, .. }) if velocity > 0)
+        {
+            self.notes += 1;
+        }
+        self.sound(event)?;
+        if let Some(recorder) = self.takes.current.as_mut() {
+            if let Err(error) = recorder.record(event) {
+                display.status(&format!("warning: {error}"))?;
+            }
+        }
+        if let Some(thru) = self.thru.as_mut() {
+            self.bytes.clear();
+            event.message.write_bytes(&mut self.bytes);
+            // A failing thru port must not stop the music.
+            let _ = thru.send(&self.bytes);
+        }
+        Ok(())
+    }
+
+    /// A transport button press. Returns true when it ends the session
+    /// (■ while recording a single file).
+    fn press(
+        &mut self,
+        pressed: Transport,
+        t_us: u64,
+        recording: &RecordChoice,
+        stream: &InputStream,
+        display: &mut Display<'_>,
+    ) -> Result<bool, SessionError> {
+        match (pressed, recording) {
+            (Transport::Record, RecordChoice::Single { .. }) => {
+                if let Some(recorder) = self.takes.current.as_mut().filter(|r| !r.started()) {
+                    recorder.mark_start(t_us);
+                }
+            }
+            (Transport::Stop, RecordChoice::Single { .. }) => return Ok(true),
+            (Transport::Record, RecordChoice::Takes { .. }) => {
+                self.playback = None;
+                self.takes.save(t_us, display)?;
+                self.takes.begin(t_us, display)?;
+            }
+            (Transport::Stop, RecordChoice::Takes { .. }) => {
+                self.playback = None;
+                self.takes.save(t_us, display)?;
+            }
+            (Transport::Play, RecordChoice::Takes { .. }) => {
+                self.playback = None;
+                let Some(path) = self.takes.last_saved.clone() else {
+                    display.status("▶ no take yet: press ● to record one")?;
+                    return Ok(false);
+                };
+                self.open_sound_on_demand(stream, display)?;
+                if self.sink.is_some() {
+                    display.status(&format!("▶ playing {}", path.display()))?;
+                    self.playback =
+                        Some(play_back(&path, stream.feed()).map_err(InputError::from)?);
+                }
+            }
+            (Transport::Play, RecordChoice::Single { .. }) | (_, RecordChoice::Off) => {}
+        }
+        Ok(false)
+    }
+
+    /// `record` opens the speakers only when ▶ asks to hear a take.
+    fn open_sound_on_demand(
+        &mut self,
+        stream: &InputStream,
+        display: &mut Display<'_>,
+    ) -> Result<(), SessionError> {
+        if self.sink.is_some() {
+            return Ok(());
+        }
+        if let SoundChoice::OnDemand {
+            device,
+            buffer_frames,
+        } = &self.sound
+        {
+            match device::open(device.as_deref(), *buffer_frames) {
+                Ok(output) => self.sink = Some(Sink::speakers(output, self.engine, stream.clock())),
+                Err(error) => display.status(&format!("▶ cannot play back: {error}"))?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs a session until Ctrl+C, ■ (single take), a stop rule, the end of
 /// the input, or an unplug. Status lines go to `status`, event lines to `out`.
 pub fn run(
@@ -581,7 +695,7 @@ pub fn run(
         },
         ..config.engine
     };
-    let mut sink = match (speakers, &config.sound) {
+    let sink = match (speakers, &config.sound) {
         (Some(output), _) => Some(Sink::speakers(output, engine, stream.clock())),
         (None, SoundChoice::Wav(path)) => Some(Sink::Wav {
             renderer: Box::new(OfflineRenderer::new(Engine::new(WAV_SAMPLE_RATE, engine))),
@@ -592,9 +706,19 @@ pub fn run(
     if let Some(sink) = &sink {
         display.status(&format!("{}; preset {}", sink.describe(), engine.preset))?;
     }
-    let mut thru = match &config.thru {
+    let thru = match &config.thru {
         Some(port) => Some(open_thru(port)?),
         None => None,
+    };
+    let mut deck = Deck {
+        sound: config.sound.clone(),
+        engine,
+        sink,
+        takes,
+        playback: None,
+        thru,
+        bytes: Vec::with_capacity(64),
+        notes: 0,
     };
     match &config.recording {
         RecordChoice::Single { path, .. } => display.status(&format!(
@@ -624,11 +748,8 @@ pub fn run(
         _ => String::new(),
     };
     let mut tracker = NoteTracker::new(info.device);
-    let mut playback: Option<Worker> = None;
-    let mut notes = 0u64;
     let mut disconnected = false;
     let mut last_event_us = 0u64;
-    let mut bytes = Vec::with_capacity(64);
     let started = Instant::now();
     let (duration, until_silence) = match &config.recording {
         RecordChoice::Single {
@@ -640,12 +761,12 @@ pub fn run(
     };
     let stop_us = loop {
         let now_us = stream.now_us();
-        if let Some(recorder) = takes.current.as_mut() {
+        if let Some(recorder) = deck.takes.current.as_mut() {
             if let Err(error) = recorder.flush_if_due(now_us) {
                 display.status(&format!("warning: {error}"))?;
             }
         }
-        let shown = screen_status(&short_input, &sink, preset, &takes, now_us);
+        let shown = screen_status(&short_input, &deck.sink, preset, &deck.takes, now_us);
         match display.refresh(shown)? {
             Action::Quit => break now_us.max(last_event_us),
             action @ (Action::NextPreset | Action::PreviousPreset) => {
@@ -654,7 +775,7 @@ pub fn run(
                 } else {
                     preset.previous()
                 };
-                if let Some(sink) = sink.as_mut() {
+                if let Some(sink) = deck.sink.as_mut() {
                     for channel in 0..16 {
                         let program = preset.program();
                         sink.handle(now_us, SynthEvent::ProgramChange { channel, program })?;
@@ -667,7 +788,7 @@ pub fn run(
         if duration.is_some_and(|d| started.elapsed() >= d) {
             break now_us;
         }
-        if let (Some(quiet), Some(recorder)) = (until_silence, takes.current.as_ref()) {
+        if let (Some(quiet), Some(recorder)) = (until_silence, deck.takes.current.as_ref()) {
             let silent_for = Duration::from_micros(now_us.saturating_sub(last_event_us));
             if recorder.started() && recorder.all_released() && silent_for >= quiet {
                 break now_us;
@@ -687,89 +808,22 @@ pub fn run(
                 };
                 display.event(&event, transport)?;
                 if let Some(pressed) = transport {
-                    match (pressed, &config.recording) {
-                        (Transport::Record, RecordChoice::Single { .. }) => {
-                            if let Some(recorder) = takes.current.as_mut() {
-                                if !recorder.started() {
-                                    recorder.mark_start(event.t_us);
-                                }
-                            }
-                        }
-                        (Transport::Stop, RecordChoice::Single { .. }) => break event.t_us,
-                        (Transport::Record, RecordChoice::Takes { .. }) => {
-                            playback = None;
-                            takes.save(event.t_us, &mut display)?;
-                            takes.begin(event.t_us, &mut display)?;
-                        }
-                        (Transport::Stop, RecordChoice::Takes { .. }) => {
-                            playback = None;
-                            takes.save(event.t_us, &mut display)?;
-                        }
-                        (Transport::Play, RecordChoice::Takes { .. }) => {
-                            playback = None;
-                            match takes.last_saved.clone() {
-                                None => display.status("▶ no take yet: press ● to record one")?,
-                                Some(path) => {
-                                    if sink.is_none() {
-                                        if let SoundChoice::OnDemand {
-                                            device,
-                                            buffer_frames,
-                                        } = &config.sound
-                                        {
-                                            match device::open(device.as_deref(), *buffer_frames) {
-                                                Ok(output) => {
-                                                    sink = Some(Sink::speakers(
-                                                        output,
-                                                        engine,
-                                                        stream.clock(),
-                                                    ))
-                                                }
-                                                Err(error) => display.status(&format!(
-                                                    "▶ cannot play back: {error}"
-                                                ))?,
-                                            }
-                                        }
-                                    }
-                                    if sink.is_some() {
-                                        display.status(&format!("▶ playing {}", path.display()))?;
-                                        playback = Some(
-                                            play_back(&path, stream.feed())
-                                                .map_err(InputError::from)?,
-                                        );
-                                    }
-                                }
-                            }
-                        }
-                        (Transport::Play, RecordChoice::Single { .. }) | (_, RecordChoice::Off) => {
-                        }
+                    if deck.press(
+                        pressed,
+                        event.t_us,
+                        &config.recording,
+                        &stream,
+                        &mut display,
+                    )? {
+                        break event.t_us;
                     }
                     continue;
                 }
-                if let Some(synth) = synth_event(&event.message) {
-                    if matches!(synth, SynthEvent::NoteOn { velocity, .. } if velocity > 0) {
-                        notes += 1;
-                    }
-                    if let Some(sink) = sink.as_mut() {
-                        sink.handle(event.t_us, synth)?;
-                    }
-                }
-                if let Some(recorder) = takes.current.as_mut() {
-                    if let Err(error) = recorder.record(&event) {
-                        display.status(&format!("warning: {error}"))?;
-                    }
-                }
-                if let Some(thru) = thru.as_mut() {
-                    bytes.clear();
-                    event.message.write_bytes(&mut bytes);
-                    // A failing thru port must not stop the music.
-                    let _ = thru.send(&bytes);
-                }
+                deck.play(&event, &mut display)?;
             }
             InputEvent::Played(event) => {
                 display.event(&event, None)?;
-                if let (Some(synth), Some(sink)) = (synth_event(&event.message), sink.as_mut()) {
-                    sink.handle(event.t_us, synth)?;
-                }
+                deck.sound(&event)?;
             }
             InputEvent::Disconnected { t_us, reason } => {
                 display.stream_event(t_us, &reason)?;
@@ -786,7 +840,7 @@ pub fn run(
             }
         }
     };
-    drop(playback);
+    deck.playback = None;
     stream.stop_source();
     // The keys source restores the terminal itself: stop it before the view.
     drop(stream);
@@ -801,17 +855,17 @@ pub fn run(
             },
         };
     }
-    takes.save(stop_us, &mut display)?;
-    let (wav, overruns) = match sink {
+    deck.takes.save(stop_us, &mut display)?;
+    let (wav, overruns) = match deck.sink {
         Some(sink) => sink.finish(stop_us)?,
         None => (None, 0),
     };
     Ok(SessionSummary {
-        notes,
+        notes: deck.notes,
         disconnected,
         wav,
         overruns,
-        takes: takes.saved,
+        takes: deck.takes.saved,
     })
 }
 
