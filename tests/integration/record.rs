@@ -523,3 +523,41 @@ fn split_channels_and_deepcomposer_export_shape_the_file() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn until_silence_stops_once_everything_is_released() {
+    let dir = scratch("record-silence");
+    // One note for 0.3 s, then nothing until a second note at 3 s.
+    // PPQ 1000 at 120 bpm: one tick = 0.5 ms; 600 ticks = VLQ 84 58; 5400 = VLQ AA 18.
+    let track: Vec<u8> = vec![
+        0x00, 0x90, 60, 90, 0x84, 0x58, 0x80, 60, 0, 0xaa, 0x18, 0x90, 72, 90, 0x00, 0x80, 72, 0,
+        0x00, 0xff, 0x2f, 0x00,
+    ];
+    let mut midi = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    midi.extend((track.len() as u32).to_be_bytes());
+    midi.extend(track);
+    let song = dir.join("song.mid");
+    std::fs::write(&song, midi).unwrap();
+    let take = dir.join("take.mid");
+    let output = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["record", "--until-silence", "0.5", "--file"])
+        .arg(&song)
+        .arg(&take)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .output()
+        .unwrap();
+    let run = Run::from_output(output);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (_, _, messages) = read_with_mido(&take);
+    let notes: Vec<&String> = messages
+        .iter()
+        .map(|(_, m)| m)
+        .filter(|m| m.starts_with("note_on"))
+        .collect();
+    assert_eq!(
+        notes,
+        ["note_on:channel=0,note=60,velocity=90"],
+        "stopped in the silence, before the note at 3 s"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
