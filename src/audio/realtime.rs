@@ -80,7 +80,6 @@ pub fn build(
         block: vec![0.0; block_frames * 2].into_boxed_slice(),
         block_frames,
         position: block_frames * 2,
-        window_end_us: 0,
         stats: Arc::clone(&stats),
     };
     (EventSender { producer, stats }, source)
@@ -96,7 +95,6 @@ pub struct SynthSource {
     block_frames: usize,
     position: usize,
     sample_rate: u32,
-    window_end_us: u64,
     stats: Arc<AudioStats>,
 }
 
@@ -118,7 +116,10 @@ impl SynthSource {
         let started = Instant::now();
         let block_us = self.block_us();
         let now = self.clock.now_us();
-        let start = self.window_end_us.max(now.saturating_sub(block_us));
+        // The window always ends "now": a window allowed to run ahead of
+        // the clock (after an early callback) would treat the next notes as
+        // late and start them a block off, which is jitter.
+        let start = now.saturating_sub(block_us);
         self.render_window(start);
         self.publish_stats(started.elapsed(), block_us);
     }
@@ -146,7 +147,6 @@ impl SynthSource {
             done = offset;
         }
         self.engine.render(&mut self.block[done * 2..]);
-        self.window_end_us = end;
         self.position = 0;
     }
 

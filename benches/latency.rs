@@ -1,0 +1,303 @@
+//! Key-to-sound latency of the real play path (input queue → synth →
+//! cpal → JACK), against a paced JACK dummy server at 64, 128 and
+//! 256-frame periods (48 kHz, no hardware needed).
+//!
+//! For each period it starts `jackd -R -n NAME -d dummy -r 48000 -p P` (a
+//! private server name, so a JACK server already running is left alone),
+//! waits until `jack_lsp` answers, plays notes through
+//! `composer_probe::audio::latency::measure` and stops the server. Notes go
+//! in at random times (100–200 ms apart, each after the previous one has
+//! died away); a note's latency is the playback time cpal gives for its
+//! first sample above −60 dBFS minus the time it was queued. Prints p50 /
+//! p99 / max, jitter (p99 − p1, and the standard deviation), and dropouts:
+//! JACK xruns and other cpal stream errors, and callbacks that took longer
+//! than one period.
+//!
+//! The server runs with real-time scheduling (`-R`, as JACK is used for
+//! music) when the system allows it; `LATENCY_JACK=no-realtime` runs
+//! `jackd --no-realtime` instead, whose timer thread is an ordinary thread:
+//! on a busy machine its cycles then slip (JACK reports xruns) and the
+//! figures measure the scheduler more than this program.
+//!
+//! Run with `scripts/bench-latency.sh` (installs JACK) or
+//! `cargo bench --features jack --bench latency`. Knobs: `LATENCY_NOTES`
+//! (default 200 per period), `LATENCY_PERIODS` (default `64,128,256`),
+//! `LATENCY_JACK`. Under `cargo test` (no `--bench` argument) it does
+//! nothing.
+
+use composer_probe::audio::latency::{self, LatencyConfig, LatencyReport};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// Sample rate of the dummy server.
+const RATE: u32 = 48_000;
+/// Targets from the issue: p99 per period (frames → ms) and jitter.
+const TARGETS: &[(u32, f64)] = &[(64, 5.0), (128, 10.0)];
+const JITTER_TARGET_MS: f64 = 1.0;
+
+/// A JACK server this benchmark started; stopped (SIGTERM, then SIGKILL)
+/// when dropped.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str, period: u32, realtime: bool) -> Result<Server, String> {
+        let log = std::env::temp_dir().join(format!("{name}-p{period}.log"));
+        let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let args = [
+            if realtime { "-R" } else { "--no-realtime" }.to_owned(),
+            "-n".to_owned(),
+            name.to_owned(),
+            "-d".to_owned(),
+            "dummy".to_owned(),
+            "-r".to_owned(),
+            RATE.to_string(),
+            "-p".to_owned(),
+            period.to_string(),
+        ];
+        let command = format!("jackd {}", args.join(" "));
+        let child = Command::new("jackd")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(file)
+            .spawn()
+            .map_err(|e| format!("`{command}` failed to start: {e} (install jackd2)"))?;
+        let mut server = Server { child, log };
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!(
+                    "`{command}` exited ({status}):\n{}",
+                    server.log_text()
+                ));
+            }
+            let ready = Command::new("jack_lsp")
+                .args(["-s", name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                if realtime
+                    && server
+                        .log_text()
+                        .contains("Cannot use real-time scheduling")
+                {
+                    eprintln!("latency: jackd could not get real-time scheduling; it runs as an ordinary thread");
+                }
+                return Ok(server);
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!(
+                    "`{command}` did not answer `jack_lsp -s {name}` within 10 s:\n{}",
+                    server.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_file(&self.log);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn periods() -> Vec<u32> {
+    std::env::var("LATENCY_PERIODS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+        .filter(|p: &Vec<u32>| !p.is_empty())
+        .unwrap_or_else(|| vec![64, 128, 256])
+}
+
+fn run(name: &str, period: u32, notes: usize, realtime: bool) -> Result<LatencyReport, String> {
+    let _server = Server::start(name, period, realtime)?;
+    let config = LatencyConfig {
+        period_frames: period,
+        notes,
+        ..LatencyConfig::default()
+    };
+    latency::measure(&config).map_err(|e| e.to_string())
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+}
+
+fn print_table(reports: &[LatencyReport], mode: &str) {
+    println!();
+    println!("key-to-sound latency, JACK dummy server ({mode}), {RATE} Hz; jitter = p99 − p1");
+    let row = |cells: [&str; 12]| {
+        println!(
+            "{:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>13}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8],
+            cells[9],
+            cells[10],
+            cells[11]
+        );
+    };
+    row([
+        "period",
+        "period",
+        "p50",
+        "p99",
+        "max",
+        "jitter",
+        "sd",
+        "xruns",
+        "stream",
+        "late",
+        "heard",
+        "JACK clock",
+    ]);
+    row([
+        "frames",
+        "ms",
+        "ms",
+        "ms",
+        "ms",
+        "ms",
+        "ms",
+        "",
+        "errors",
+        "cb",
+        "/sent",
+        "p50/p99 ms",
+    ]);
+    for r in reports {
+        let s = r.summary();
+        let j = r.jack_clock_summary();
+        row([
+            &r.period_frames.to_string(),
+            &format!(
+                "{:.2}",
+                f64::from(r.period_frames) * 1000.0 / f64::from(r.sample_rate)
+            ),
+            &ms(s.map(|s| s.p50_ms)),
+            &ms(s.map(|s| s.p99_ms)),
+            &ms(s.map(|s| s.max_ms)),
+            &ms(s.map(|s| s.jitter_ms())),
+            &ms(s.map(|s| s.std_dev_ms)),
+            &r.xruns.to_string(),
+            &r.stream_errors.to_string(),
+            &r.late_callbacks.to_string(),
+            &format!("{}/{}", r.latencies_ns.len(), r.notes_sent),
+            &format!("{}/{}", ms(j.map(|j| j.p50_ms)), ms(j.map(|j| j.p99_ms))),
+        ]);
+    }
+    println!();
+    for r in reports {
+        let onset_ms = r.synth_onset_frames as f64 * 1000.0 / f64::from(r.sample_rate);
+        println!(
+            "p{}: {} callbacks (longest {:.3} ms); playback − callback {:.2}..{:.2} ms; \
+             callback − real time {:.3}..{:.3} ms; synth onset ≤ {} frames ({onset_ms:.3} ms); \
+             odd-sized buffers {}, spurious onsets {}, dropped events {}{}",
+            r.period_frames,
+            r.callbacks,
+            r.max_callback_ns as f64 / 1e6,
+            r.playback_lead_ns.0 as f64 / 1e6,
+            r.playback_lead_ns.1 as f64 / 1e6,
+            r.callback_error_ns.0 as f64 / 1e6,
+            r.callback_error_ns.1 as f64 / 1e6,
+            r.synth_onset_frames,
+            r.odd_buffers,
+            r.spurious,
+            r.dropped_events,
+            r.first_error
+                .as_ref()
+                .map_or_else(String::new, |e| format!("; first stream error: {e}")),
+        );
+    }
+    for &(period, target) in TARGETS {
+        if let Some(s) = reports
+            .iter()
+            .find(|r| r.period_frames == period)
+            .and_then(LatencyReport::summary)
+        {
+            println!(
+                "target {period} frames: p99 {:.2} ms ≤ {target} ms {}; jitter {:.2} ms ≤ {JITTER_TARGET_MS} ms {}",
+                s.p99_ms,
+                if s.p99_ms <= target { "met" } else { "MISSED" },
+                s.jitter_ms(),
+                if s.jitter_ms() <= JITTER_TARGET_MS {
+                    "met"
+                } else {
+                    "MISSED"
+                },
+            );
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("latency: run with `cargo bench --features jack --bench latency`");
+        return ExitCode::SUCCESS;
+    }
+    // libjack reads the server name from here; set before any thread starts.
+    let name = format!("composer-probe-latency-{}", std::process::id());
+    std::env::set_var("JACK_DEFAULT_SERVER", &name);
+    let notes = env_or("LATENCY_NOTES", 200usize);
+    let realtime = std::env::var("LATENCY_JACK").map_or(true, |v| v != "no-realtime");
+    let mode = if realtime {
+        "jackd -R: real-time scheduling"
+    } else {
+        "jackd --no-realtime"
+    };
+
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for period in periods() {
+        eprintln!("latency: {period}-frame periods, {notes} notes…");
+        match run(&name, period, notes, realtime) {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!("latency: {period}-frame periods: {error}");
+                failed = true;
+            }
+        }
+    }
+    print_table(&reports, mode);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
