@@ -72,6 +72,17 @@ pub fn load(path: &Path) -> Result<Vec<FileEvent>, FileError> {
 
 /// Parses SMF bytes into time-ordered events.
 pub fn parse(raw: &[u8]) -> Result<Vec<FileEvent>, String> {
+    // midly 0.5.3 negates the SMPTE frame rate byte with `-(fps as i8)`,
+    // which overflows (a panic in debug builds) for 0x80 = -128 frames per
+    // second. No file uses that rate: refuse it before midly sees it. The
+    // frame-rate byte sits 12 bytes after "MThd" (length, format, tracks).
+    let bad_smpte = raw
+        .windows(4)
+        .enumerate()
+        .any(|(at, chunk)| chunk == b"MThd" && raw.get(at + 12) == Some(&0x80));
+    if bad_smpte {
+        return Err("its header asks for SMPTE timing at -128 frames per second".into());
+    }
     let smf = Smf::parse(raw).map_err(|e| e.to_string())?;
     // midly's lenient parser accepts a track cut short; a track without its
     // End of Track is a damaged file, not a shorter song.
@@ -163,7 +174,8 @@ impl TickClock {
         }
         let ticks = u128::from(tick.saturating_sub(self.segment_tick));
         let us = ticks * u128::from(self.tempo_us_per_beat) / u128::from(self.ticks_per_beat);
-        self.segment_us + u64::try_from(us).unwrap_or(u64::MAX)
+        self.segment_us
+            .saturating_add(u64::try_from(us).unwrap_or(u64::MAX))
     }
 
     fn set_tempo(&mut self, tick: u64, us_per_beat: u32) {
