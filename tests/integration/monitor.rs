@@ -8,22 +8,9 @@ use std::process::Command;
 
 /// `monitor ARGS` reading `device` with the USB stream `script` replayed.
 fn monitor_usb(device: &str, node: &str, script: &str, args: &[&str]) -> Run {
-    let mut command = Command::new("umockdev-run");
-    command
-        .arg("-d")
-        .arg(fixture(device))
-        .arg("-i")
-        .arg(format!(
-            "{node}={}",
-            fixture(&format!("streams/{script}")).display()
-        ))
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .arg("monitor")
-        .args(args)
-        .env("ALSA_CONFIG_PATH", "/dev/null")
-        .env_remove("RUST_BACKTRACE");
-    Run::from_output(command.output().expect("umockdev-run runs"))
+    let mut full = vec!["monitor"];
+    full.extend_from_slice(args);
+    crate::util::probe_stream(device, node, &fixture(&format!("streams/{script}")), &full)
 }
 
 fn expected(name: &str) -> Vec<Map<String, Value>> {

@@ -10,20 +10,9 @@ use std::process::{Command, Stdio};
 
 /// `record ARGS` under umockdev reading the DeepComposer with `script` replayed.
 fn record_usb(script: &Path, args: &[&str]) -> Run {
-    let output = Command::new("umockdev-run")
-        .arg("-d")
-        .arg(fixture("akm322.umockdev"))
-        .arg("-i")
-        .arg(format!("/dev/bus/usb/001/005={}", script.display()))
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .arg("record")
-        .args(args)
-        .env("ALSA_CONFIG_PATH", "/dev/null")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("umockdev-run runs");
-    Run::from_output(output)
+    let mut full = vec!["record"];
+    full.extend_from_slice(args);
+    crate::util::probe_stream("akm322.umockdev", "/dev/bus/usb/001/005", script, &full)
 }
 
 /// A take's messages as mido sees them: `type:field=value,...` per message,

@@ -77,6 +77,24 @@ pub fn probe(devices: &[&str], args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
+/// Runs `composer-probe ARGS` under umockdev with `device` emulated and the
+/// USB stream `script` (an ioctl script) replayed on its node `node`.
+pub fn probe_stream(device: &str, node: &str, script: &std::path::Path, args: &[&str]) -> Run {
+    let output = Command::new("umockdev-run")
+        .arg("-d")
+        .arg(fixture(device))
+        .arg("-i")
+        .arg(format!("{node}={}", script.display()))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(args)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("umockdev-run runs");
+    Run::from_output(output)
+}
+
 /// Copies of the binary and a fixture in a fresh directory anyone may
 /// read (the checkout itself may be private to root); removed on drop.
 pub struct NobodyCopies {
