@@ -132,10 +132,18 @@ impl WavOutput {
         let Some(writer) = self.writer.as_mut() else {
             return Ok(());
         };
-        let result = samples.iter().try_for_each(|&s| match self.format {
-            WavFormat::Int16 => writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16),
-            WavFormat::Float32 => writer.write_sample(s),
-        });
+        let result = match self.format {
+            WavFormat::Int16 => {
+                // hound's buffered 16-bit writer: one copy per block instead
+                // of a checked write per sample.
+                let mut block = writer.get_i16_writer(samples.len() as u32);
+                for &s in samples {
+                    block.write_sample(to_i16(s));
+                }
+                block.flush()
+            }
+            WavFormat::Float32 => samples.iter().try_for_each(|&s| writer.write_sample(s)),
+        };
         result.map_err(|e| self.failed(e))?;
         self.frames += samples.len() as u64 / 2;
         Ok(())
@@ -167,6 +175,14 @@ impl Drop for WavOutput {
             let _ = fs::remove_file(&self.temporary);
         }
     }
+}
+
+/// A sample in −1..=1 as 16-bit PCM, rounded half away from zero (NaN → 0).
+#[inline]
+fn to_i16(sample: f32) -> i16 {
+    let scaled = sample.clamp(-1.0, 1.0) * 32767.0;
+    // `as` truncates toward zero and saturates; adding ±0.5 first rounds.
+    (scaled + 0.5f32.copysign(scaled)) as i16
 }
 
 /// Drives an engine by event times and hands rendered audio on.
@@ -262,4 +278,21 @@ pub fn render_file(
     let seconds = wav.seconds();
     wav.finish()?;
     Ok(RenderSummary { notes, seconds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcm_conversion_rounds_like_round_and_clamps() {
+        for i in -40_000..=40_000 {
+            let s = i as f32 / 32_768.0;
+            let expected = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+            assert_eq!(to_i16(s), expected, "sample {s}");
+        }
+        assert_eq!(to_i16(2.0), 32767);
+        assert_eq!(to_i16(-2.0), -32767);
+        assert_eq!(to_i16(f32::NAN), 0);
+    }
 }

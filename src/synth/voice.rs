@@ -66,6 +66,7 @@ impl Default for Mix {
 /// Filter four voices' oscillator blocks (`osc[lane]`, `n` samples) side by
 /// side, apply their gain ramps and add them to `mix`, lane by lane.
 /// Returns the filters' new states.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 pub fn filter_and_mix(
     lanes: &[Lane; 4],
     osc: &[[f32; BLOCK]; 4],
