@@ -1,6 +1,7 @@
 //! Command-line interface: what the user typed (clap types), and the pure
 //! functions that turn it into the settings the library runs with.
 
+use crate::audio::device::OutputChoice;
 use crate::decode::names::NoteNaming;
 use crate::input::select::{InputOptions, SourceChoice};
 use crate::input::usb::UsbSelector;
@@ -147,10 +148,7 @@ impl MonitorArgs {
     pub fn tui_session(&self) -> Result<SessionConfig, String> {
         Ok(SessionConfig {
             input: self.input.options()?,
-            sound: SoundChoice::OnDemand {
-                device: None,
-                buffer_frames: 128,
-            },
+            sound: SoundChoice::OnDemand(OutputChoice::default_device(DEFAULT_BUFFER_FRAMES)),
             engine: EngineConfig::default(),
             recording: RecordChoice::Off,
             record_options: RecordOptions::default(),
@@ -198,6 +196,9 @@ impl MonitorArgs {
     }
 }
 
+/// Frames per audio buffer unless `--buffer` says otherwise (2.7 ms at 48 kHz).
+pub const DEFAULT_BUFFER_FRAMES: u32 = 128;
+
 /// Options of `play`.
 #[derive(Debug, clap::Args)]
 pub struct PlayArgs {
@@ -208,12 +209,16 @@ pub struct PlayArgs {
     #[arg(long, default_value = "piano")]
     pub preset: Preset,
     /// Frames per audio buffer: smaller is faster to respond; raise it if the sound crackles.
-    #[arg(long, value_name = "FRAMES", default_value_t = 128)]
+    #[arg(long, value_name = "FRAMES", default_value_t = DEFAULT_BUFFER_FRAMES)]
     pub buffer: u32,
     /// Play on this output device (a unique part of its name; see --list-audio).
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
-    /// List the audio output devices and exit.
+    /// Sound system to play through: ALSA (Linux default), JACK (builds with
+    /// `--features jack`), CoreAudio, WASAPI…; --list-audio names them.
+    #[arg(long, value_name = "HOST")]
+    pub audio_host: Option<String>,
+    /// List the audio hosts and output devices and exit.
     #[arg(long)]
     pub list_audio: bool,
     /// Write what would have been heard to a WAV file instead of playing it.
@@ -259,10 +264,11 @@ impl PlayArgs {
             input: self.input.options()?,
             sound: match &self.wav {
                 Some(path) => SoundChoice::Wav(path.clone()),
-                None => SoundChoice::Speakers {
+                None => SoundChoice::Speakers(OutputChoice {
+                    host: self.audio_host.clone(),
                     device: self.audio_device.clone(),
                     buffer_frames,
-                },
+                }),
             },
             engine: EngineConfig {
                 preset: self.preset,
@@ -356,6 +362,9 @@ pub struct RecordArgs {
     /// Output device for ▶ playback (part of its name).
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
+    /// Sound system for ▶ playback (see `play --audio-host`).
+    #[arg(long, value_name = "HOST")]
+    pub audio_host: Option<String>,
     /// How takes are written.
     #[command(flatten)]
     pub smf: SmfArgs,
@@ -384,10 +393,11 @@ impl RecordArgs {
         };
         Ok(SessionConfig {
             input: self.input.options()?,
-            sound: SoundChoice::OnDemand {
+            sound: SoundChoice::OnDemand(OutputChoice {
+                host: self.audio_host.clone(),
                 device: self.audio_device.clone(),
-                buffer_frames: 128,
-            },
+                buffer_frames: DEFAULT_BUFFER_FRAMES,
+            }),
             engine: EngineConfig::default(),
             recording,
             record_options: self.smf.options()?,

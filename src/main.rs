@@ -82,11 +82,42 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
 
 fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
     if args.list_audio {
-        let devices = audio::device::list_devices()?;
-        write_stdout(&(devices.join("\n") + "\n"))?;
+        write_stdout(&audio_listing(args.audio_host.as_deref())?)?;
         return Ok(ExitCode::SUCCESS);
     }
     run_session(&args.config().map_err(anyhow::Error::msg)?)
+}
+
+/// `play --list-audio`: each host (or the one asked for) and its output
+/// devices, defaults first.
+fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
+    let hosts = match wanted_host {
+        Some(wanted) => vec![audio::device::host_names()
+            .into_iter()
+            .find(|name| name.eq_ignore_ascii_case(wanted))
+            .unwrap_or(wanted)
+            .to_owned()],
+        None => audio::device::host_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    };
+    let mut text = String::new();
+    for (index, host) in hosts.iter().enumerate() {
+        let default = if index == 0 && wanted_host.is_none() {
+            " (default)"
+        } else {
+            ""
+        };
+        text += &format!("{host}{default}:\n");
+        match audio::device::list_devices(Some(host)) {
+            Ok(devices) if devices.is_empty() => text += "  (no output device)\n",
+            Ok(devices) => devices.iter().for_each(|d| text += &format!("  {d}\n")),
+            Err(error) if wanted_host.is_some() => return Err(error.into()),
+            Err(error) => text += &format!("  (unavailable: {error})\n"),
+        }
+    }
+    Ok(text)
 }
 
 fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {

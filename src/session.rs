@@ -2,7 +2,7 @@
 //! display and recorder, with the keyboard's transport buttons (● starts a
 //! take, ■ stops and saves it, ▶ plays the last take back).
 
-use crate::audio::device::{self, AudioError, AudioOutput};
+use crate::audio::device::{self, AudioError, AudioOutput, OutputChoice};
 use crate::audio::realtime::{self, TimedEvent};
 use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
@@ -34,21 +34,11 @@ const QUEUE_CAPACITY: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SoundChoice {
     /// The speakers, now.
-    Speakers {
-        /// Output device (part of its name), else the default.
-        device: Option<String>,
-        /// Frames per buffer asked of the device.
-        buffer_frames: u32,
-    },
+    Speakers(OutputChoice),
     /// A WAV file of what would have been heard.
     Wav(PathBuf),
     /// The speakers, opened only when ▶ asks to hear a take.
-    OnDemand {
-        /// Output device (part of its name), else the default.
-        device: Option<String>,
-        /// Frames per buffer asked of the device.
-        buffer_frames: u32,
-    },
+    OnDemand(OutputChoice),
 }
 
 /// What gets recorded.
@@ -599,12 +589,8 @@ impl Deck {
         if self.sink.is_some() {
             return Ok(());
         }
-        if let SoundChoice::OnDemand {
-            device,
-            buffer_frames,
-        } = &self.sound
-        {
-            match device::open(device.as_deref(), *buffer_frames) {
+        if let SoundChoice::OnDemand(choice) = &self.sound {
+            match device::open(choice) {
                 Ok(output) => self.sink = Some(Sink::speakers(output, self.engine, stream.clock())),
                 Err(error) => display.status(&format!("▶ cannot play back: {error}"))?,
             }
@@ -622,10 +608,7 @@ pub fn run(
 ) -> Result<SessionSummary, SessionError> {
     // Check everything that can fail before taking the keyboard.
     let speakers = match &config.sound {
-        SoundChoice::Speakers {
-            device,
-            buffer_frames,
-        } => Some(device::open(device.as_deref(), *buffer_frames)?),
+        SoundChoice::Speakers(choice) => Some(device::open(choice)?),
         _ => None,
     };
     let mut takes = Takes {

@@ -13,6 +13,30 @@ pub enum AudioError {
     /// The system has no output device at all.
     #[error("no audio output device found; use --wav FILE to write what would have been heard, or --list-audio to see the devices")]
     NoDevice,
+    /// `--audio-host` named a host this build or system does not have.
+    #[error("there is no \"{wanted}\" audio host in this build (available: {available}){hint}")]
+    HostNotFound {
+        /// What the user asked for.
+        wanted: String,
+        /// The hosts there are.
+        available: String,
+        /// How to get the host, when we know.
+        hint: &'static str,
+    },
+    /// The host exists but could not be used.
+    #[error("the {host} audio host is unavailable: {reason}")]
+    HostUnavailable {
+        /// Host name.
+        host: String,
+        /// What cpal said.
+        reason: String,
+    },
+    /// A host other than the default has no output device.
+    #[error("the {host} audio host has no output device; is its server running (for JACK: jackd or PipeWire's JACK)? Or leave out --audio-host")]
+    NoDeviceOnHost {
+        /// Host name.
+        host: String,
+    },
     /// `--audio-device` matched nothing.
     #[error(
         "no audio output device matches \"{wanted}\" (available: {available}); see --list-audio"
@@ -31,6 +55,29 @@ pub enum AudioError {
         /// What cpal said.
         reason: String,
     },
+}
+
+/// Which output to open and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputChoice {
+    /// Audio host (cpal's name for a sound system: ALSA, JACK, CoreAudio,
+    /// WASAPI…), else the platform's default.
+    pub host: Option<String>,
+    /// Output device (a unique part of its name), else the host's default.
+    pub device: Option<String>,
+    /// Frames per buffer asked of the device.
+    pub buffer_frames: u32,
+}
+
+impl OutputChoice {
+    /// The default host's default device with `buffer_frames` per buffer.
+    pub fn default_device(buffer_frames: u32) -> Self {
+        OutputChoice {
+            host: None,
+            device: None,
+            buffer_frames,
+        }
+    }
 }
 
 /// An open audio output playing into the speakers.
@@ -53,13 +100,45 @@ fn count_stream_error(_error: rodio::cpal::Error) {
     STREAM_ERRORS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Names of the output devices, default first.
-pub fn list_devices() -> Result<Vec<String>, AudioError> {
-    crate::ports::quietly(list_devices_noisily)
+/// Names of the audio hosts this build can use, the default first.
+pub fn host_names() -> Vec<&'static str> {
+    let default = rodio::cpal::default_host().id();
+    let mut ids = rodio::cpal::available_hosts();
+    ids.sort_by_key(|id| *id != default);
+    ids.into_iter().map(|id| id.name()).collect()
 }
 
-fn list_devices_noisily() -> Result<Vec<String>, AudioError> {
-    let host = rodio::cpal::default_host();
+/// The host named `wanted` (case-insensitive), else the default one.
+fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
+    let Some(wanted) = wanted else {
+        return Ok(rodio::cpal::default_host());
+    };
+    let id = rodio::cpal::available_hosts()
+        .into_iter()
+        .find(|id| id.name().eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| AudioError::HostNotFound {
+            wanted: wanted.to_owned(),
+            available: host_names().join(", "),
+            hint: if wanted.eq_ignore_ascii_case("jack") {
+                "; JACK output needs a build with `--features jack`"
+            } else {
+                ""
+            },
+        })?;
+    rodio::cpal::host_from_id(id).map_err(|e| AudioError::HostUnavailable {
+        host: id.name().to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Names of the output devices of `host` (else the default host), the
+/// default device first.
+pub fn list_devices(host: Option<&str>) -> Result<Vec<String>, AudioError> {
+    crate::ports::quietly(|| list_devices_noisily(host))
+}
+
+fn list_devices_noisily(wanted_host: Option<&str>) -> Result<Vec<String>, AudioError> {
+    let host = host(wanted_host)?;
     let default = host.default_output_device().and_then(|d| device_name(&d));
     let mut names: Vec<String> = host
         .output_devices()
@@ -77,23 +156,27 @@ fn device_name(device: &rodio::cpal::Device) -> Option<String> {
     device.description().ok().map(|d| d.name().to_owned())
 }
 
-/// Opens the output (`wanted` names a device, else the default) asking for
-/// `buffer_frames` per buffer; falls back to the device's own buffer size,
-/// with a note, when that is refused.
-pub fn open(wanted: Option<&str>, buffer_frames: u32) -> Result<AudioOutput, AudioError> {
+/// Opens the output `choice` names, asking for its buffer size; falls back
+/// to the device's own buffer size, with a note, when that is refused.
+pub fn open(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     // ALSA prints its own complaints on stderr; our error says it in one line.
-    crate::ports::quietly(|| open_noisily(wanted, buffer_frames))
+    crate::ports::quietly(|| open_noisily(choice))
 }
 
-fn open_noisily(wanted: Option<&str>, buffer_frames: u32) -> Result<AudioOutput, AudioError> {
-    let host = rodio::cpal::default_host();
-    let device = match wanted {
-        None => host.default_output_device().ok_or(AudioError::NoDevice)?,
+fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
+    let host = host(choice.host.as_deref())?;
+    let no_device = || match &choice.host {
+        Some(_) => AudioError::NoDeviceOnHost {
+            host: host.id().name().to_owned(),
+        },
+        None => AudioError::NoDevice,
+    };
+    let buffer_frames = choice.buffer_frames;
+    let device = match choice.device.as_deref() {
+        None => host.default_output_device().ok_or_else(no_device)?,
         Some(wanted) => {
-            let devices: Vec<rodio::cpal::Device> = host
-                .output_devices()
-                .map_err(|_| AudioError::NoDevice)?
-                .collect();
+            let devices: Vec<rodio::cpal::Device> =
+                host.output_devices().map_err(|_| no_device())?.collect();
             let lower = wanted.to_lowercase();
             let found = devices
                 .iter()

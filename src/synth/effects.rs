@@ -256,6 +256,12 @@ impl Limiter {
         self.gain
     }
 
+    /// Recover as over `frames` frames of silence.
+    pub fn rest(&mut self, frames: usize) {
+        let left = (1.0 - self.release).powi(frames.min(i32::MAX as usize) as i32);
+        self.gain = 1.0 - (1.0 - self.gain) * left;
+    }
+
     /// Limit one stereo frame.
     #[inline(always)]
     pub fn process(&mut self, left: f32, right: f32) -> (f32, f32) {
@@ -323,6 +329,23 @@ mod tests {
             lim.process(0.0, 0.0);
         }
         assert!(lim.gain() > 0.99);
+    }
+
+    #[test]
+    fn limiter_rests_as_it_would_through_silence() {
+        let mut through = Limiter::new(48_000);
+        through.process(9.0, 9.0);
+        let mut rested = through;
+        for _ in 0..4_800 {
+            through.process(0.0, 0.0);
+        }
+        rested.rest(4_800);
+        assert!(
+            through.gain() < 0.95,
+            "still recovering: {}",
+            through.gain()
+        );
+        assert!((rested.gain() - through.gain()).abs() < 1e-4);
     }
 
     #[test]

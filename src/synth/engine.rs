@@ -377,6 +377,14 @@ impl Engine {
     /// overwriting `out` (an odd last sample is set to 0). Never allocates,
     /// locks or panics; every sample is finite and strictly inside ±1.
     pub fn render(&mut self, out: &mut [f32]) {
+        if self.is_silent() {
+            // Nothing sounds: skip the voice and effect loops (the idle
+            // cost of an open output), letting the limiter recover as if
+            // the zeros had gone through it.
+            out.fill(0.0);
+            self.limiter.rest(out.len() / 2);
+            return;
+        }
         let mut frames = out.chunks_exact_mut(2 * BLOCK);
         for chunk in &mut frames {
             self.render_block(chunk);

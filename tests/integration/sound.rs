@@ -229,6 +229,31 @@ fn play_without_an_audio_device_says_so_in_one_line() {
 }
 
 #[test]
+fn list_audio_names_the_hosts_and_an_unknown_host_is_one_clear_line() {
+    let run = probe(&["play", "--list-audio"], None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("ALSA (default):\n"),
+        "the default host heads the list: {}",
+        run.stdout
+    );
+
+    let run = probe(&["play", "--audio-host", "nosuch", "--keys"], None);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no \"nosuch\" audio host") && run.stderr.contains("available: ALSA"),
+        "{}",
+        run.stderr
+    );
+    if !cfg!(feature = "jack") {
+        let run = probe(&["play", "--audio-host", "JACK", "--list-audio"], None);
+        assert_eq!(run.code, Some(1));
+        assert!(run.stderr.contains("--features jack"), "{}", run.stderr);
+    }
+}
+
+#[test]
 fn play_through_rodio_is_captured_with_the_notes_fed_in() {
     let dir = scratch("play-capture");
     let raw = dir.join("out.raw");
