@@ -1,8 +1,13 @@
 //! Soak: 60 s of dense emulated playing through the real-time path (the
-//! `SynthSource` the audio callback pulls from), with an allocation-counting
-//! allocator. Reports allocations on the audio path (must be 0), the worst
-//! block render time against its budget, and dropouts (blocks that took
-//! longer than their own duration). `cargo bench --bench soak`; under
+//! `SynthSource` the audio callback pulls from), paced like a sound card:
+//! each 128-frame block is pulled when its period comes round on the clock,
+//! on a real-time (SCHED_FIFO) thread where the system allows one, as audio
+//! callbacks run under JACK and PipeWire. An allocation-counting allocator
+//! watches the pulls. Reports allocations on the audio path (must be 0), the
+//! worst block render time against its budget, the worst wake-up delay, and
+//! dropouts: blocks not ready by the time the next period starts (what a
+//! sound card would play as a gap), and how many of them rendering itself
+//! caused (the rest are the thread woken late by the system). `cargo bench --bench soak`; under
 //! `cargo test --benches` it runs 5 s as a check.
 
 use composer_probe::audio::realtime::{self, TimedEvent};
@@ -88,9 +93,30 @@ fn events_for_step(step: u64) -> Vec<SynthEvent> {
     events
 }
 
+/// Asks for real-time scheduling, as audio threads get; says what it got.
+#[cfg(target_os = "linux")]
+fn real_time_priority() -> String {
+    let param = libc::sched_param { sched_priority: 70 };
+    // SAFETY: plain syscall on the calling thread with a valid parameter.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
+        "SCHED_FIFO 70".to_owned()
+    } else {
+        format!(
+            "normal priority ({}; dropouts then include scheduler stalls)",
+            std::io::Error::last_os_error()
+        )
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn real_time_priority() -> String {
+    "normal priority".to_owned()
+}
+
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
     let seconds: u64 = if benching { 60 } else { 5 };
+    let priority = real_time_priority();
     let clock = Clock::start();
     let config = EngineConfig {
         preset: Preset::Pad,
@@ -98,15 +124,25 @@ fn main() {
     };
     let (mut sender, mut source) = realtime::build(Engine::new(RATE, config), BLOCK, clock, 8192);
     let step_us = 60_000_000 / 160 / 4;
-    let block_budget = Duration::from_micros(BLOCK as u64 * 1_000_000 / u64::from(RATE));
-    let frames = seconds * u64::from(RATE);
-    let (mut worst, mut dropouts, mut blocks, mut peak) = (Duration::ZERO, 0u64, 0u64, 0.0f32);
+    let block_us = BLOCK as u64 * 1_000_000 / u64::from(RATE);
+    let block_budget = Duration::from_micros(block_us);
+    let blocks = seconds * u64::from(RATE) / BLOCK as u64;
+    let (mut worst, mut worst_wake, mut peak) = (Duration::ZERO, 0u64, 0.0f32);
+    // Gaps, and those of them where rendering itself overran its period.
+    let (mut dropouts, mut overruns) = (0u64, 0u64);
     let mut next_step = 0u64;
-    let mut audio_us = 0u64;
     let mut block = vec![0.0f32; BLOCK * 2];
-    for _ in 0..frames / BLOCK as u64 {
-        // The input side: queue what is due by now (on the audio timeline).
-        while next_step * step_us <= audio_us + 10_000 {
+    for index in 0..blocks {
+        // The period this block stands for ends now; wait for it.
+        let due_us = (index + 1) * block_us;
+        let now = clock.now_us();
+        if now < due_us {
+            std::thread::sleep(Duration::from_micros(due_us - now));
+        }
+        let woke_us = clock.now_us();
+        worst_wake = worst_wake.max(woke_us - due_us);
+        // The input side: queue what the player has pressed by now.
+        while next_step * step_us <= woke_us {
             for event in events_for_step(next_step) {
                 sender.send(TimedEvent {
                     t_us: next_step * step_us,
@@ -124,18 +160,19 @@ fn main() {
         COUNTING.with(|c| c.set(false));
         let took = started.elapsed();
         worst = worst.max(took);
-        dropouts += u64::from(took > block_budget);
-        blocks += 1;
+        // A card plays this block during the next period: late past that is a gap.
+        let late = clock.now_us() > due_us + block_us;
+        dropouts += u64::from(late);
+        overruns += u64::from(late && took > block_budget);
         peak = block.iter().fold(peak, |p, s| p.max(s.abs()));
-        audio_us += BLOCK as u64 * 1_000_000 / u64::from(RATE);
     }
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     println!(
-        "soak: {seconds} s of dense playing ({} chords), {blocks} blocks of {BLOCK} frames: {allocations} allocations on the audio path, worst block {:.1} µs of a {:.0} µs budget ({:.1} %), {dropouts} dropouts, peak {peak:.3}",
-        next_step,
+        "soak: {seconds} s of dense playing ({next_step} chords) paced in real time at {priority}, {blocks} blocks of {BLOCK} frames: {allocations} allocations on the audio path, worst block {:.1} µs of a {:.0} µs budget ({:.1} %), worst wake-up {:.1} ms late, {dropouts} dropouts ({overruns} from rendering, the rest from late wake-ups), peak {peak:.3}",
         worst.as_secs_f64() * 1e6,
         block_budget.as_secs_f64() * 1e6,
         worst.as_secs_f64() / block_budget.as_secs_f64() * 100.0,
+        worst_wake as f64 / 1000.0,
     );
     assert_eq!(allocations, 0, "the audio path allocated");
     assert!(
