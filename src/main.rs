@@ -12,13 +12,22 @@ use composer_probe::{audio, list, monitor, ports, record, render, usb};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
+/// A line on standard error that cannot fail: after the terminal has gone
+/// (its window closed), there is nobody to tell, and `eprintln!` would panic.
+macro_rules! say {
+    ($($line:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($line)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("composer-probe: {}", one_line(&error));
+            say!("composer-probe: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }
@@ -66,7 +75,7 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     let config = args.config().map_err(anyhow::Error::msg)?;
     let options = args.input.options().map_err(anyhow::Error::msg)?;
     let (mut stream, picked) = select::open(&options)?;
-    eprintln!("composer-probe: {picked}; Ctrl+C stops");
+    say!("composer-probe: {picked}; Ctrl+C stops");
     let stop = stream.stop_handle();
     ctrlc::set_handler(move || stop.interrupt()).context("cannot install the Ctrl+C handler")?;
     let mut stdout = std::io::stdout().lock();
@@ -75,7 +84,7 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     stdout.flush().context("cannot write to standard output")?;
     drop(stream);
     if ending == monitor::Ending::Disconnected {
-        eprintln!("composer-probe: the keyboard was disconnected; everything received before is shown above");
+        say!("composer-probe: the keyboard was disconnected; everything received before is shown above");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,15 +138,13 @@ fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
     let summary = session::run(config, &mut stdout, &mut std::io::stderr())?;
     stdout.flush().context("cannot write to standard output")?;
     if let Some((path, seconds)) = &summary.wav {
-        eprintln!("composer-probe: wrote {seconds:.1} s to {}", path.display());
+        say!("composer-probe: wrote {seconds:.1} s to {}", path.display());
     }
     if summary.disconnected {
-        eprintln!(
-            "composer-probe: the keyboard was disconnected; everything played before it was kept"
-        );
+        say!("composer-probe: the keyboard was disconnected; everything played before it was kept");
     }
     if summary.overruns > 0 {
-        eprintln!(
+        say!(
             "composer-probe: {} audio blocks took longer than real time; try --buffer 256",
             summary.overruns
         );
@@ -147,7 +154,7 @@ fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
 
 fn run_recover(args: &RecoverArgs) -> anyhow::Result<ExitCode> {
     let summary = record::recover(&args.journal, args.output.as_deref(), args.force)?;
-    eprintln!(
+    say!(
         "composer-probe: recovered {}",
         session::describe_take(&summary)
     );
@@ -160,7 +167,7 @@ fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;
-    eprintln!(
+    say!(
         "composer-probe: rendered {} notes, {:.1} s, to {}",
         summary.notes,
         summary.seconds,

@@ -476,8 +476,14 @@ impl Display<'_> {
         };
         let mut action = Action::None;
         if !*keys_are_input {
-            if let Some(key) = crate::tui::terminal::poll_key(Duration::ZERO)? {
-                action = app.handle_key(key);
+            match crate::tui::terminal::poll_key(Duration::ZERO) {
+                Ok(Some(key)) => action = app.handle_key(key),
+                Ok(None) => {}
+                // The window closed: end the session as if asked to quit.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(Action::Quit)
+                }
+                Err(error) => return Err(error),
             }
         }
         app.set_status(status);

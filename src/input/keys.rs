@@ -8,7 +8,7 @@ use super::{Feed, InputError, InputEvent, InputStream, SourceInfo, Via};
 use crate::decode::message::u4;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use std::io::IsTerminal as _;
+use std::io::{self, IsTerminal as _, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -142,8 +142,55 @@ pub fn open() -> Result<InputStream, InputError> {
         via: Via::Keys,
         device: None,
     };
-    eprint!("keys: z s x d c ... and q 2 w 3 e ... play, Up/Down octave, Left/Right velocity, Esc quits\r\n");
+    let _ = write!(
+        std::io::stderr(),
+        "keys: z s x d c ... and q 2 w 3 e ... play, Up/Down octave, Left/Right velocity, Esc quits\r\n"
+    );
     InputStream::start(info, move |feed| Ok(spawn_keys(raw, feed)))
+}
+
+/// What the terminal's input side has, seen without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalInput {
+    /// Input may be waiting: ask crossterm.
+    Ready,
+    /// Nothing arrived within the timeout.
+    Quiet,
+    /// The terminal hung up (its window was closed).
+    Closed,
+}
+
+/// Waits up to `timeout` for terminal input and notices a hang-up.
+///
+/// crossterm 0.28 re-reads a hung-up terminal forever (every read returns
+/// 0 bytes) inside its own poll, so ask here first: after `Closed`, do not
+/// poll crossterm again.
+pub fn wait_for_input(timeout: Duration) -> TerminalInput {
+    // Asked once: a terminal that hung up no longer says it is one.
+    static STDIN_IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    #[cfg(unix)]
+    if *STDIN_IS_TERMINAL.get_or_init(|| io::stdin().is_terminal()) {
+        let mut stdin = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd that outlives the call.
+        let ready = unsafe { libc::poll(&mut stdin, 1, ms) };
+        return if stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            TerminalInput::Closed
+        } else if ready > 0 {
+            TerminalInput::Ready
+        } else {
+            TerminalInput::Quiet
+        };
+    }
+    match event::poll(timeout) {
+        Ok(true) => TerminalInput::Ready,
+        Ok(false) => TerminalInput::Quiet,
+        Err(_) => TerminalInput::Closed,
+    }
 }
 
 fn spawn_keys(raw: RawMode, feed: Feed) -> Worker {
@@ -171,7 +218,15 @@ fn spawn_keys(raw: RawMode, feed: Feed) -> Worker {
             } else {
                 20
             };
-            if !event::poll(Duration::from_millis(wait)).unwrap_or(false) {
+            if wait_for_input(Duration::from_millis(wait)) == TerminalInput::Closed {
+                // The window closed: end the stream as Esc would.
+                feed.event(InputEvent::Interrupted {
+                    t_us: feed.now_us(),
+                });
+                break;
+            }
+            // Even after a quiet wait: crossterm may hold events parsed earlier.
+            if !event::poll(Duration::ZERO).unwrap_or(false) {
                 continue;
             }
             let Ok(Event::Key(key)) = event::read() else {

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// Owns a thread; dropping it raises the stop flag and waits for the thread.
 #[derive(Debug)]
@@ -26,10 +27,24 @@ impl Worker {
     }
 }
 
+/// How long a dropped worker is waited for before it is left behind.
+const JOIN_GRACE: Duration = Duration::from_secs(2);
+
 impl Drop for Worker {
+    /// Raises the stop flag and waits for the thread, at most
+    /// [`JOIN_GRACE`]: a thread stuck inside a library call (a read that
+    /// never returns) is left behind rather than keeping the program from
+    /// finishing; it ends with the process.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = Instant::now() + JOIN_GRACE;
+        while !thread.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+        if thread.is_finished() {
             let _ = thread.join();
         }
     }
@@ -38,7 +53,6 @@ impl Drop for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn dropping_stops_and_joins_the_thread() {
@@ -54,6 +68,18 @@ mod tests {
         assert!(
             finished.load(Ordering::Relaxed),
             "joined after it saw the flag"
+        );
+    }
+
+    #[test]
+    fn a_thread_that_never_looks_at_the_flag_is_left_behind() {
+        let worker = Worker::spawn(|_| thread::sleep(Duration::from_secs(60)));
+        let started = Instant::now();
+        drop(worker);
+        let waited = started.elapsed();
+        assert!(
+            waited >= JOIN_GRACE && waited < JOIN_GRACE + Duration::from_secs(5),
+            "waited {waited:?}"
         );
     }
 }

@@ -26,6 +26,7 @@
 
 use super::app::App;
 use super::ui::ui;
+use crate::input::keys::{wait_for_input, TerminalInput};
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use crossterm::execute;
@@ -139,11 +140,19 @@ impl Drop for TerminalGuard {
 /// Waits up to `timeout` for a key press (or auto-repeat); other terminal
 /// events (releases, resizes, mouse, focus) are dropped and give
 /// `Ok(None)` — a resize is noticed by [`TerminalGuard::draw`] anyway.
+/// A terminal that hung up is an error of kind `BrokenPipe`.
 ///
 /// Do not call it while the computer keyboard is the MIDI input (`--keys`):
 /// that source reads the same terminal events on its own thread.
 pub fn poll_key(timeout: Duration) -> io::Result<Option<KeyEvent>> {
-    if !event::poll(timeout)? {
+    if wait_for_input(timeout) == TerminalInput::Closed {
+        return Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "the terminal closed",
+        ));
+    }
+    // Even after a quiet wait: crossterm may hold events parsed earlier.
+    if !event::poll(Duration::ZERO)? {
         return Ok(None);
     }
     Ok(match event::read()? {

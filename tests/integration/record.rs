@@ -17,7 +17,7 @@ fn record_usb(script: &Path, args: &[&str]) -> Run {
 
 /// A take's messages as mido sees them: `type:field=value,...` per message,
 /// with absolute ticks, plus the file type and ticks per beat.
-fn read_with_mido(path: &Path) -> (u16, u16, Vec<(u64, String)>) {
+pub fn read_with_mido(path: &Path) -> (u16, u16, Vec<(u64, String)>) {
     let script = r#"
 import sys, mido
 f = mido.MidiFile(sys.argv[1])

@@ -262,3 +262,94 @@ fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+impl Tmux {
+    /// The program the session's shell started (its only child).
+    fn program_pid(&self) -> u32 {
+        let output = Command::new("tmux")
+            .args(["list-panes", "-t", &self.0, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no program under the shell {shell}"))
+    }
+
+    /// Closes the window: tmux hangs the terminal up under the program.
+    fn close(self) {
+        drop(self);
+    }
+}
+
+/// Whether `pid` ended within 10 s (gone, or a zombie nobody reaped yet).
+fn ends_soon(pid: u32) -> bool {
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat) if stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z')) => {
+                return true
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    false
+}
+
+#[test]
+fn closing_the_window_ends_the_view_instead_of_spinning() {
+    let dir = scratch("tui-hangup");
+    let midi = dir.join("held.mid");
+    held_chord(&midi);
+    let tmux = Tmux::start(
+        "hangup-view",
+        80,
+        24,
+        &format!(
+            "ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
+            binary(),
+            midi.display()
+        ),
+    );
+    tmux.wait_for("Pitch bend");
+    let pid = tmux.program_pid();
+    tmux.close();
+    assert!(ends_soon(pid), "monitor --tui outlived its terminal");
+}
+
+#[test]
+fn closing_the_window_mid_take_ends_the_recording_and_keeps_it() {
+    let dir = scratch("tui-hangup-take");
+    let take = dir.join("take.mid");
+    let tmux = Tmux::start(
+        "hangup-take",
+        80,
+        24,
+        &format!(
+            "ALSA_CONFIG_PATH=/dev/null {} record {} --keys",
+            binary(),
+            take.display()
+        ),
+    );
+    tmux.wait_for("Esc quits");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys("z");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys("x");
+    std::thread::sleep(Duration::from_millis(1_000));
+    let pid = tmux.program_pid();
+    tmux.close();
+    assert!(ends_soon(pid), "record --keys outlived its terminal");
+    let (_, _, messages) = crate::record::read_with_mido(&take);
+    let notes = messages
+        .iter()
+        .filter(|(_, m)| m.starts_with("note_on:") && !m.contains("velocity=0"))
+        .count();
+    assert_eq!(notes, 2, "both notes kept: {messages:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
