@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Idle cost, side by side in one run: CPU and resident memory over 60 s
-# (first argument: seconds) of programs that sit open with nobody playing,
-# each in its own 100×30 tmux terminal, from /proc (schedstat: nanoseconds
+# Idle cost, side by side in one run: CPU and resident memory of programs
+# that sit open with nobody playing, each alone in a 100×30 tmux terminal
+# for 20 s (first argument) in 3 rounds (IDLE_ROUNDS), from /proc (schedstat: nanoseconds
 # on CPU, summed over every thread; status: RSS split into own memory and
 # JACK's shared memory):
 #   - `composer-probe play --audio-host jack --keys`: the terminal keyboard
@@ -28,7 +28,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet --features jack
-seconds=${1:-60}
+seconds=${1:-20}
+rounds=${IDLE_ROUNDS:-3}
 period=${IDLE_PERIOD:-128}
 export JACK_DEFAULT_SERVER="composer-probe-idle-$$"
 export JACK_NO_AUDIO_RESERVATION=1
@@ -47,41 +48,55 @@ jack_wait -w -t 10 >/dev/null 2>&1
 cpu_ns() { for task in /proc/"$1"/task/*; do echo "${task##*/} $(cut -d' ' -f1 "$task/schedstat")"; done; }
 kib() { awk -v k="$1" '$1 == k":" { print $2 }' /proc/"$2"/status; }
 
-# start NAME COMMAND...: run COMMAND in a terminal of its own.
-names=()
-pids=()
-start() {
-  local name=$1 session="idle-${#names[@]}"
-  shift
-  tmux -L "$tmux_socket" new-session -d -s "$session" -x 100 -y 30 \
+results=$(mktemp)
+trap 'cleanup; rm -f "$results"' EXIT
+
+# measure NAME SETTLE COMMAND...: run COMMAND alone in a terminal of its own,
+# let it settle for SETTLE seconds, then record its CPU share and memory
+# over $seconds seconds as one "name|cpu%|rss|own|shared|threads" line.
+measure() {
+  local name=$1 settle=$2
+  shift 2
+  tmux -L "$tmux_socket" new-session -d -s idle -x 100 -y 30 \
     "exec env JACK_DEFAULT_SERVER=$JACK_DEFAULT_SERVER $*"
-  names+=("$name")
-  pids+=("$(tmux -L "$tmux_socket" display-message -p -t "$session" '#{pane_pid}')")
+  local pid before after ns
+  pid=$(tmux -L "$tmux_socket" display-message -p -t idle '#{pane_pid}')
+  sleep "$settle"
+  before=$(cpu_ns "$pid")
+  sleep "$seconds"
+  after=$(cpu_ns "$pid")
+  ns=$(awk 'NR == FNR { seen[$1] = $2; next } { total += $2 - seen[$1] } END { print total }' \
+    <(echo "$before") <(echo "$after"))
+  awk -v name="$name" -v ns="$ns" -v s="$seconds" -v threads="$(echo "$after" | wc -l)" \
+    -v anon="$(kib RssAnon "$pid")" -v file="$(kib RssFile "$pid")" -v shm="$(kib RssShmem "$pid")" \
+    'BEGIN { printf "%s|%.3f|%.1f|%.1f|%.1f|%d\n", name, ns / (s * 1e7),
+             (anon + file + shm) / 1024, (anon + file) / 1024, shm / 1024, threads }' >>"$results"
+  tmux -L "$tmux_socket" kill-server 2>/dev/null || true
+  sleep 1
 }
 
-# All four run at once, so each sees the same machine over the same window.
-start "composer-probe play (view + synth)" \
-  target/release/composer-probe play --audio-host jack --buffer "$period" --keys
-start "composer-probe monitor --tui" \
-  env ALSA_CONFIG_PATH=/dev/null target/release/composer-probe monitor --tui --keys
-start "fluidsynth -a jack (GM SoundFont)" \
-  fluidsynth -a jack -m jack -r 48000 -o audio.jack.autoconnect=1 /usr/share/sounds/sf2/FluidR3_GM.sf2
-start "jack_simple_client (JACK floor)" jack_simple_client
-sleep 15 # FluidSynth loads its 140 MB SoundFont first
-before=()
-for pid in "${pids[@]}"; do before+=("$(cpu_ns "$pid")"); done
-sleep "$seconds"
-echo "JACK dummy server: 48000 Hz, $period-frame periods; $seconds s, all at once, nobody playing"
-for i in "${!pids[@]}"; do
-  pid=${pids[$i]}
-  if ! after=$(cpu_ns "$pid" 2>/dev/null) || [ -z "$after" ]; then
-    echo "${names[$i]}: exited early"
-    continue
-  fi
-  ns=$(awk 'NR == FNR { seen[$1] = $2; next } { total += $2 - seen[$1] } END { print total }' \
-    <(echo "${before[$i]}") <(echo "$after"))
-  awk -v name="${names[$i]}" -v ns="$ns" -v s="$seconds" -v threads="$(echo "$after" | wc -l)" \
-    -v anon="$(kib RssAnon "$pid")" -v file="$(kib RssFile "$pid")" -v shm="$(kib RssShmem "$pid")" \
-    'BEGIN { printf "%-34s CPU %6.3f%% of a core (%7.1f ms in %d s)  RSS %6.1f MB = own %6.1f MB + JACK shared %6.1f MB  threads %d\n",
-             name, ns / (s * 1e7), ns / 1e6, s, (anon + file + shm) / 1024, (anon + file) / 1024, shm / 1024, threads }'
+# One at a time (a JACK client's cost depends on where it sits in the
+# server's chain of clients), in rounds, so a busy moment of the machine
+# shows up as spread rather than as one program's figure.
+for round in $(seq "$rounds"); do
+  measure "composer-probe play (view + synth)" 5 \
+    target/release/composer-probe play --audio-host jack --buffer "$period" --keys
+  measure "composer-probe monitor --tui" 3 \
+    env ALSA_CONFIG_PATH=/dev/null target/release/composer-probe monitor --tui --keys
+  measure "fluidsynth -a jack (GM SoundFont)" 15 \
+    fluidsynth -a jack -m jack -r 48000 -o audio.jack.autoconnect=1 /usr/share/sounds/sf2/FluidR3_GM.sf2
+  measure "jack_simple_client (JACK floor)" 3 jack_simple_client
 done
+echo "JACK dummy server: 48000 Hz, $period-frame periods; each program alone, $rounds × $seconds s, nobody playing"
+awk -F'|' '
+  { n[$1]++; cpu[$1, n[$1]] = $2; rss[$1] = $3; own[$1] = $4; shm[$1] = $5; thr[$1] = $6
+    if (!($1 in order)) { order[$1] = ++names; name[names] = $1 } }
+  END {
+    for (i = 1; i <= names; i++) {
+      k = name[i]; c = n[k]
+      for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++)
+        if (cpu[k, b] < cpu[k, a]) { t = cpu[k, a]; cpu[k, a] = cpu[k, b]; cpu[k, b] = t }
+      printf "%-34s CPU %.3f%% of a core (median; %.3f–%.3f)  RSS %6.1f MB = own %6.1f MB + JACK shared %6.1f MB  threads %d\n",
+        k, cpu[k, int((c + 1) / 2)], cpu[k, 1], cpu[k, c], rss[k], own[k], shm[k], thr[k]
+    }
+  }' "$results"
