@@ -16,16 +16,7 @@
 # missing; builds with the `jack` feature.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh test
-missing=()
-command -v jackd >/dev/null 2>&1 || missing+=(jackd2)
-dpkg -s libjack-jackd2-dev >/dev/null 2>&1 || missing+=(libjack-jackd2-dev)
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
-fi
+scripts/install-deps.sh bench
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet --features jack
 seconds=${1:-20}

@@ -4,10 +4,7 @@
 # all writing 16-bit 48 kHz stereo WAV, timed with hyperfine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh test
-command -v hyperfine >/dev/null 2>&1 || {
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq hyperfine; else sudo apt-get install -y -qq hyperfine; fi
-}
+scripts/install-deps.sh bench
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet
 work=$(mktemp -d)

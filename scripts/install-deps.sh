@@ -2,6 +2,8 @@
 # Installs what composer-probe needs and is missing, on Debian or Ubuntu.
 #   scripts/install-deps.sh          what building and running needs
 #   scripts/install-deps.sh test     ... plus what the tests need (umockdev)
+#   scripts/install-deps.sh bench    ... plus the benchmarks' peers and tools
+#                                    (hyperfine, the JACK server and library)
 # System packages come from apt (through sudo when not root); the Rust
 # toolchain from rustup when cargo is missing or older than the crate needs.
 set -euo pipefail
@@ -10,11 +12,16 @@ purpose=${1:-run}
 min_rust=1.85
 
 packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
-if [ "$purpose" = test ]; then
+if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
   # from outside; tmux drives the terminal view.
   packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux)
+fi
+if [ "$purpose" = bench ]; then
+  # hyperfine times whole commands; a JACK dummy server paces the latency
+  # and idle benchmarks (the `jack` cargo feature links libjack).
+  packages+=(hyperfine jackd2 libjack-jackd2-dev)
 fi
 
 as_root() {
@@ -65,7 +72,7 @@ if ! rust_ok; then
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
 fi
-if [ "$purpose" = test ] && command -v rustup >/dev/null 2>&1; then
+if [ "$purpose" != run ] && command -v rustup >/dev/null 2>&1; then
   for component in clippy rustfmt; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" \
       || rustup component add "$component"
