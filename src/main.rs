@@ -101,11 +101,7 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
 /// devices, defaults first.
 fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
     let hosts = match wanted_host {
-        Some(wanted) => vec![audio::device::host_names()
-            .into_iter()
-            .find(|name| name.eq_ignore_ascii_case(wanted))
-            .unwrap_or(wanted)
-            .to_owned()],
+        Some(wanted) => vec![audio::device::resolve_host(wanted)?.to_owned()],
         None => audio::device::host_names()
             .into_iter()
             .map(str::to_owned)

@@ -108,14 +108,11 @@ pub fn host_names() -> Vec<&'static str> {
     ids.into_iter().map(|id| id.name()).collect()
 }
 
-/// The host named `wanted` (case-insensitive), else the default one.
-fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
-    let Some(wanted) = wanted else {
-        return Ok(rodio::cpal::default_host());
-    };
-    let id = rodio::cpal::available_hosts()
+/// The canonical name of the host `wanted` names (case-insensitive).
+pub fn resolve_host(wanted: &str) -> Result<&'static str, AudioError> {
+    host_names()
         .into_iter()
-        .find(|id| id.name().eq_ignore_ascii_case(wanted))
+        .find(|name| name.eq_ignore_ascii_case(wanted))
         .ok_or_else(|| AudioError::HostNotFound {
             wanted: wanted.to_owned(),
             available: host_names().join(", "),
@@ -124,11 +121,24 @@ fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
             } else {
                 ""
             },
-        })?;
-    rodio::cpal::host_from_id(id).map_err(|e| AudioError::HostUnavailable {
-        host: id.name().to_owned(),
-        reason: e.to_string(),
-    })
+        })
+}
+
+/// The host named `wanted` (case-insensitive), else the default one.
+fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
+    let Some(wanted) = wanted else {
+        return Ok(rodio::cpal::default_host());
+    };
+    let name = resolve_host(wanted)?;
+    let unavailable = |reason: String| AudioError::HostUnavailable {
+        host: name.to_owned(),
+        reason,
+    };
+    let id = rodio::cpal::available_hosts()
+        .into_iter()
+        .find(|id| id.name() == name)
+        .ok_or_else(|| unavailable("gone since it was listed".to_owned()))?;
+    rodio::cpal::host_from_id(id).map_err(|e| unavailable(e.to_string()))
 }
 
 /// Names of the output devices of `host` (else the default host), the

@@ -143,19 +143,17 @@ pub fn open() -> Result<InputStream, InputError> {
         device: None,
     };
     let _ = write!(
-        std::io::stderr(),
+        io::stderr(),
         "keys: z s x d c ... and q 2 w 3 e ... play, Up/Down octave, Left/Right velocity, Esc quits\r\n"
     );
     InputStream::start(info, move |feed| Ok(spawn_keys(raw, feed)))
 }
 
-/// What the terminal's input side has, seen without reading it.
+/// Whether the terminal is still there, seen without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalInput {
-    /// Input may be waiting: ask crossterm.
-    Ready,
-    /// Nothing arrived within the timeout.
-    Quiet,
+    /// Open: input may or may not be waiting; ask crossterm.
+    Open,
     /// The terminal hung up (its window was closed).
     Closed,
 }
@@ -166,29 +164,29 @@ pub enum TerminalInput {
 /// 0 bytes) inside its own poll, so ask here first: after `Closed`, do not
 /// poll crossterm again.
 pub fn wait_for_input(timeout: Duration) -> TerminalInput {
-    // Asked once: a terminal that hung up no longer says it is one.
-    static STDIN_IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     #[cfg(unix)]
-    if *STDIN_IS_TERMINAL.get_or_init(|| io::stdin().is_terminal()) {
-        let mut stdin = libc::pollfd {
-            fd: libc::STDIN_FILENO,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd that outlives the call.
-        let ready = unsafe { libc::poll(&mut stdin, 1, ms) };
-        return if stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-            TerminalInput::Closed
-        } else if ready > 0 {
-            TerminalInput::Ready
-        } else {
-            TerminalInput::Quiet
-        };
+    {
+        // Asked once: a terminal that hung up no longer says it is one.
+        static STDIN_IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *STDIN_IS_TERMINAL.get_or_init(|| io::stdin().is_terminal()) {
+            let mut stdin = libc::pollfd {
+                fd: libc::STDIN_FILENO,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+            // SAFETY: one valid pollfd that outlives the call.
+            unsafe { libc::poll(&mut stdin, 1, ms) };
+            let hung_up = stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+            return if hung_up {
+                TerminalInput::Closed
+            } else {
+                TerminalInput::Open
+            };
+        }
     }
     match event::poll(timeout) {
-        Ok(true) => TerminalInput::Ready,
-        Ok(false) => TerminalInput::Quiet,
+        Ok(_) => TerminalInput::Open,
         Err(_) => TerminalInput::Closed,
     }
 }
