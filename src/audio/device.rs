@@ -141,6 +141,18 @@ fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
     rodio::cpal::host_from_id(id).map_err(|e| unavailable(e.to_string()))
 }
 
+/// The error for a host without output devices: on the default host it is
+/// the plain "no audio output device"; on one the user chose, it asks
+/// whether that host's server runs.
+fn no_device(wanted_host: Option<&str>, host: &rodio::cpal::Host) -> AudioError {
+    match wanted_host {
+        Some(_) => AudioError::NoDeviceOnHost {
+            host: host.id().name().to_owned(),
+        },
+        None => AudioError::NoDevice,
+    }
+}
+
 /// Names of the output devices of `host` (else the default host), the
 /// default device first.
 pub fn list_devices(host: Option<&str>) -> Result<Vec<String>, AudioError> {
@@ -152,7 +164,7 @@ fn list_devices_noisily(wanted_host: Option<&str>) -> Result<Vec<String>, AudioE
     let default = host.default_output_device().and_then(|d| device_name(&d));
     let mut names: Vec<String> = host
         .output_devices()
-        .map_err(|_| AudioError::NoDevice)?
+        .map_err(|_| no_device(wanted_host, &host))?
         .filter_map(|d| device_name(&d))
         .collect();
     if let Some(default) = default {
@@ -175,12 +187,7 @@ pub fn open(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
 
 fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     let host = host(choice.host.as_deref())?;
-    let no_device = || match &choice.host {
-        Some(_) => AudioError::NoDeviceOnHost {
-            host: host.id().name().to_owned(),
-        },
-        None => AudioError::NoDevice,
-    };
+    let no_device = || no_device(choice.host.as_deref(), &host);
     let buffer_frames = choice.buffer_frames;
     let device = match choice.device.as_deref() {
         None => host.default_output_device().ok_or_else(no_device)?,

@@ -84,6 +84,27 @@ impl Tmux {
             .status()
             .unwrap();
     }
+
+    /// The program the session's shell started (its only child).
+    fn program_pid(&self) -> u32 {
+        let output = Command::new("tmux")
+            .args(["list-panes", "-t", &self.0, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no program under the shell {shell}"))
+    }
+
+    /// Closes the window: tmux hangs the terminal up under the program.
+    fn close(self) {
+        drop(self);
+    }
 }
 
 impl Drop for Tmux {
@@ -99,6 +120,25 @@ fn binary() -> &'static str {
 }
 
 /// Columns of the keyboard's bottom row marked as held (`#`).
+/// `monitor --tui` (monochrome) showing [`held_chord`] in a `width`×`height`
+/// tmux window; returns the scratch directory and the session.
+fn monitor_held_chord(name: &str, width: u16, height: u16) -> (std::path::PathBuf, Tmux) {
+    let dir = scratch(&format!("tui-{name}"));
+    let midi = dir.join("held.mid");
+    held_chord(&midi);
+    let tmux = Tmux::start(
+        name,
+        width,
+        height,
+        &format!(
+            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
+            binary(),
+            midi.display()
+        ),
+    );
+    (dir, tmux)
+}
+
 fn held_columns(screen: &str) -> Vec<usize> {
     let keyboard: Vec<&str> = screen
         .lines()
@@ -117,19 +157,7 @@ fn held_columns(screen: &str) -> Vec<usize> {
 
 #[test]
 fn monitor_tui_lights_the_held_keys_and_q_restores_the_terminal() {
-    let dir = scratch("tui-monitor");
-    let midi = dir.join("held.mid");
-    held_chord(&midi);
-    let tmux = Tmux::start(
-        "monitor",
-        80,
-        24,
-        &format!(
-            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
-            binary(),
-            midi.display()
-        ),
-    );
+    let (dir, tmux) = monitor_held_chord("monitor", 80, 24);
     let screen = tmux.wait_for("Pitch bend");
     assert!(screen.contains("Keyboard C3–C6"), "{screen}");
     assert!(screen.contains("# held"), "monochrome legend: {screen}");
@@ -167,19 +195,7 @@ fn monitor_tui_lights_the_held_keys_and_q_restores_the_terminal() {
 
 #[test]
 fn resizing_from_120x30_to_80x24_keeps_a_sane_layout() {
-    let dir = scratch("tui-resize");
-    let midi = dir.join("held.mid");
-    held_chord(&midi);
-    let tmux = Tmux::start(
-        "resize",
-        120,
-        30,
-        &format!(
-            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
-            binary(),
-            midi.display()
-        ),
-    );
+    let (dir, tmux) = monitor_held_chord("resize", 120, 30);
     let wide = tmux.wait_for("Pitch bend");
     assert!(
         wide.lines().any(|l| l.chars().count() > 100),
@@ -263,29 +279,6 @@ fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-impl Tmux {
-    /// The program the session's shell started (its only child).
-    fn program_pid(&self) -> u32 {
-        let output = Command::new("tmux")
-            .args(["list-panes", "-t", &self.0, "-F", "#{pane_pid}"])
-            .output()
-            .unwrap();
-        let shell = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-            .unwrap_or_default();
-        children
-            .split_whitespace()
-            .next()
-            .and_then(|pid| pid.parse().ok())
-            .unwrap_or_else(|| panic!("no program under the shell {shell}"))
-    }
-
-    /// Closes the window: tmux hangs the terminal up under the program.
-    fn close(self) {
-        drop(self);
-    }
-}
-
 /// Whether `pid` ended within 10 s (gone, or a zombie nobody reaped yet).
 fn ends_soon(pid: u32) -> bool {
     let until = Instant::now() + Duration::from_secs(10);
@@ -303,23 +296,12 @@ fn ends_soon(pid: u32) -> bool {
 
 #[test]
 fn closing_the_window_ends_the_view_instead_of_spinning() {
-    let dir = scratch("tui-hangup");
-    let midi = dir.join("held.mid");
-    held_chord(&midi);
-    let tmux = Tmux::start(
-        "hangup-view",
-        80,
-        24,
-        &format!(
-            "ALSA_CONFIG_PATH=/dev/null {} monitor --tui --file {}",
-            binary(),
-            midi.display()
-        ),
-    );
+    let (dir, tmux) = monitor_held_chord("hangup", 80, 24);
     tmux.wait_for("Pitch bend");
     let pid = tmux.program_pid();
     tmux.close();
     assert!(ends_soon(pid), "monitor --tui outlived its terminal");
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
