@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh test     ... plus what the tests need (umockdev)
 #   scripts/install-deps.sh bench    ... plus the benchmarks' peers and tools
 #                                    (hyperfine, the JACK server and library)
+#   scripts/install-deps.sh kernel   what the real-kernel lane needs (QEMU,
+#                                    busybox, ALSA's tools, udevadm)
 # System packages come from apt (through sudo when not root); the Rust
 # toolchain from rustup when cargo is missing or older than the crate needs.
 set -euo pipefail
@@ -17,6 +19,12 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
   # from outside; tmux drives the terminal view.
   packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux)
+fi
+if [ "$purpose" = kernel ]; then
+  # scripts/test-kernel.sh: QEMU boots Debian's kernel (fetched by apt-get
+  # download) with an initramfs of busybox, ALSA's tools and udevadm; numpy
+  # and mido check the captured sound and the takes on the host.
+  packages+=(qemu-system-x86 busybox-static alsa-utils udev cpio kmod python3 python3-mido python3-numpy)
 fi
 if [ "$purpose" = bench ]; then
   # hyperfine times whole commands; a JACK dummy server paces the latency

@@ -365,6 +365,9 @@ pub struct RecordArgs {
     /// Sound system for ▶ playback (see `play --audio-host`).
     #[arg(long, value_name = "HOST")]
     pub audio_host: Option<String>,
+    /// Frames per audio buffer for ▶ playback (see `play --buffer`).
+    #[arg(long, value_name = "FRAMES", default_value_t = DEFAULT_BUFFER_FRAMES)]
+    pub buffer: u32,
     /// How takes are written.
     #[command(flatten)]
     pub smf: SmfArgs,
@@ -396,7 +399,7 @@ impl RecordArgs {
             sound: SoundChoice::OnDemand(OutputChoice {
                 host: self.audio_host.clone(),
                 device: self.audio_device.clone(),
-                buffer_frames: DEFAULT_BUFFER_FRAMES,
+                buffer_frames: check_buffer(self.buffer)?,
             }),
             engine: EngineConfig::default(),
             recording,

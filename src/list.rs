@@ -662,13 +662,21 @@ fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
                 .iter()
                 .flat_map(|d| d.os_ports.iter().map(|p| p.id.as_str()))
                 .collect();
-            let unpaired: Vec<&OsPort> = report
+            // A port that reads and writes is one port: name it once, with both directions.
+            let mut unpaired: Vec<(&OsPort, &str)> = Vec::new();
+            for (port, direction) in report
                 .os_ports
                 .inputs
                 .iter()
-                .chain(&report.os_ports.outputs)
-                .filter(|port| !paired.contains(&port.id.as_str()))
-                .collect();
+                .map(|port| (port, "in"))
+                .chain(report.os_ports.outputs.iter().map(|port| (port, "out")))
+                .filter(|(port, _)| !paired.contains(&port.id.as_str()))
+            {
+                match unpaired.iter_mut().find(|(seen, _)| seen.id == port.id) {
+                    Some(entry) => entry.1 = "in/out",
+                    None => unpaired.push((port, direction)),
+                }
+            }
             let _ = writeln!(
                 out,
                 "{}MIDI service: {} input port(s), {} output port(s){}",
@@ -677,8 +685,12 @@ fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
                 report.os_ports.outputs.len(),
                 p.reset
             );
-            for port in unpaired {
-                let _ = writeln!(out, "  other port \"{}\" (id {})", port.name, port.id);
+            for (port, direction) in unpaired {
+                let _ = writeln!(
+                    out,
+                    "  other port {direction} \"{}\" (id {})",
+                    port.name, port.id
+                );
             }
         }
     }

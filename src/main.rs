@@ -140,8 +140,20 @@ fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
         say!("composer-probe: the keyboard was disconnected; everything played before it was kept");
     }
     if summary.overruns > 0 {
+        let advice = match &config.sound {
+            // A larger buffer gives rendering more time.
+            session::SoundChoice::Speakers(choice) | session::SoundChoice::OnDemand(choice)
+                if choice.buffer_frames < 4096 =>
+            {
+                format!(
+                    "; try --buffer {}",
+                    (choice.buffer_frames * 2).clamp(256, 4096)
+                )
+            }
+            _ => String::new(),
+        };
         say!(
-            "composer-probe: {} audio blocks took longer than real time; try --buffer 256",
+            "composer-probe: {} audio blocks took longer than real time{advice}",
             summary.overruns
         );
     }

@@ -252,11 +252,41 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Gives the MIDI interface back to the kernel driver it was taken from.
+    /// snd-usb-audio refuses to probe the MIDI interface alone (its card
+    /// belongs to the audio-control interface, and Linux answers EBUSY), so
+    /// when the interface stays without a driver, the device's other
+    /// driver-bound interfaces are detached and attached again: the driver
+    /// then builds the whole sound card afresh, MIDI port included.
+    fn give_back(&self) {
+        let _ = self.handle.attach_kernel_driver(self.interface);
+        if self.handle.kernel_driver_active(self.interface) != Ok(false) {
+            return;
+        }
+        let Ok(config) = self.handle.device().active_config_descriptor() else {
+            return;
+        };
+        let others: Vec<u8> = config
+            .interfaces()
+            .map(|interface| interface.number())
+            .filter(|&number| number != self.interface)
+            .filter(|&number| self.handle.kernel_driver_active(number) == Ok(true))
+            .collect();
+        for &number in &others {
+            let _ = self.handle.detach_kernel_driver(number);
+        }
+        for &number in &others {
+            let _ = self.handle.attach_kernel_driver(number);
+        }
+    }
+}
+
 impl Drop for Connection {
     fn drop(&mut self) {
         let _ = self.handle.release_interface(self.interface);
         if self.reattach {
-            let _ = self.handle.attach_kernel_driver(self.interface);
+            self.give_back();
         }
     }
 }
