@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -93,6 +94,49 @@ pub fn probe_stream(device: &str, node: &str, script: &std::path::Path, args: &[
         .output()
         .expect("umockdev-run runs");
     Run::from_output(output)
+}
+
+/// The expected events of a stream (`tests/fixtures/streams/NAME`).
+pub fn expected(name: &str) -> Vec<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(fixture(&format!("streams/{name}"))).expect("expected events");
+    serde_json::from_str(&text).expect("expected events are JSON")
+}
+
+/// Every stdout line parsed as one JSON object (`--json` output).
+pub fn json_lines(stdout: &str) -> Vec<Map<String, Value>> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+/// Every field the expectation names must match; our `value` carries the
+/// program number, and an absent `cable` means cable 0.
+pub fn assert_events_match(actual: &[Map<String, Value>], expected: &[Map<String, Value>]) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "event count\nactual: {actual:#?}"
+    );
+    for (n, (got, want)) in actual.iter().zip(expected).enumerate() {
+        for (key, value) in want {
+            let field = if key == "program" {
+                "value"
+            } else {
+                key.as_str()
+            };
+            let got_value = got.get(field).cloned().unwrap_or(if key == "cable" {
+                Value::from(0)
+            } else {
+                Value::Null
+            });
+            assert_eq!(
+                &got_value, value,
+                "event {n} field {key}: got {got:?}, want {want:?}"
+            );
+        }
+    }
 }
 
 /// Copies of the binary and a fixture in a fresh directory anyone may
