@@ -5,15 +5,15 @@
 //! (`--usb`) with and without `--wait`.
 
 use crate::record::{as_mido, hanging_notes, read_with_mido};
-use crate::sound::scratch;
+use crate::sound::{read_wav_with_python, rms, scratch};
 use crate::util::{assert_events_match, expected, fixture, json_lines, Run};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::Path;
 use std::process::Command;
 
-/// Played before the unplug; its last note (G4, 67) is held when the
-/// cable is pulled.
+/// Played before the unplug; its last note (G4, 67) and the sustain pedal
+/// are held when the cable is pulled.
 const BEFORE: &str = "akm322-replug-before";
 /// Played after the replug: C5, E5, G5 (72, 76, 79), never heard before.
 const AFTER: &str = "akm322-replug-after";
@@ -230,10 +230,12 @@ fn take_with_g4_release(take: &Path) -> (Vec<String>, u64) {
     (messages.into_iter().map(|(_, m)| m).collect(), release)
 }
 
-/// The first half as mido reads it, then G4's release (the unplug).
+/// The first half as mido reads it, then the releases of G4 and of the
+/// sustain pedal (at the unplug, or at the stop without `--wait`).
 fn first_half_released() -> Vec<String> {
     let mut wanted: Vec<String> = events(BEFORE).iter().map(as_mido).collect();
     wanted.push("note_off:channel=0,note=67,velocity=0".into());
+    wanted.push("control_change:channel=0,control=64,value=0".into());
     wanted
 }
 
@@ -274,22 +276,48 @@ fn monitor_wait_text_says_disconnected_then_reconnected() {
         LAST_TEXT,
     );
     assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    let (before, after) = (events(BEFORE).len(), events(AFTER).len());
     let lines: Vec<&str> = r.run.stdout.lines().collect();
-    assert_eq!(lines.len(), 6 + 2 + 7, "{}", r.run.stdout);
-    assert!(lines[5].ends_with(HELD_TEXT), "{}", lines[5]);
+    assert_eq!(lines.len(), before + 2 + after, "{}", r.run.stdout);
+    assert!(lines[before - 1].ends_with(HELD_TEXT), "{}", r.run.stdout);
+    assert!(lines[before].ends_with("  keyboard disconnected"));
+    assert!(lines[before + 1].ends_with("  keyboard reconnected"));
     assert!(
-        lines[6].ends_with("  keyboard disconnected"),
+        lines[before + 2].ends_with("Note on          ch 1  C5 (72)   velocity 110"),
         "{}",
-        lines[6]
+        r.run.stdout
     );
-    assert!(lines[7].ends_with("  keyboard reconnected"), "{}", lines[7]);
-    assert!(
-        lines[8].ends_with("Note on          ch 1  C5 (72)   velocity 110"),
-        "{}",
-        lines[8]
-    );
-    assert!(lines[14].ends_with(LAST_TEXT), "{}", lines[14]);
+    assert!(lines[lines.len() - 1].ends_with(LAST_TEXT));
     r.assert_reconnect_only_after_replug("keyboard disconnected", "keyboard reconnected");
+}
+
+#[test]
+fn record_wait_keeps_both_halves_and_releases_the_note_held_at_the_unplug() {
+    let dir = scratch("replug-record-wait");
+    let take = dir.join("take.mid");
+    let r = unplug_and_replug(
+        &["record", "--usb", "--wait", take.to_str().unwrap()],
+        HELD_TEXT,
+        "keyboard disconnected",
+        LAST_TEXT,
+    );
+    assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    r.assert_reconnect_only_after_replug("keyboard disconnected", "keyboard reconnected");
+    assert!(
+        r.run.stderr.contains("■ saved") && !r.run.stderr.contains("closed at the stop"),
+        "nothing was left held for the stop to close: {}",
+        r.run.stderr
+    );
+    let (messages, release) = take_with_g4_release(&take);
+    let mut wanted = first_half_released();
+    wanted.extend(events(AFTER).iter().map(as_mido));
+    assert_eq!(messages, wanted, "both halves, G4 released between them");
+    // Released at the moment the program reported the unplug, not later.
+    let lines: Vec<&str> = r.run.stdout.lines().collect();
+    let disconnected = lines.iter().find(|l| l.ends_with("keyboard disconnected"));
+    let elapsed = line_us(disconnected.unwrap()) - line_us(lines[0]);
+    assert_eq!(release, ticks(elapsed), "{}", r.run.stdout);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -332,7 +360,49 @@ fn without_wait_an_unplug_saves_the_take_up_to_the_unplug() {
     let (messages, release) = take_with_g4_release(&take);
     assert_eq!(messages, first_half_released());
     let lines: Vec<&str> = r.run.stdout.lines().collect();
-    assert!(lines[6].ends_with("keyboard disconnected"), "{lines:?}");
-    assert_eq!(release, ticks(line_us(lines[6]) - line_us(lines[0])));
+    let out = events(BEFORE).len();
+    assert_eq!(lines.len(), out + 1, "{lines:?}");
+    assert!(lines[out].ends_with("keyboard disconnected"), "{lines:?}");
+    assert_eq!(release, ticks(line_us(lines[out]) - line_us(lines[0])));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn play_wait_silences_the_note_held_at_the_unplug_until_the_replug() {
+    let dir = scratch("replug-play-wait");
+    let wav = dir.join("heard.wav");
+    // The organ holds a note for as long as its key is down.
+    let r = unplug_and_replug(
+        &[
+            "play",
+            "--usb",
+            "--wait",
+            "--preset",
+            "organ",
+            "--wav",
+            wav.to_str().unwrap(),
+        ],
+        HELD_TEXT,
+        "keyboard disconnected",
+        LAST_TEXT,
+    );
+    assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    r.assert_reconnect_only_after_replug("keyboard disconnected", "keyboard reconnected");
+    let lines: Vec<&str> = r.run.stdout.lines().collect();
+    let at = |text: &str| line_us(lines.iter().find(|l| l.ends_with(text)).unwrap());
+    let (out, back) = (at("keyboard disconnected"), at("keyboard reconnected"));
+    let (rate, left) = read_wav_with_python(&wav);
+    let sample = |us: u64| (us * u64::from(rate) / 1_000_000) as usize;
+    // From 0.3 s after the unplug (the release has died away) to the replug.
+    let unplugged = &left[sample(out + 300_000)..sample(back)];
+    assert!(
+        rms(unplugged) < 1e-4,
+        "G4 still sounds while the keyboard is unplugged: RMS {}",
+        rms(unplugged)
+    );
+    assert!(
+        rms(&left[sample(back)..]) > 0.005,
+        "the keys played after the replug are heard"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
