@@ -60,14 +60,20 @@ pub fn probe_command(devices: &[&str], args: &[&str]) -> Command {
     for device in devices {
         command.arg("-d").arg(fixture(device));
     }
+    then_probe(&mut command, args).env_remove("NO_COLOR");
+    command
+}
+
+/// Ends a wrapper's command line (`umockdev-run ...`, `replug.py ...`)
+/// with `-- composer-probe ARGS`, the system MIDI service made unavailable
+/// (ALSA reads an empty configuration).
+pub fn then_probe<'a>(command: &'a mut Command, args: &[&str]) -> &'a mut Command {
     command
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_composer-probe"))
         .args(args)
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .env_remove("RUST_BACKTRACE")
-        .env_remove("NO_COLOR");
-    command
 }
 
 /// Runs `composer-probe ARGS` under umockdev with the given device files.
@@ -81,16 +87,13 @@ pub fn probe(devices: &[&str], args: &[&str]) -> Run {
 /// Runs `composer-probe ARGS` under umockdev with `device` emulated and the
 /// USB stream `script` (an ioctl script) replayed on its node `node`.
 pub fn probe_stream(device: &str, node: &str, script: &std::path::Path, args: &[&str]) -> Run {
-    let output = Command::new("umockdev-run")
+    let mut command = Command::new("umockdev-run");
+    command
         .arg("-d")
         .arg(fixture(device))
         .arg("-i")
-        .arg(format!("{node}={}", script.display()))
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .args(args)
-        .env("ALSA_CONFIG_PATH", "/dev/null")
-        .env_remove("RUST_BACKTRACE")
+        .arg(format!("{node}={}", script.display()));
+    let output = then_probe(&mut command, args)
         .output()
         .expect("umockdev-run runs");
     Run::from_output(output)
