@@ -19,6 +19,10 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
   # from outside; tmux drives the terminal view.
   packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux)
+  # umockdev's library API through GObject introspection (Debian's python3):
+  # tests/fixtures/replug.py unplugs and replugs an emulated keyboard in one
+  # run, which `umockdev-run` cannot do.
+  packages+=(gir1.2-umockdev-1.0 python3-gi)
 fi
 if [ "$purpose" = kernel ]; then
   # scripts/test-kernel.sh: QEMU boots Debian's kernel (fetched by apt-get

@@ -5,9 +5,9 @@
 use crate::audio::device::{self, AudioError, AudioOutput, OutputChoice};
 use crate::audio::realtime::{self, TimedEvent};
 use crate::decode::bytes::ByteStreamDecoder;
-use crate::decode::message::u4;
+use crate::decode::message::{u4, u7, ChannelMessage};
 use crate::decode::names::NoteNaming;
-use crate::decode::tracker::{NoteTracker, Transport};
+use crate::decode::tracker::{NoteTracker, Transport, SUSTAIN_PEDAL};
 use crate::input::file;
 use crate::input::select::{self, InputOptions};
 use crate::input::worker::Worker;
@@ -542,6 +542,40 @@ impl Deck {
         Ok(())
     }
 
+    /// The keyboard was unplugged and `--wait` waits for it: the releases
+    /// of what it held are lost, so its held keys get their Note Off and a
+    /// held sustain pedal its release now, at the unplug. Otherwise they
+    /// would hang in the sound, the take and the thru port until the end.
+    fn release_held(
+        &mut self,
+        tracker: &mut NoteTracker,
+        t_us: u64,
+        display: &mut Display<'_>,
+    ) -> Result<(), SessionError> {
+        let mut releases = Vec::new();
+        for channel in (0u8..16).map(u4::new) {
+            let state = tracker.channel(channel);
+            for key in state.held_keys() {
+                let (key, vel) = (u7::new(key), u7::new(0));
+                releases.push((channel, ChannelMessage::NoteOff { key, vel }));
+            }
+            if state.sustain() {
+                let (controller, value) = (u7::new(SUSTAIN_PEDAL), u7::new(0));
+                releases.push((channel, ChannelMessage::Controller { controller, value }));
+            }
+        }
+        for (channel, message) in releases {
+            tracker.apply(channel, &message);
+            let event = MidiEvent {
+                t_us,
+                cable: u4::new(0),
+                message: EventMessage::Channel { channel, message },
+            };
+            self.play(&event, display)?;
+        }
+        Ok(())
+    }
+
     /// A transport button press. Returns true when it ends the session
     /// (■ while recording a single file).
     fn press(
@@ -820,6 +854,7 @@ pub fn run(
                     disconnected = true;
                     break t_us;
                 }
+                deck.release_held(&mut tracker, t_us, &mut display)?;
             }
             InputEvent::Reconnected { t_us } => {
                 display.stream_event(t_us, "keyboard reconnected")?

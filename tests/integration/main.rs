@@ -4,6 +4,7 @@
 mod list;
 mod monitor;
 mod record;
+mod replug;
 mod sound;
 mod tui;
 mod util;

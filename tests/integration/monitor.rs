@@ -2,7 +2,7 @@
 //! scripts) and MIDI files, checked against the expected event lists that
 //! `tests/fixtures/streams/gen_streams.py` and `gen_smf.py` write.
 
-use crate::util::{fixture, Run};
+use crate::util::{assert_events_match, expected, fixture, json_lines, Run};
 use serde_json::{Map, Value};
 use std::process::Command;
 
@@ -11,47 +11,6 @@ fn monitor_usb(device: &str, node: &str, script: &str, args: &[&str]) -> Run {
     let mut full = vec!["monitor"];
     full.extend_from_slice(args);
     crate::util::probe_stream(device, node, &fixture(&format!("streams/{script}")), &full)
-}
-
-fn expected(name: &str) -> Vec<Map<String, Value>> {
-    let text =
-        std::fs::read_to_string(fixture(&format!("streams/{name}"))).expect("expected events");
-    serde_json::from_str(&text).expect("expected events are JSON")
-}
-
-fn json_lines(stdout: &str) -> Vec<Map<String, Value>> {
-    stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect()
-}
-
-/// Every field the expectation names must match; our `value` carries the
-/// program number, and an absent `cable` means cable 0.
-fn assert_events_match(actual: &[Map<String, Value>], expected: &[Map<String, Value>]) {
-    assert_eq!(
-        actual.len(),
-        expected.len(),
-        "event count\nactual: {actual:#?}"
-    );
-    for (n, (got, want)) in actual.iter().zip(expected).enumerate() {
-        for (key, value) in want {
-            let field = if key == "program" {
-                "value"
-            } else {
-                key.as_str()
-            };
-            let got_value = got.get(field).cloned().unwrap_or(if key == "cable" {
-                Value::from(0)
-            } else {
-                Value::Null
-            });
-            assert_eq!(
-                &got_value, value,
-                "event {n} field {key}: got {got:?}, want {want:?}"
-            );
-        }
-    }
 }
 
 /// Splits JSON lines into MIDI events and the trailing stream event.

@@ -4,7 +4,7 @@
 //! failure cases that must leave nothing half-written.
 
 use crate::sound::scratch;
-use crate::util::{fixture, Run};
+use crate::util::{expected, fixture, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -56,8 +56,33 @@ for track in f.tracks:
     (kind, ppq, messages)
 }
 
+/// An expected event (`tests/fixtures/streams/*.expected.json`, channel 1)
+/// as [`read_with_mido`] prints it.
+pub fn as_mido(e: &serde_json::Map<String, serde_json::Value>) -> String {
+    let n = |k: &str| e[k].as_i64().unwrap();
+    match e["type"].as_str().unwrap() {
+        "note_on" => format!(
+            "note_on:channel=0,note={},velocity={}",
+            n("note"),
+            n("velocity")
+        ),
+        "note_off" => format!(
+            "note_off:channel=0,note={},velocity={}",
+            n("note"),
+            n("velocity")
+        ),
+        "control_change" => format!(
+            "control_change:channel=0,control={},value={}",
+            n("controller"),
+            n("value")
+        ),
+        "pitch_bend" => format!("pitchwheel:channel=0,pitch={}", n("value") - 8192),
+        other => panic!("unexpected {other}"),
+    }
+}
+
 /// Notes still sounding at the end of a take (mido's view).
-fn hanging_notes(messages: &[(u64, String)]) -> Vec<String> {
+pub fn hanging_notes(messages: &[(u64, String)]) -> Vec<String> {
     let mut on: Vec<String> = Vec::new();
     for (_, message) in messages {
         let key = |m: &str| {
@@ -98,40 +123,15 @@ fn a_deepcomposer_take_reads_back_in_mido_with_every_note_and_control() {
     assert_eq!(messages[0].1, "note_on:channel=0,note=60,velocity=100");
 
     // Everything played before ■, in order, without the transport buttons.
-    let expected: Vec<String> = serde_json::from_str::<
-        Vec<serde_json::Map<String, serde_json::Value>>,
-    >(
-        &std::fs::read_to_string(fixture("streams/akm322-panel.expected.json")).unwrap(),
-    )
-    .unwrap()
-    .into_iter()
-    .take_while(|e| !(e["type"] == "control_change" && e["controller"] == 106))
-    .filter(|e| {
-        !(e["type"] == "control_change" && [105, 107].contains(&e["controller"].as_i64().unwrap()))
-    })
-    .map(|e| {
-        let n = |k: &str| e[k].as_i64().unwrap();
-        match e["type"].as_str().unwrap() {
-            "note_on" => format!(
-                "note_on:channel=0,note={},velocity={}",
-                n("note"),
-                n("velocity")
-            ),
-            "note_off" => format!(
-                "note_off:channel=0,note={},velocity={}",
-                n("note"),
-                n("velocity")
-            ),
-            "control_change" => format!(
-                "control_change:channel=0,control={},value={}",
-                n("controller"),
-                n("value")
-            ),
-            "pitch_bend" => format!("pitchwheel:channel=0,pitch={}", n("value") - 8192),
-            other => panic!("unexpected {other}"),
-        }
-    })
-    .collect();
+    let expected: Vec<String> = expected("akm322-panel.expected.json")
+        .iter()
+        .take_while(|e| !(e["type"] == "control_change" && e["controller"] == 106))
+        .filter(|e| {
+            !(e["type"] == "control_change"
+                && [105, 107].contains(&e["controller"].as_i64().unwrap()))
+        })
+        .map(as_mido)
+        .collect();
     let got: Vec<String> = messages.iter().map(|(_, m)| m.clone()).collect();
     assert_eq!(got, expected);
     assert!(hanging_notes(&messages).is_empty());

@@ -103,7 +103,8 @@ pub fn pitch_hz(samples: &[f32], rate: u32) -> f64 {
     f64::from(rate) / (best as f64 + shift)
 }
 
-fn rms(samples: &[f32]) -> f32 {
+/// Root mean square of samples.
+pub fn rms(samples: &[f32]) -> f32 {
     (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
 }
 

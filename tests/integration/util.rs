@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -59,14 +60,20 @@ pub fn probe_command(devices: &[&str], args: &[&str]) -> Command {
     for device in devices {
         command.arg("-d").arg(fixture(device));
     }
+    then_probe(&mut command, args).env_remove("NO_COLOR");
+    command
+}
+
+/// Ends a wrapper's command line (`umockdev-run ...`, `replug.py ...`)
+/// with `-- composer-probe ARGS`, the system MIDI service made unavailable
+/// (ALSA reads an empty configuration).
+pub fn then_probe<'a>(command: &'a mut Command, args: &[&str]) -> &'a mut Command {
     command
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_composer-probe"))
         .args(args)
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .env_remove("RUST_BACKTRACE")
-        .env_remove("NO_COLOR");
-    command
 }
 
 /// Runs `composer-probe ARGS` under umockdev with the given device files.
@@ -80,19 +87,59 @@ pub fn probe(devices: &[&str], args: &[&str]) -> Run {
 /// Runs `composer-probe ARGS` under umockdev with `device` emulated and the
 /// USB stream `script` (an ioctl script) replayed on its node `node`.
 pub fn probe_stream(device: &str, node: &str, script: &std::path::Path, args: &[&str]) -> Run {
-    let output = Command::new("umockdev-run")
+    let mut command = Command::new("umockdev-run");
+    command
         .arg("-d")
         .arg(fixture(device))
         .arg("-i")
-        .arg(format!("{node}={}", script.display()))
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .args(args)
-        .env("ALSA_CONFIG_PATH", "/dev/null")
-        .env_remove("RUST_BACKTRACE")
+        .arg(format!("{node}={}", script.display()));
+    let output = then_probe(&mut command, args)
         .output()
         .expect("umockdev-run runs");
     Run::from_output(output)
+}
+
+/// The expected events of a stream (`tests/fixtures/streams/NAME`).
+pub fn expected(name: &str) -> Vec<Map<String, Value>> {
+    let text =
+        std::fs::read_to_string(fixture(&format!("streams/{name}"))).expect("expected events");
+    serde_json::from_str(&text).expect("expected events are JSON")
+}
+
+/// Every stdout line parsed as one JSON object (`--json` output).
+pub fn json_lines(stdout: &str) -> Vec<Map<String, Value>> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+/// Every field the expectation names must match; our `value` carries the
+/// program number, and an absent `cable` means cable 0.
+pub fn assert_events_match(actual: &[Map<String, Value>], expected: &[Map<String, Value>]) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "event count\nactual: {actual:#?}"
+    );
+    for (n, (got, want)) in actual.iter().zip(expected).enumerate() {
+        for (key, value) in want {
+            let field = if key == "program" {
+                "value"
+            } else {
+                key.as_str()
+            };
+            let got_value = got.get(field).cloned().unwrap_or(if key == "cable" {
+                Value::from(0)
+            } else {
+                Value::Null
+            });
+            assert_eq!(
+                &got_value, value,
+                "event {n} field {key}: got {got:?}, want {want:?}"
+            );
+        }
+    }
 }
 
 /// Copies of the binary and a fixture in a fresh directory anyone may
