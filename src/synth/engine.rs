@@ -440,14 +440,14 @@ impl Engine {
             preset: self.channels[usize::from(channel)].preset,
             age,
         };
-        let phases = [self.random(), self.random()];
+        let phase = self.random();
         if let Some(v) = self.voices.iter_mut().find(|v| !v.active) {
-            v.start(note, phases);
+            v.start(note, phase);
             return;
         }
         let step = 1.0 / (STEAL_FADE * self.fs);
         if let Some(v) = self.voices.iter_mut().min_by_key(|v| v.steal_rank()) {
-            v.steal(note, phases, step);
+            v.steal(note, phase, step);
         }
     }
 

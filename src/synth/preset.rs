@@ -2,10 +2,10 @@
 //!
 //! | preset  | oscillators                        | low-pass filter (at middle C)                                                    | amplitude A / D / S / R     |
 //! |---------|------------------------------------|----------------------------------------------------------------------------------|-----------------------------|
-//! | `piano` | saw + 0.8 triangle (+0.4 cent)     | 320 Hz, res 0.1; +4.5 oct on the hit, falling in 0.9 s; +2 oct at velocity 127   | 2 ms / 4 s / 0 / 0.35 s     |
+//! | `piano` | saw + 0.8 triangle (±0.2 cent)     | 320 Hz, res 0.1; +4.5 oct on the hit, falling in 0.9 s; +2 oct at velocity 127   | 2 ms / 4 s / 0 / 0.35 s     |
 //! | `organ` | sine + 0.5 sine an octave up       | open (12 kHz)                                                                    | 4 ms / – / 1 / 60 ms        |
-//! | `pad`   | saw + saw (+12 cents)              | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
-//! | `lead`  | saw + 0.7 square (+7 cents)        | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
+//! | `pad`   | saw + saw (±6 cents)               | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
+//! | `lead`  | saw + 0.5 square (±3.5 cents)      | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
 //! | `bass`  | square + 0.8 sine an octave down   | 220 Hz, res 0.45; +3 oct falling to 0 in 0.25 s; +1 oct at vel 127               | 3 ms / 0.6 s / 0.7 / 0.12 s |
 //! | `pluck` | saw + 0.5 square                   | 250 Hz, res 0.25; +4.5 oct falling to 0 in 0.18 s; +2 oct at vel 127             | 1 ms / 1.2 s / 0 / 0.25 s   |
 //!
@@ -234,7 +234,9 @@ impl Preset {
             Preset::Lead => Timbre {
                 shape: [2.0, 3.0],
                 osc2_cents: 7.0,
-                osc2_level: 0.7,
+                // The square's fundamental is then the saw's: the detune
+                // splits evenly around the key.
+                osc2_level: 0.5,
                 amp: Adsr {
                     attack: 0.004,
                     decay: 0.3,
@@ -329,7 +331,8 @@ pub(crate) struct Timbre {
     /// Morph position of oscillators 1 and 2 (0 sine, 1 triangle, 2 saw,
     /// 3 square).
     pub shape: [f32; 2],
-    /// Oscillator 2's pitch relative to oscillator 1, cents.
+    /// Oscillator 2's pitch relative to oscillator 1, cents (a detune under
+    /// half an octave is split around the key, see `voice::detune_ratios`).
     pub osc2_cents: f32,
     /// Oscillator 2's level relative to oscillator 1.
     pub osc2_level: f32,

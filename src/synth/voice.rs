@@ -106,8 +106,10 @@ pub fn filter_and_mix(
 pub struct Tone {
     /// Waveforms of oscillators 1 and 2.
     pub shape: [Shape; 2],
-    /// Frequency of oscillator 2 relative to oscillator 1.
-    pub osc2_ratio: f32,
+    /// Frequencies of oscillators 1 and 2 relative to the key: a detune
+    /// is split around the key (see [`detune_ratios`]), so the voice is in
+    /// tune.
+    pub ratios: [f32; 2],
     /// Level of oscillator 2 relative to oscillator 1.
     pub osc2_level: f32,
     /// Amplitude envelope.
@@ -134,7 +136,7 @@ impl Tone {
         let adsr = |a: &Adsr| AdsrCoefs::new(a, sample_rate, BLOCK);
         Tone {
             shape: timbre.shape.map(Shape::morph),
-            osc2_ratio: (timbre.osc2_cents / 1200.0).exp2(),
+            ratios: detune_ratios(timbre),
             osc2_level: timbre.osc2_level,
             amp: adsr(&timbre.amp),
             filter_env: adsr(&timbre.filter_env),
@@ -146,6 +148,44 @@ impl Tone {
             level: timbre.level,
         }
     }
+}
+
+/// Amplitude of the fundamental of a waveform at morph position `p` (0
+/// sine, 1 triangle, 2 saw, 3 square, crossfades in between: their
+/// fundamentals are in phase, so they mix linearly).
+fn fundamental(p: f32) -> f32 {
+    const AMPLITUDE: [f32; 4] = [
+        1.0,
+        8.0 / (std::f32::consts::PI * std::f32::consts::PI),
+        2.0 / std::f32::consts::PI,
+        4.0 / std::f32::consts::PI,
+    ];
+    let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 3.0) };
+    let i = (p as usize).min(2);
+    let mix = p - i as f32;
+    AMPLITUDE[i] * (1.0 - mix) + AMPLITUDE[i + 1] * mix
+}
+
+/// Frequency ratios of oscillators 1 and 2 to the key. An interval of an
+/// octave or more (organ, bass) keeps oscillator 1 on the key. A detune
+/// (under half an octave) is split around the key, weighted by the power
+/// of the two fundamentals, so the power-weighted mean frequency (the
+/// pitch the ear hears from a chorus) is the key's: equal oscillators go
+/// ±half the detune.
+pub fn detune_ratios(timbre: &Timbre) -> [f32; 2] {
+    let cents = if timbre.osc2_cents.is_finite() {
+        timbre.osc2_cents
+    } else {
+        0.0
+    };
+    let ratio = |c: f32| (c / 1200.0).exp2();
+    if cents.abs() >= 600.0 {
+        return [1.0, ratio(cents)];
+    }
+    let p1 = fundamental(timbre.shape[0]).powi(2);
+    let p2 = (fundamental(timbre.shape[1]) * timbre.osc2_level).powi(2);
+    let w2 = if p1 + p2 > 0.0 { p2 / (p1 + p2) } else { 0.5 };
+    [ratio(-cents * w2), ratio(cents * (1.0 - w2))]
 }
 
 /// What a voice needs from its channel for one block.
@@ -195,14 +235,16 @@ pub struct Voice {
     fade: f32,
     /// Fade decrement per sample (0: not fading).
     fade_step: f32,
-    /// Start phases for the next (re)start.
-    phases: [u32; 2],
+    /// Start phase of both oscillators for the next (re)start.
+    phase: u32,
     /// Level from velocity.
     velocity_gain: f32,
     osc: [Oscillator; 2],
     pitch: [Pitch; 2],
     /// Key + offset the pitches were computed for (NaN: none yet).
     pitch_semis: f32,
+    /// Oscillator ratios the pitches were computed for.
+    pitch_ratios: [f32; 2],
     env: Envelope,
     filter_env: Envelope,
     filter: Svf,
@@ -235,11 +277,12 @@ impl Default for Voice {
             pending: false,
             fade: 1.0,
             fade_step: 0.0,
-            phases: [0; 2],
+            phase: 0,
             velocity_gain: 0.0,
             osc: [Oscillator::default(); 2],
             pitch: [Pitch::new(0.0, 1.0); 2],
             pitch_semis: f32::NAN,
+            pitch_ratios: [1.0; 2],
             env: Envelope::default(),
             filter_env: Envelope::default(),
             filter: Svf::default(),
@@ -253,14 +296,14 @@ impl Default for Voice {
 }
 
 impl Voice {
-    /// Start `note` now, from silence, oscillators at `phases`.
-    pub fn start(&mut self, note: Note, phases: [u32; 2]) {
+    /// Start `note` now, from silence, both oscillators at `phase`.
+    pub fn start(&mut self, note: Note, phase: u32) {
         self.note = note;
-        self.phases = phases;
+        self.phase = phase;
         self.restart();
     }
 
-    /// (Re)initialise everything for `self.note` at `self.phases`.
+    /// (Re)initialise everything for `self.note` at `self.phase`.
     fn restart(&mut self) {
         self.active = true;
         self.sound = self.note;
@@ -271,7 +314,11 @@ impl Voice {
         self.fade_step = 0.0;
         let v = f32::from(self.note.velocity.min(127)) / 127.0;
         self.velocity_gain = v * v;
-        self.osc = self.phases.map(Oscillator::new);
+        // Both oscillators start together: tuned (nearly) alike, they add
+        // the same way on every strike instead of adding or cancelling by
+        // chance. Only the common start phase is random, so the voices of
+        // a chord do not peak together.
+        self.osc = [Oscillator::new(self.phase); 2];
         self.pitch_semis = f32::NAN;
         self.env.reset();
         self.env.gate_on();
@@ -335,9 +382,9 @@ impl Voice {
     }
 
     /// Fade out over `fade_step`⁻¹ samples, then play `note`.
-    pub fn steal(&mut self, note: Note, phases: [u32; 2], fade_step: f32) {
+    pub fn steal(&mut self, note: Note, phase: u32, fade_step: f32) {
         self.note = note;
-        self.phases = phases;
+        self.phase = phase;
         self.pending = true;
         self.gate = true;
         self.sustained = false;
@@ -396,12 +443,13 @@ impl Voice {
         let sound = self.sound;
         // Pitch, only when key + bend + vibrato moved.
         let semis = f32::from(sound.key) + ch.pitch_offset;
-        if semis != self.pitch_semis {
+        if semis != self.pitch_semis || tone.ratios != self.pitch_ratios {
             self.pitch_semis = semis;
+            self.pitch_ratios = tone.ratios;
             let f1 = 440.0 * ((semis - 69.0) * (1.0 / 12.0)).exp2();
             self.pitch = [
-                Pitch::new(f1, sample_rate),
-                Pitch::new(f1 * tone.osc2_ratio, sample_rate),
+                Pitch::new(f1 * tone.ratios[0], sample_rate),
+                Pitch::new(f1 * tone.ratios[1], sample_rate),
             ];
         }
         // Envelopes and fade.
