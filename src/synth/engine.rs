@@ -6,7 +6,12 @@
 //! that wants sample-accurate timing splits its buffer at event times.
 //! Rendering runs in control blocks of 32 frames; envelopes, pitch (bend,
 //! vibrato) and cutoff are updated per block and every gain is ramped across
-//! it.
+//! it. While notes sound, volume, expression, pan, sends and the waveform
+//! morph glide to a new value with a 12 ms time constant (the morph
+//! crossfades sample by sample), cutoff and resonance with 40 ms: turning a
+//! knob or the encoder neither clicks nor zippers. A channel with nothing
+//! sounding takes its new values at once, so a note starts with the
+//! controls sent before it.
 //!
 //! ## Panel and controller map
 //!
@@ -59,8 +64,11 @@
 use super::effects::{Limiter, Reverb, SILENCE};
 use super::filter::F4;
 use super::oscillator::sine;
+use super::oscillator::Shape;
 use super::preset::{Preset, Timbre};
-use super::voice::{filter_and_mix, ChannelControl, Lane, Mix, Note, Tone, Voice, BLOCK};
+use super::voice::{
+    filter_and_mix, ChannelControl, Lane, Mix, Note, PanelControl, Tone, Voice, BLOCK,
+};
 
 /// One thing the engine reacts to (already decoded MIDI, channel 0-15).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,6 +164,13 @@ const KILL_FADE: f32 = 0.005;
 const VIBRATO_HZ: f32 = 5.5;
 /// Vibrato depth at full modulation, semitones.
 const VIBRATO_DEPTH: f32 = 0.5;
+/// Time constant with which volume, expression, pan, sends, the waveform
+/// morph, cutoff and resonance follow their controls while notes sound,
+/// seconds: a jump glides instead of clicking.
+const SMOOTHING: f32 = 0.012;
+/// The same for the filter cutoff and resonance, whose coefficients step
+/// once per control block: slower, so each step is small.
+const FILTER_SMOOTHING: f32 = 0.04;
 
 /// Per-channel MIDI state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,6 +187,13 @@ struct Channel {
 }
 
 impl Channel {
+    /// Gain from volume and expression.
+    fn gain(&self) -> f32 {
+        let volume = f32::from(self.volume) / 100.0;
+        let expression = f32::from(self.expression) / 127.0;
+        volume * volume * expression * expression
+    }
+
     fn new(preset: Preset) -> Channel {
         Channel {
             preset,
@@ -210,17 +232,26 @@ impl Default for Panel {
 }
 
 impl Panel {
-    /// `timbre` with the panel's changes.
+    /// Octaves the cutoff moves: 16^((v − 64)/64) is 4 octaves per 64.
+    fn cutoff_octaves(&self) -> f32 {
+        (f32::from(self.cutoff.min(127)) - 64.0) / 16.0
+    }
+
+    /// What the resonance knob adds: (v − 64)/128.
+    fn resonance_offset(&self) -> f32 {
+        (f32::from(self.resonance.min(127)) - 64.0) / 128.0
+    }
+
+    /// `timbre` with the panel's changes to waveform and times (cutoff and
+    /// resonance are smoothed by the engine and applied per block).
     fn apply(&self, mut t: Timbre) -> Timbre {
         let rel = |v: u8| (f32::from(v.min(127)) - 64.0) / 64.0;
-        t.cutoff_hz *= 16f32.powf(rel(self.cutoff));
         let attack = 64f32.powf(rel(self.attack));
         t.amp.attack *= attack;
         t.filter_env.attack *= attack;
         let release = 64f32.powf(rel(self.release));
         t.amp.release *= release;
         t.filter_env.release *= release;
-        t.resonance = (t.resonance + rel(self.resonance) * 0.5).clamp(0.0, 0.97);
         if let Some(v) = self.shape {
             let position = f32::from(v.min(127)) * 3.0 / 127.0;
             t.shape = [position; 2];
@@ -239,6 +270,14 @@ pub struct Engine {
     channels: [Channel; 16],
     controls: [ChannelControl; 16],
     tones: [Tone; 6],
+    /// Each tone's smoothed panel controls for the current block.
+    panels: [PanelControl; 6],
+    /// Smoothed morph positions of each tone's oscillators.
+    morph: [[f32; 2]; 6],
+    /// Smoothed cutoff offset, octaves.
+    cutoff_octaves: f32,
+    /// Smoothed resonance offset.
+    resonance: f32,
     panel: Panel,
     /// A test override: pure waveform, open filter, one oscillator.
     #[cfg(test)]
@@ -300,6 +339,10 @@ impl Engine {
                 send: 0.0,
             }; 16],
             tones: Preset::ALL.map(|p| Tone::new(&p.timbre(), fs)),
+            panels: Preset::ALL.map(|p| PanelControl::steady(p.timbre().shape)),
+            morph: Preset::ALL.map(|p| p.timbre().shape),
+            cutoff_octaves: 0.0,
+            resonance: 0.0,
             panel,
             #[cfg(test)]
             test_shape: None,
@@ -320,6 +363,7 @@ impl Engine {
             rng: 0x9E37_79B9,
         };
         engine.rebuild_tones();
+        engine.settle_idle();
         engine
     }
 
@@ -426,7 +470,39 @@ impl Engine {
         &self.config
     }
 
+    /// Controls of channels with no sounding voice jump to their values
+    /// (and the panel's when nothing sounds): smoothing is only for what
+    /// is heard, and a note starts with the controls sent before it.
+    fn settle_idle(&mut self) {
+        let mut busy = 0u16;
+        for v in self.voices.iter().filter(|v| v.active) {
+            busy |= 1 << (v.sound().channel & 15);
+        }
+        for (c, (control, ch)) in self.controls.iter_mut().zip(&self.channels).enumerate() {
+            if busy & (1 << c) == 0 {
+                control.gain = ch.gain();
+                control.pan = ch.pan;
+                control.send = ch.send;
+            }
+        }
+        if busy == 0 {
+            for (morph, tone) in self.morph.iter_mut().zip(&self.tones) {
+                *morph = tone.morph;
+            }
+            self.cutoff_octaves = self.panel.cutoff_octaves();
+            self.resonance = self.panel.resonance_offset();
+            for (panel, morph) in self.panels.iter_mut().zip(&self.morph) {
+                *panel = PanelControl {
+                    cutoff_octaves: self.cutoff_octaves,
+                    resonance: self.resonance,
+                    ..PanelControl::steady(*morph)
+                };
+            }
+        }
+    }
+
     fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
+        self.settle_idle();
         self.age = self.age.wrapping_add(1);
         let age = self.age;
         if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
@@ -579,18 +655,35 @@ impl Engine {
         if self.lfo_phase >= 1.0 {
             self.lfo_phase -= 1.0;
         }
+        // Controls glide towards their values (one-pole, per block; the
+        // voices ramp their gains linearly across the block).
+        let k = 1.0 - (-(n as f32) / (SMOOTHING * fs)).exp();
         let bend_range = self.config.bend_range_semitones;
         for (control, ch) in self.controls.iter_mut().zip(&self.channels) {
             let bend = (f32::from(ch.bend) - 8192.0) / 8192.0 * bend_range;
             let vibrato = f32::from(ch.modulation) / 127.0 * VIBRATO_DEPTH * lfo;
-            let volume = f32::from(ch.volume) / 100.0;
-            let expression = f32::from(ch.expression) / 127.0;
-            *control = ChannelControl {
-                pitch_offset: bend + vibrato,
-                gain: volume * volume * expression * expression,
-                pan: ch.pan,
-                send: ch.send,
-            };
+            control.pitch_offset = bend + vibrato;
+            glide(&mut control.gain, ch.gain(), k, 1e-6);
+            glide(&mut control.pan[0], ch.pan[0], k, 1e-6);
+            glide(&mut control.pan[1], ch.pan[1], k, 1e-6);
+            glide(&mut control.send, ch.send, k, 1e-6);
+        }
+        let kf = 1.0 - (-(n as f32) / (FILTER_SMOOTHING * fs)).exp();
+        glide(
+            &mut self.cutoff_octaves,
+            self.panel.cutoff_octaves(),
+            kf,
+            1e-4,
+        );
+        glide(&mut self.resonance, self.panel.resonance_offset(), kf, 1e-5);
+        for ((panel, morph), tone) in self.panels.iter_mut().zip(&mut self.morph).zip(&self.tones) {
+            for (j, (position, target)) in morph.iter_mut().zip(tone.morph).enumerate() {
+                let from = Shape::morph(*position);
+                glide(position, target, k, 1e-4);
+                panel.shapes[j] = [from, Shape::morph(*position)];
+            }
+            panel.cutoff_octaves = self.cutoff_octaves;
+            panel.resonance = self.resonance;
         }
 
         // Voices, four at a time (one per SIMD lane of the filter).
@@ -606,8 +699,9 @@ impl Engine {
             let last = index + 1 == total;
             if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
                 let control = &self.controls[usize::from(v.sound().channel & 15)];
-                let tone = &self.tones[v.sound().preset.index()];
-                let lane = v.begin_block(tone, control, fs, n, &mut self.osc[count]);
+                let preset = v.sound().preset.index();
+                let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
+                let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
                 send_active |= lane.sends();
                 lanes[count] = lane;
                 members[count] = index;
@@ -654,7 +748,19 @@ impl Engine {
     pub(crate) fn set_test_shape(&mut self, shape: f32) {
         self.test_shape = Some(shape);
         self.rebuild_tones();
+        self.settle_idle();
     }
+}
+
+/// Move `value` a fraction `k` of the way to `target`, landing on it once
+/// within `snap`.
+fn glide(value: &mut f32, target: f32, k: f32, snap: f32) {
+    let v = *value + (target - *value) * k;
+    *value = if (target - v).abs() <= snap || !v.is_finite() {
+        target
+    } else {
+        v
+    };
 }
 
 impl std::fmt::Debug for Engine {

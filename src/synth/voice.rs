@@ -104,8 +104,9 @@ pub fn filter_and_mix(
 /// A preset ready to play at one sample rate, after the panel controls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
-    /// Waveforms of oscillators 1 and 2.
-    pub shape: [Shape; 2],
+    /// Morph positions of oscillators 1 and 2 (0 sine … 3 square): where
+    /// the engine's smoothed shapes head.
+    pub morph: [f32; 2],
     /// Frequencies of oscillators 1 and 2 relative to the key: a detune
     /// is split around the key (see [`detune_ratios`]), so the voice is in
     /// tune.
@@ -135,7 +136,7 @@ impl Tone {
     pub fn new(timbre: &Timbre, sample_rate: f32) -> Tone {
         let adsr = |a: &Adsr| AdsrCoefs::new(a, sample_rate, BLOCK);
         Tone {
-            shape: timbre.shape.map(Shape::morph),
+            morph: timbre.shape,
             ratios: detune_ratios(timbre),
             osc2_level: timbre.osc2_level,
             amp: adsr(&timbre.amp),
@@ -186,6 +187,32 @@ pub fn detune_ratios(timbre: &Timbre) -> [f32; 2] {
     let p2 = (fundamental(timbre.shape[1]) * timbre.osc2_level).powi(2);
     let w2 = if p1 + p2 > 0.0 { p2 / (p1 + p2) } else { 0.5 };
     [ratio(-cents * w2), ratio(cents * (1.0 - w2))]
+}
+
+/// The engine-wide panel controls for one block, smoothed by the engine
+/// so that a jump glides over a few milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PanelControl {
+    /// Shapes of oscillators 1 and 2 at the block's start and end: the
+    /// block crossfades between them sample by sample.
+    pub shapes: [[Shape; 2]; 2],
+    /// Octaves added to the cutoff (Knob 1 / CC 74).
+    pub cutoff_octaves: f32,
+    /// Added to the preset's resonance (CC 71).
+    pub resonance: f32,
+}
+
+impl PanelControl {
+    /// The controls at rest: `morph` positions, the preset's cutoff and
+    /// resonance.
+    pub fn steady(morph: [f32; 2]) -> PanelControl {
+        let shape = morph.map(Shape::morph);
+        PanelControl {
+            shapes: [[shape[0]; 2], [shape[1]; 2]],
+            cutoff_octaves: 0.0,
+            resonance: 0.0,
+        }
+    }
 }
 
 /// What a voice needs from its channel for one block.
@@ -434,6 +461,7 @@ impl Voice {
     pub fn begin_block(
         &mut self,
         tone: &Tone,
+        panel: &PanelControl,
         ch: &ChannelControl,
         sample_rate: f32,
         n: usize,
@@ -461,6 +489,7 @@ impl Voice {
         // Cutoff, only when it moved.
         let velocity = f32::from(sound.velocity.min(127)) * (1.0 / 127.0);
         let octaves = tone.env_octaves * fenv
+            + panel.cutoff_octaves
             + tone.velocity_octaves * velocity
             + tone.key_tracking * (f32::from(sound.key) - 60.0) * (1.0 / 12.0);
         if octaves != self.cutoff_octaves {
@@ -468,9 +497,10 @@ impl Voice {
             self.cutoff_scale = octaves.exp2();
         }
         let cutoff = tone.cutoff_hz * self.cutoff_scale;
-        if (cutoff, tone.resonance) != self.coefs_for {
-            self.coefs_for = (cutoff, tone.resonance);
-            self.coefs = SvfCoefs::lowpass(cutoff, tone.resonance, sample_rate);
+        let resonance = tone.resonance + panel.resonance;
+        if (cutoff, resonance) != self.coefs_for {
+            self.coefs_for = (cutoff, resonance);
+            self.coefs = SvfCoefs::lowpass(cutoff, resonance, sample_rate);
         }
         // Gains at the end of the block, ramped to from the last block's.
         let level = amp * self.fade * self.velocity_gain * tone.level * ch.gain;
@@ -481,9 +511,10 @@ impl Voice {
 
         osc.fill(0.0);
         let [o1, o2] = &mut self.osc;
-        o1.add_block(&self.pitch[0], &tone.shape[0], 1.0, osc, n);
+        let [[from1, to1], [from2, to2]] = &panel.shapes;
+        o1.add_block(&self.pitch[0], from1, to1, 1.0, osc, n);
         if tone.osc2_level != 0.0 {
-            o2.add_block(&self.pitch[1], &tone.shape[1], tone.osc2_level, osc, n);
+            o2.add_block(&self.pitch[1], from2, to2, tone.osc2_level, osc, n);
         }
         Lane {
             coefs: self.coefs,
