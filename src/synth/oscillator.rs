@@ -146,9 +146,9 @@ impl Oscillator {
         Oscillator { phase }
     }
 
-    /// Add `gain` × the next [`BLOCK`] samples to `out`, crossfading
-    /// sample by sample from shape `from` (at the first sample) to `to`
-    /// (at sample `n`), then advance by `n` (≤ [`BLOCK`]) steps of `pitch`:
+    /// Add the next [`BLOCK`] samples to `out`, crossfading sample by
+    /// sample from shape `from` at `gain[0]` (at the first sample) to `to`
+    /// at `gain[1]` (at sample `n`), then advance by `n` (≤ [`BLOCK`]) steps of `pitch`:
     /// the samples past `n` are scratch. Each sample's phase is computed
     /// from the block's start (no loop-carried state), so the loops
     /// vectorise.
@@ -157,7 +157,7 @@ impl Oscillator {
         pitch: &Pitch,
         from: &Shape,
         to: &Shape,
-        gain: f32,
+        gain: [f32; 2],
         out: &mut [f32; BLOCK],
         n: usize,
     ) {
@@ -167,8 +167,8 @@ impl Oscillator {
             let (a, b) = (from.weights[k], to.weights[k]);
             if a != 0.0 || b != 0.0 {
                 let ramp = Ramp {
-                    start: gain * a,
-                    step: gain * (b - a) * per_sample,
+                    start: gain[0] * a,
+                    step: (gain[1] * b - gain[0] * a) * per_sample,
                 };
                 add_wave(waveform, self.phase, pitch, ramp, out);
             }
@@ -371,7 +371,7 @@ mod tests {
         let mut x = Vec::new();
         for _ in 0..FS as usize / BLOCK {
             let mut block = [0.0; BLOCK];
-            osc.add_block(&pitch, &shape, &shape, 1.0, &mut block, BLOCK);
+            osc.add_block(&pitch, &shape, &shape, [1.0; 2], &mut block, BLOCK);
             x.extend_from_slice(&block);
         }
         x

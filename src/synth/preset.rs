@@ -2,7 +2,7 @@
 //!
 //! | preset  | oscillators                        | low-pass filter (at middle C)                                                    | amplitude A / D / S / R     |
 //! |---------|------------------------------------|----------------------------------------------------------------------------------|-----------------------------|
-//! | `piano` | saw + 0.8 triangle (±0.2 cent)     | 320 Hz, res 0.1; +4.5 oct on the hit, falling in 0.9 s; +2 oct at velocity 127   | 2 ms / 4 s / 0 / 0.35 s     |
+//! | `piano` | saw fading (τ 0.3 s) into 0.8 triangle (±0.2 cent) | 650 Hz, res 0.1, fixed for the note; +2.5 oct at velocity 127                 | 2 ms / 5 s / 0 / 0.35 s     |
 //! | `organ` | sine + 0.5 sine an octave up       | open (12 kHz)                                                                    | 4 ms / – / 1 / 60 ms        |
 //! | `pad`   | saw + saw (±6 cents)               | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
 //! | `lead`  | saw + 0.5 square (±3.5 cents)      | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
@@ -10,7 +10,11 @@
 //! | `pluck` | saw + 0.5 square                   | 250 Hz, res 0.25; +4.5 oct falling to 0 in 0.18 s; +2 oct at vel 127             | 1 ms / 1.2 s / 0 / 0.25 s   |
 //!
 //! Times are exact segment lengths (see `envelope.rs`): with sustain 0 a
-//! held note dies away in its decay time. Velocity scales the level by
+//! held note dies away in its decay time. The piano's decays (given at
+//! middle C) halve every two octaves up and double every two down: 10 s at
+//! C2, 2.5 s at C6; its brightness comes from the strike (velocity opens the
+//! filter, the saw fades as the note rings), not from a moving filter, so
+//! its pitch does not bend. Velocity scales the level by
 //! (velocity/127)²; the cutoff also follows the key (key tracking 0.8 piano
 //! and pluck, 0.6 lead, 0.5 pad, 0.3 bass). Each preset's level is set so
 //! that one note at velocity 100 peaks near −12 dBFS at the default gain.
@@ -168,22 +172,28 @@ impl Preset {
                 osc2_level: 0.8,
                 amp: Adsr {
                     attack: 0.002,
-                    decay: 4.0,
+                    decay: 5.0,
                     sustain: 0.0,
                     release: 0.35,
                 },
+                // Fades the saw into the triangle: bright at the strike,
+                // mellow as the note rings on.
                 filter_env: Adsr {
                     attack: 0.001,
-                    decay: 0.9,
+                    decay: 2.0,
                     sustain: 0.0,
                     release: 0.35,
                 },
-                cutoff_hz: 320.0,
+                cutoff_hz: 650.0,
                 resonance: 0.1,
-                env_octaves: 4.5,
-                velocity_octaves: 2.0,
+                // The cutoff stays put while the note sounds (a moving
+                // low-pass would bend the pitch of the fundamental).
+                env_octaves: 0.0,
+                velocity_octaves: 2.5,
                 key_tracking: 0.8,
                 level: 0.70,
+                key_decay: 0.5,
+                osc1_fade: 0.85,
             },
             Preset::Organ => Timbre {
                 shape: [0.0, 0.0],
@@ -207,6 +217,8 @@ impl Preset {
                 velocity_octaves: 0.0,
                 key_tracking: 0.0,
                 level: 0.54,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Pad => Timbre {
                 shape: [2.0, 2.0],
@@ -230,6 +242,8 @@ impl Preset {
                 velocity_octaves: 1.0,
                 key_tracking: 0.5,
                 level: 0.50,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Lead => Timbre {
                 shape: [2.0, 3.0],
@@ -255,6 +269,8 @@ impl Preset {
                 velocity_octaves: 1.0,
                 key_tracking: 0.6,
                 level: 0.41,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Bass => Timbre {
                 shape: [3.0, 0.0],
@@ -278,6 +294,8 @@ impl Preset {
                 velocity_octaves: 1.0,
                 key_tracking: 0.3,
                 level: 0.40,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Pluck => Timbre {
                 shape: [2.0, 3.0],
@@ -301,6 +319,8 @@ impl Preset {
                 velocity_octaves: 2.0,
                 key_tracking: 0.8,
                 level: 0.56,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
         }
     }
@@ -352,6 +372,12 @@ pub(crate) struct Timbre {
     pub key_tracking: f32,
     /// Output scale, so presets are about equally loud.
     pub level: f32,
+    /// Decay times (amplitude and filter envelope) halve every
+    /// `1 / key_decay` octaves up from middle C (0: the same everywhere).
+    pub key_decay: f32,
+    /// Share of oscillator 1 that fades out with the filter envelope (0:
+    /// none), so the timbre moves towards oscillator 2 as the note rings.
+    pub osc1_fade: f32,
 }
 
 #[cfg(test)]

@@ -117,6 +117,15 @@ pub struct Tone {
     pub amp: AdsrCoefs,
     /// Filter envelope.
     pub filter_env: AdsrCoefs,
+    /// The amplitude and filter envelopes in seconds (for key scaling).
+    pub adsr: [Adsr; 2],
+    /// Decay times are multiplied by 2^(−`key_decay` × octaves above
+    /// middle C).
+    pub key_decay: f32,
+    /// Share of oscillator 1 that fades with the filter envelope.
+    pub osc1_fade: f32,
+    /// Sample rate the coefficients are for.
+    pub sample_rate: f32,
     /// Base cutoff (middle C, velocity 0, envelope 0).
     pub cutoff_hz: f32,
     /// Filter resonance.
@@ -141,6 +150,10 @@ impl Tone {
             osc2_level: timbre.osc2_level,
             amp: adsr(&timbre.amp),
             filter_env: adsr(&timbre.filter_env),
+            adsr: [timbre.amp, timbre.filter_env],
+            key_decay: timbre.key_decay,
+            osc1_fade: timbre.osc1_fade.clamp(0.0, 1.0),
+            sample_rate,
             cutoff_hz: timbre.cutoff_hz,
             resonance: timbre.resonance,
             env_octaves: timbre.env_octaves,
@@ -274,6 +287,11 @@ pub struct Voice {
     pitch_ratios: [f32; 2],
     env: Envelope,
     filter_env: Envelope,
+    /// This key's envelope coefficients (amplitude, filter) when the tone
+    /// scales its decays by key, and the envelopes they were made from.
+    key_coefs: Option<([Adsr; 2], [AdsrCoefs; 2])>,
+    /// Gain of oscillator 1 at the end of the last block (NaN: none yet).
+    osc1_gain: f32,
     filter: Svf,
     coefs: SvfCoefs,
     /// Cutoff octave offset `cutoff_scale` was computed for (NaN: none).
@@ -312,6 +330,8 @@ impl Default for Voice {
             pitch_ratios: [1.0; 2],
             env: Envelope::default(),
             filter_env: Envelope::default(),
+            key_coefs: None,
+            osc1_gain: f32::NAN,
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
             cutoff_octaves: f32::NAN,
@@ -351,6 +371,8 @@ impl Voice {
         self.env.gate_on();
         self.filter_env.reset();
         self.filter_env.gate_on();
+        self.key_coefs = None;
+        self.osc1_gain = f32::NAN;
         self.filter.reset();
         self.cutoff_octaves = f32::NAN;
         self.coefs_for = (f32::NAN, f32::NAN);
@@ -481,8 +503,9 @@ impl Voice {
             ];
         }
         // Envelopes and fade.
-        let amp = self.env.advance(n, &tone.amp);
-        let fenv = self.filter_env.advance(n, &tone.filter_env);
+        let [amp_coefs, fenv_coefs] = self.envelope_coefs(tone);
+        let amp = self.env.advance(n, &amp_coefs);
+        let fenv = self.filter_env.advance(n, &fenv_coefs);
         if self.fade_step > 0.0 {
             self.fade = (self.fade - self.fade_step * n as f32).max(0.0);
         }
@@ -511,16 +534,49 @@ impl Voice {
 
         osc.fill(0.0);
         let [o1, o2] = &mut self.osc;
+        let osc1_gain = 1.0 - tone.osc1_fade * (1.0 - fenv);
+        let osc1_from = if self.osc1_gain.is_nan() {
+            osc1_gain
+        } else {
+            self.osc1_gain
+        };
+        self.osc1_gain = osc1_gain;
         let [[from1, to1], [from2, to2]] = &panel.shapes;
-        o1.add_block(&self.pitch[0], from1, to1, 1.0, osc, n);
+        o1.add_block(&self.pitch[0], from1, to1, [osc1_from, osc1_gain], osc, n);
         if tone.osc2_level != 0.0 {
-            o2.add_block(&self.pitch[1], from2, to2, tone.osc2_level, osc, n);
+            let level = [tone.osc2_level; 2];
+            o2.add_block(&self.pitch[1], from2, to2, level, osc, n);
         }
         Lane {
             coefs: self.coefs,
             filter: self.filter,
             gains: start,
             steps: [0, 1, 2].map(|k| (end[k] - start[k]) * step),
+        }
+    }
+
+    /// The amplitude and filter envelope coefficients for this voice: the
+    /// tone's, or with its decays scaled by key (made at the first block of
+    /// a note and again if the panel changes the envelopes).
+    fn envelope_coefs(&mut self, tone: &Tone) -> [AdsrCoefs; 2] {
+        if tone.key_decay == 0.0 {
+            return [tone.amp, tone.filter_env];
+        }
+        match self.key_coefs {
+            Some((made_from, coefs)) if made_from == tone.adsr => coefs,
+            _ => {
+                let octaves = (f32::from(self.sound.key) - 60.0) / 12.0;
+                let scale = (-tone.key_decay * octaves).exp2();
+                let coefs = tone.adsr.map(|a| {
+                    let scaled = Adsr {
+                        decay: a.decay * scale,
+                        ..a
+                    };
+                    AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
+                });
+                self.key_coefs = Some((tone.adsr, coefs));
+                coefs
+            }
         }
     }
 
