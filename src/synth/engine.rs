@@ -56,9 +56,13 @@
 //!
 //! ## Levels
 //!
-//! Velocity scales the level by (velocity/127)² and opens the filter. With
-//! the default `gain` (0.5) one note at velocity 100 peaks around −12 dBFS;
-//! the output limiter (−0.9 dBFS, instant attack, 150 ms release) and a soft
+//! Velocity scales the level by (velocity/127)² and opens the filter. The
+//! presets are matched by loudness, not peak: with the default `gain`
+//! (0.5) one note at velocity 100 has an RMS of −26 dBFS over its first
+//! 0.5 s (peaks −14 to −21 dBFS), which leaves a two-handed 10-note chord
+//! at velocity 100 at most 1.3 dB of limiting. The output limiter
+//! (−0.9 dBFS, instant attack, 40 ms release after a transient and 300 ms
+//! for a lasting overload, so a held chord is not pumped) and a soft
 //! clipper keep every sample strictly inside ±1.
 
 use super::effects::{Limiter, Reverb, SILENCE};
@@ -138,8 +142,8 @@ pub struct EngineConfig {
     pub panel: PanelMap,
     /// Pitch bend range, semitones each way (default 2, kept within 0–48).
     pub bend_range_semitones: f32,
-    /// Master gain (default 0.5: one note at velocity 100 peaks around
-    /// −12 dBFS).
+    /// Master gain (default 0.5: one note at velocity 100 has an RMS of
+    /// −26 dBFS over its first half second).
     pub gain: f32,
 }
 

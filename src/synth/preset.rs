@@ -17,7 +17,8 @@
 //! its pitch does not bend. Velocity scales the level by
 //! (velocity/127)²; the cutoff also follows the key (key tracking 0.8 piano
 //! and pluck, 0.6 lead, 0.5 pad, 0.3 bass). Each preset's level is set so
-//! that one note at velocity 100 peaks near −12 dBFS at the default gain.
+//! that one note at velocity 100 (middle C) has the same loudness: an RMS
+//! of −26 dBFS over its first 0.5 s at the default gain.
 //!
 //! ## Program Change mapping
 //!
@@ -191,7 +192,7 @@ impl Preset {
                 env_octaves: 0.0,
                 velocity_octaves: 2.5,
                 key_tracking: 0.8,
-                level: 0.70,
+                level: 0.285,
                 key_decay: 0.5,
                 osc1_fade: 0.85,
             },
@@ -216,7 +217,7 @@ impl Preset {
                 env_octaves: 0.0,
                 velocity_octaves: 0.0,
                 key_tracking: 0.0,
-                level: 0.54,
+                level: 0.205,
                 key_decay: 0.0,
                 osc1_fade: 0.0,
             },
@@ -241,7 +242,7 @@ impl Preset {
                 env_octaves: 1.5,
                 velocity_octaves: 1.0,
                 key_tracking: 0.5,
-                level: 0.50,
+                level: 0.338,
                 key_decay: 0.0,
                 osc1_fade: 0.0,
             },
@@ -268,7 +269,7 @@ impl Preset {
                 env_octaves: 2.0,
                 velocity_octaves: 1.0,
                 key_tracking: 0.6,
-                level: 0.41,
+                level: 0.247,
                 key_decay: 0.0,
                 osc1_fade: 0.0,
             },
@@ -293,7 +294,7 @@ impl Preset {
                 env_octaves: 3.0,
                 velocity_octaves: 1.0,
                 key_tracking: 0.3,
-                level: 0.40,
+                level: 0.187,
                 key_decay: 0.0,
                 osc1_fade: 0.0,
             },
@@ -318,7 +319,7 @@ impl Preset {
                 env_octaves: 4.5,
                 velocity_octaves: 2.0,
                 key_tracking: 0.8,
-                level: 0.56,
+                level: 0.401,
                 key_decay: 0.0,
                 osc1_fade: 0.0,
             },
