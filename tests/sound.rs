@@ -408,3 +408,114 @@ fn the_piano_decays_longer_in_the_bass_and_brightens_with_velocity() {
     assert!(velocity_change > strike_change);
     assert!(late < early / 2.0, "the timbre settles");
 }
+
+/// Fraction of `x`'s energy above `hz` (three high-pass stages).
+fn energy_above(x: &[f64], hz: f64) -> f64 {
+    let hf = high_pass(x, hz, 3);
+    hf.iter().map(|v| v * v).sum::<f64>() / x.iter().map(|v| v * v).sum::<f64>().max(1e-30)
+}
+
+/// One drum hit on General MIDI channel 10, rendered until silent.
+fn drum(key: u8) -> Vec<f32> {
+    let mut e = engine(Preset::Piano);
+    e.set_drum_channel(9, true);
+    e.handle(SynthEvent::NoteOn {
+        channel: 9,
+        key,
+        velocity: 100,
+    });
+    let mut x = Vec::new();
+    while !e.is_silent() {
+        x.extend(render(&mut e, 0.1));
+        assert!(x.len() < 2 * secs(10.0), "key {key} never ends");
+    }
+    x
+}
+
+#[test]
+fn the_drum_kit_sounds_like_one() {
+    let kick = left(&drum(36));
+    let low = 1.0 - energy_above(&kick, 150.0);
+    eprintln!(
+        "kick: {:.0} % of its energy below 150 Hz, RMS over 0.3 s {:.1} dBFS",
+        low * 100.0,
+        db(rms(&kick[..secs(0.3)]))
+    );
+    assert!(low > 0.8);
+    let snare = left(&drum(38));
+    let (body, wires) = (
+        1.0 - energy_above(&snare, 400.0),
+        energy_above(&snare, 2000.0),
+    );
+    eprintln!(
+        "snare: {:.0} % below 400 Hz, {:.0} % above 2 kHz, RMS over 0.3 s {:.1} dBFS",
+        body * 100.0,
+        wires * 100.0,
+        db(rms(&snare[..secs(0.3)]))
+    );
+    assert!(body > 0.1 && wires > 0.2);
+    for (name, key) in [
+        ("closed hat", 42),
+        ("open hat", 46),
+        ("crash", 49),
+        ("ride", 51),
+    ] {
+        let x = left(&drum(key));
+        let high = energy_above(&x, 5000.0);
+        eprintln!(
+            "{name}: {:.0} % of its energy above 5 kHz, lasts {:.2} s",
+            high * 100.0,
+            x.len() as f64 / f64::from(FS)
+        );
+        assert!(high > if key < 49 { 0.8 } else { 0.6 }, "{name}");
+    }
+    // Toms fall in pitch from low to high.
+    let pitch = |key| {
+        let x = left(&drum(key));
+        // Rising zero crossings over the first 0.1 s.
+        let n = secs(0.1);
+        x[..n]
+            .windows(2)
+            .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+            .count()
+    };
+    let toms: Vec<usize> = [41, 43, 45, 47, 48, 50].map(pitch).to_vec();
+    eprintln!("toms, crossings in 0.1 s: {toms:?}");
+    assert!(toms.windows(2).all(|w| w[0] < w[1]));
+    // Every GM percussion key sounds, inside ±1, and ends.
+    for key in 35..=81 {
+        let x = drum(key);
+        let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(peak > 1e-3 && peak < 1.0, "key {key}: peak {peak}");
+    }
+}
+
+#[test]
+fn drums_follow_the_channel_pan() {
+    let mut e = Engine::new(
+        FS,
+        EngineConfig {
+            panel: PanelMap::GeneralMidi,
+            ..EngineConfig::default()
+        },
+    );
+    e.set_drum_channel(9, true);
+    e.handle(SynthEvent::Control {
+        channel: 9,
+        controller: 10,
+        value: 0,
+    });
+    e.handle(SynthEvent::Drum {
+        channel: 9,
+        key: 38,
+        velocity: 100,
+    });
+    let x = render(&mut e, 0.3);
+    let l = rms(&left(&x));
+    let r = rms(&left(&x[1..]));
+    eprintln!(
+        "snare panned hard left: left {:.1} dB above right",
+        db(l / r)
+    );
+    assert!(db(l / r) >= 20.0);
+}

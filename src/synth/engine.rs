@@ -65,6 +65,7 @@
 //! for a lasting overload, so a held chord is not pumped) and a soft
 //! clipper keep every sample strictly inside ±1.
 
+use super::drums::Kit;
 use super::effects::{Limiter, Reverb, SILENCE};
 use super::filter::F4;
 use super::oscillator::sine;
@@ -119,6 +120,18 @@ pub enum SynthEvent {
     /// Release everything on every channel and lift the pedals (Ctrl+C),
     /// without a click.
     AllNotesOff,
+    /// Strike a drum of the General MIDI kit (keys 35–81: kick 36, snare
+    /// 38, closed hat 42, crash 49, …; see `src/synth/drums.rs`), whatever
+    /// the channel's preset. It follows the channel's volume, expression,
+    /// pan and reverb send.
+    Drum {
+        /// Channel 0-15 whose controls it follows.
+        channel: u8,
+        /// GM percussion key.
+        key: u8,
+        /// Velocity 1-127 (0 is ignored).
+        velocity: u8,
+    },
 }
 
 /// How panel controllers are read (the full controller table is in the
@@ -289,6 +302,10 @@ pub struct Engine {
     preset: Preset,
     reverb: Reverb,
     limiter: Limiter,
+    /// The drum kit.
+    kit: Kit,
+    /// Channels whose notes play the drum kit (bit per channel).
+    drum_channels: u16,
     /// Oscillator output of the voices of one lane group.
     osc: [[f32; BLOCK]; 4],
     /// The block's mix, per lane.
@@ -357,6 +374,8 @@ impl Engine {
                 sample_rate
             }),
             limiter: Limiter::new(sample_rate.max(1)),
+            kit: Kit::new(fs),
+            drum_channels: 0,
             osc: [[0.0; BLOCK]; 4],
             mix: Mix::default(),
             mix_left: [0.0; BLOCK],
@@ -381,7 +400,9 @@ impl Engine {
                 key,
                 velocity,
             } => {
-                if velocity == 0 {
+                if self.drum_channels & (1 << (channel & 15)) != 0 {
+                    self.drum(channel & 15, key & 127, velocity.min(127));
+                } else if velocity == 0 {
                     self.note_off(channel & 15, key & 127);
                 } else {
                     self.note_on(channel & 15, key & 127, velocity.min(127));
@@ -401,6 +422,11 @@ impl Engine {
                 self.channels[usize::from(channel & 15)].preset = preset;
                 self.preset = preset;
             }
+            SynthEvent::Drum {
+                channel,
+                key,
+                velocity,
+            } => self.drum(channel & 15, key & 127, velocity.min(127)),
             SynthEvent::AllNotesOff => {
                 for ch in &mut self.channels {
                     ch.sustain = false;
@@ -410,6 +436,24 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Make the notes of `channel` (0-15) play the drum kit (`true`) or
+    /// its preset (`false`, the default). General MIDI puts its drums on
+    /// channel 10, which is `9` here. Note Offs on a drum channel are
+    /// ignored (every drum is one-shot).
+    pub fn set_drum_channel(&mut self, channel: u8, drums: bool) {
+        let bit = 1u16 << (channel & 15);
+        if drums {
+            self.drum_channels |= bit;
+        } else {
+            self.drum_channels &= !bit;
+        }
+    }
+
+    /// True if `channel`'s notes play the drum kit.
+    pub fn is_drum_channel(&self, channel: u8) -> bool {
+        self.drum_channels & (1 << (channel & 15)) != 0
     }
 
     /// Select `preset` for new notes on every channel (as a Program Change
@@ -455,7 +499,7 @@ impl Engine {
     /// No voice sounds and the reverb tail has decayed below −90 dBFS:
     /// from here on `render` writes exact zeros until the next note.
     pub fn is_silent(&self) -> bool {
-        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active)
+        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active) && !self.kit.is_active()
     }
 
     /// The preset most recently selected: by the configuration,
@@ -481,6 +525,11 @@ impl Engine {
         let mut busy = 0u16;
         for v in self.voices.iter().filter(|v| v.active) {
             busy |= 1 << (v.sound().channel & 15);
+        }
+        for c in 0..16u8 {
+            if self.kit.sounds_on(c) {
+                busy |= 1 << c;
+            }
         }
         for (c, (control, ch)) in self.controls.iter_mut().zip(&self.channels).enumerate() {
             if busy & (1 << c) == 0 {
@@ -531,6 +580,13 @@ impl Engine {
         }
     }
 
+    fn drum(&mut self, channel: u8, key: u8, velocity: u8) {
+        if velocity > 0 {
+            self.settle_idle();
+            self.kit.hit(channel, key, velocity);
+        }
+    }
+
     fn note_off(&mut self, channel: u8, key: u8) {
         let pedal = self.channels[usize::from(channel)].sustain;
         for v in self.voices.iter_mut() {
@@ -559,6 +615,7 @@ impl Engine {
                 self.channels[usize::from(channel)].sustain = down;
             }
             (120, _) => {
+                self.kit.silence(channel);
                 let step = 1.0 / (KILL_FADE * self.fs);
                 for v in self.voices.iter_mut() {
                     if v.active && v.note.channel == channel {
@@ -734,6 +791,13 @@ impl Engine {
             *l = self.mix.left[i].sum();
             *r = self.mix.right[i].sum();
             *s = self.mix.send[i].sum();
+        }
+        if self.kit.is_active() {
+            let controls = &self.controls;
+            send_active |= self.kit.render(left, right, send, |c| {
+                let c = &controls[usize::from(c & 15)];
+                (c.gain, c.pan, c.send)
+            });
         }
         let gain = self.config.gain;
         self.reverb
