@@ -513,9 +513,46 @@ fn drums_follow_the_channel_pan() {
     let x = render(&mut e, 0.3);
     let l = rms(&left(&x));
     let r = rms(&left(&x[1..]));
+    let balance = db(l / r.max(1e-30));
     eprintln!(
-        "snare panned hard left: left {:.1} dB above right",
-        db(l / r)
+        "snare panned hard left: left {} dB above right",
+        shown(balance)
     );
-    assert!(db(l / r) >= 20.0);
+    assert!(balance >= 20.0);
+}
+
+/// A level difference for printing: "∞" when one side is silent.
+fn shown(db: f64) -> String {
+    if db > 200.0 {
+        "∞".to_string()
+    } else {
+        format!("{db:.1}")
+    }
+}
+
+#[test]
+fn a_hard_left_pan_is_left() {
+    // With the DeepComposer map CC 10 is the encoder; the pan is set
+    // through the engine.
+    let balance = |send: f32| {
+        let mut e = engine(Preset::Pad);
+        e.set_pan(0, -1.0);
+        e.set_reverb_send(0, send);
+        on(&mut e, 60, 100);
+        let x = render(&mut e, 1.0);
+        let balance = db(rms(&left(&x)) / rms(&left(&x[1..])).max(1e-30));
+        // Moving the pan while the note sounds glides it right.
+        e.set_pan(0, 1.0);
+        let x = render(&mut e, 0.5);
+        let (l, r) = (rms(&left(&x[secs(0.2)..])), rms(&left(&x[secs(0.2) + 1..])));
+        (balance, db(r / l.max(1e-30)))
+    };
+    let (dry, dry_moved) = balance(0.0);
+    let (wet, _) = balance(0.3);
+    eprintln!(
+        "pad panned hard left: left {} dB above right dry, {wet:.1} dB with a 0.3 reverb send (the reverb returns on both sides)",
+        shown(dry)
+    );
+    assert!(dry >= 20.0 && dry_moved >= 20.0);
+    assert!(wet > 6.0);
 }

@@ -35,6 +35,7 @@
 //!
 //! Keys outside 35–81 are silent.
 
+use super::engine::pan_gains;
 use super::oscillator::sine;
 
 /// One instrument of the kit.
@@ -385,7 +386,7 @@ impl Kit {
         self.rng ^= self.rng << 5;
         let v = f32::from(velocity.min(127)) / 127.0;
         let level = KIT_GAIN * v * v;
-        let angle = (s.pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+
         let nyquist = 0.45 * fs;
         let fc = s.filter_hz.min(nyquist);
         let g = (std::f32::consts::PI * fc / fs).tan();
@@ -396,10 +397,7 @@ impl Kit {
             channel,
             hat: s.hat,
             age: self.age,
-            pan: [
-                std::f32::consts::SQRT_2 * angle.cos(),
-                std::f32::consts::SQRT_2 * angle.sin(),
-            ],
+            pan: pan_gains(s.pan),
             phase: 0.0,
             sweep: (s.tone_hz[0] - s.tone_hz[1]).min(nyquist) / fs,
             end: s.tone_hz[1].min(nyquist) / fs,

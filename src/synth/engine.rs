@@ -451,6 +451,27 @@ impl Engine {
         }
     }
 
+    /// Place `channel` (0-15) in the stereo field, whatever the panel map:
+    /// `pan` −1 hard left, 0 centre (the default), 1 hard right, constant
+    /// power (as CC 10 does with [`PanelMap::GeneralMidi`]). Notes and drums
+    /// already sounding glide there.
+    pub fn set_pan(&mut self, channel: u8, pan: f32) {
+        let pan = if pan.is_nan() { 0.0 } else { pan };
+        self.channels[usize::from(channel & 15)].pan = pan_gains(pan);
+    }
+
+    /// Set `channel`'s (0-15) reverb send, 0 (dry, the default) to 1,
+    /// whatever the panel map (as CC 91 does with
+    /// [`PanelMap::GeneralMidi`]).
+    pub fn set_reverb_send(&mut self, channel: u8, level: f32) {
+        let level = if level.is_nan() {
+            0.0
+        } else {
+            level.clamp(0.0, 1.0)
+        };
+        self.channels[usize::from(channel & 15)].send = level;
+    }
+
     /// True if `channel`'s notes play the drum kit.
     pub fn is_drum_channel(&self, channel: u8) -> bool {
         self.drum_channels & (1 << (channel & 15)) != 0
@@ -661,10 +682,7 @@ impl Engine {
             (91, PanelMap::GeneralMidi) => ch.send = f32::from(value) / 127.0,
             (10, PanelMap::GeneralMidi) => {
                 // 0 and 1 are both hard left; 64 is the exact centre.
-                let p = f32::from(value.max(1) - 1) / 126.0;
-                let angle = p * std::f32::consts::FRAC_PI_2;
-                let s = std::f32::consts::SQRT_2;
-                ch.pan = [s * angle.cos(), s * angle.sin()];
+                ch.pan = pan_gains(f32::from(value.max(1) - 1) / 63.0 - 1.0);
             }
             _ => {}
         }
@@ -818,6 +836,14 @@ impl Engine {
         self.rebuild_tones();
         self.settle_idle();
     }
+}
+
+/// Left and right gains for `pan` −1 (left) … 1 (right), constant power,
+/// both 1 at the centre.
+pub(crate) fn pan_gains(pan: f32) -> [f32; 2] {
+    let angle = (pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+    let s = std::f32::consts::SQRT_2;
+    [s * angle.cos(), s * angle.sin()]
 }
 
 /// Move `value` a fraction `k` of the way to `target`, landing on it once
