@@ -9,6 +9,10 @@
 //! the cutoff changed) and gains ramped linearly across the block, so level
 //! changes never step.
 //!
+//! Both oscillators start at the same (random) phase, so a strike sounds
+//! the same every time; oscillator 1 can fade into oscillator 2 with the
+//! filter envelope (the piano), and a tone can scale its decays by key.
+//!
 //! A stolen voice keeps sounding its old note while a 3 ms linear fade takes
 //! it to zero, then restarts with the new note (whose identity it already
 //! carries, so Note Off and the pedal find it in the meantime).
