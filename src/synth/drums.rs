@@ -363,9 +363,12 @@ impl Kit {
         self.voices.iter().any(|v| v.active)
     }
 
-    /// True while a hit sounds on `channel`.
-    pub fn sounds_on(&self, channel: u8) -> bool {
-        self.voices.iter().any(|v| v.active && v.channel == channel)
+    /// The channels with a hit sounding, one bit per channel.
+    pub fn busy_channels(&self) -> u16 {
+        self.voices
+            .iter()
+            .filter(|v| v.active)
+            .fold(0, |bits, v| bits | 1 << (v.channel & 15))
     }
 
     /// Strike GM percussion key `key` at `velocity` (1–127) on `channel`

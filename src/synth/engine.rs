@@ -543,14 +543,9 @@ impl Engine {
     /// (and the panel's when nothing sounds): smoothing is only for what
     /// is heard, and a note starts with the controls sent before it.
     fn settle_idle(&mut self) {
-        let mut busy = 0u16;
+        let mut busy = self.kit.busy_channels();
         for v in self.voices.iter().filter(|v| v.active) {
             busy |= 1 << (v.sound().channel & 15);
-        }
-        for c in 0..16u8 {
-            if self.kit.sounds_on(c) {
-                busy |= 1 << c;
-            }
         }
         for (c, (control, ch)) in self.controls.iter_mut().zip(&self.channels).enumerate() {
             if busy & (1 << c) == 0 {
