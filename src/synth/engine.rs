@@ -6,7 +6,12 @@
 //! that wants sample-accurate timing splits its buffer at event times.
 //! Rendering runs in control blocks of 32 frames; envelopes, pitch (bend,
 //! vibrato) and cutoff are updated per block and every gain is ramped across
-//! it.
+//! it. While notes sound, volume, expression, pan, sends and the waveform
+//! morph glide to a new value with a 12 ms time constant (the morph
+//! crossfades sample by sample), cutoff and resonance with 40 ms: turning a
+//! knob or the encoder neither clicks nor zippers. A channel with nothing
+//! sounding takes its new values at once, so a note starts with the
+//! controls sent before it.
 //!
 //! ## Panel and controller map
 //!
@@ -51,16 +56,24 @@
 //!
 //! ## Levels
 //!
-//! Velocity scales the level by (velocity/127)² and opens the filter. With
-//! the default `gain` (0.5) one note at velocity 100 peaks around −12 dBFS;
-//! the output limiter (−0.9 dBFS, instant attack, 150 ms release) and a soft
+//! Velocity scales the level by (velocity/127)² and opens the filter. The
+//! presets are matched by loudness, not peak: with the default `gain`
+//! (0.5) one note at velocity 100 has an RMS of −26 dBFS over its first
+//! 0.5 s (peaks −14 to −21 dBFS), which leaves a two-handed 10-note chord
+//! at velocity 100 at most 1.3 dB of limiting. The output limiter
+//! (−0.9 dBFS, instant attack, 40 ms release after a transient and 300 ms
+//! for a lasting overload, so a held chord is not pumped) and a soft
 //! clipper keep every sample strictly inside ±1.
 
+use super::drums::Kit;
 use super::effects::{Limiter, Reverb, SILENCE};
 use super::filter::F4;
 use super::oscillator::sine;
+use super::oscillator::Shape;
 use super::preset::{Preset, Timbre};
-use super::voice::{filter_and_mix, ChannelControl, Lane, Mix, Note, Tone, Voice, BLOCK};
+use super::voice::{
+    filter_and_mix, ChannelControl, Lane, Mix, Note, PanelControl, Tone, Voice, BLOCK,
+};
 
 /// One thing the engine reacts to (already decoded MIDI, channel 0-15).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +120,18 @@ pub enum SynthEvent {
     /// Release everything on every channel and lift the pedals (Ctrl+C),
     /// without a click.
     AllNotesOff,
+    /// Strike a drum of the General MIDI kit (keys 35–81: kick 36, snare
+    /// 38, closed hat 42, crash 49, …; see `src/synth/drums.rs`), whatever
+    /// the channel's preset. It follows the channel's volume, expression,
+    /// pan and reverb send.
+    Drum {
+        /// Channel 0-15 whose controls it follows.
+        channel: u8,
+        /// GM percussion key.
+        key: u8,
+        /// Velocity 1-127 (0 is ignored).
+        velocity: u8,
+    },
 }
 
 /// How panel controllers are read (the full controller table is in the
@@ -130,8 +155,8 @@ pub struct EngineConfig {
     pub panel: PanelMap,
     /// Pitch bend range, semitones each way (default 2, kept within 0–48).
     pub bend_range_semitones: f32,
-    /// Master gain (default 0.5: one note at velocity 100 peaks around
-    /// −12 dBFS).
+    /// Master gain (default 0.5: one note at velocity 100 has an RMS of
+    /// −26 dBFS over its first half second).
     pub gain: f32,
 }
 
@@ -156,6 +181,13 @@ const KILL_FADE: f32 = 0.005;
 const VIBRATO_HZ: f32 = 5.5;
 /// Vibrato depth at full modulation, semitones.
 const VIBRATO_DEPTH: f32 = 0.5;
+/// Time constant with which volume, expression, pan, sends, the waveform
+/// morph, cutoff and resonance follow their controls while notes sound,
+/// seconds: a jump glides instead of clicking.
+const SMOOTHING: f32 = 0.012;
+/// The same for the filter cutoff and resonance, whose coefficients step
+/// once per control block: slower, so each step is small.
+const FILTER_SMOOTHING: f32 = 0.04;
 
 /// Per-channel MIDI state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,6 +204,13 @@ struct Channel {
 }
 
 impl Channel {
+    /// Gain from volume and expression.
+    fn gain(&self) -> f32 {
+        let volume = f32::from(self.volume) / 100.0;
+        let expression = f32::from(self.expression) / 127.0;
+        volume * volume * expression * expression
+    }
+
     fn new(preset: Preset) -> Channel {
         Channel {
             preset,
@@ -210,17 +249,26 @@ impl Default for Panel {
 }
 
 impl Panel {
-    /// `timbre` with the panel's changes.
+    /// Octaves the cutoff moves: 16^((v − 64)/64) is 4 octaves per 64.
+    fn cutoff_octaves(&self) -> f32 {
+        (f32::from(self.cutoff.min(127)) - 64.0) / 16.0
+    }
+
+    /// What the resonance knob adds: (v − 64)/128.
+    fn resonance_offset(&self) -> f32 {
+        (f32::from(self.resonance.min(127)) - 64.0) / 128.0
+    }
+
+    /// `timbre` with the panel's changes to waveform and times (cutoff and
+    /// resonance are smoothed by the engine and applied per block).
     fn apply(&self, mut t: Timbre) -> Timbre {
         let rel = |v: u8| (f32::from(v.min(127)) - 64.0) / 64.0;
-        t.cutoff_hz *= 16f32.powf(rel(self.cutoff));
         let attack = 64f32.powf(rel(self.attack));
         t.amp.attack *= attack;
         t.filter_env.attack *= attack;
         let release = 64f32.powf(rel(self.release));
         t.amp.release *= release;
         t.filter_env.release *= release;
-        t.resonance = (t.resonance + rel(self.resonance) * 0.5).clamp(0.0, 0.97);
         if let Some(v) = self.shape {
             let position = f32::from(v.min(127)) * 3.0 / 127.0;
             t.shape = [position; 2];
@@ -239,6 +287,14 @@ pub struct Engine {
     channels: [Channel; 16],
     controls: [ChannelControl; 16],
     tones: [Tone; 6],
+    /// Each tone's smoothed panel controls for the current block.
+    panels: [PanelControl; 6],
+    /// Smoothed morph positions of each tone's oscillators.
+    morph: [[f32; 2]; 6],
+    /// Smoothed cutoff offset, octaves.
+    cutoff_octaves: f32,
+    /// Smoothed resonance offset.
+    resonance: f32,
     panel: Panel,
     /// A test override: pure waveform, open filter, one oscillator.
     #[cfg(test)]
@@ -246,6 +302,10 @@ pub struct Engine {
     preset: Preset,
     reverb: Reverb,
     limiter: Limiter,
+    /// The drum kit.
+    kit: Kit,
+    /// Channels whose notes play the drum kit (bit per channel).
+    drum_channels: u16,
     /// Oscillator output of the voices of one lane group.
     osc: [[f32; BLOCK]; 4],
     /// The block's mix, per lane.
@@ -300,6 +360,10 @@ impl Engine {
                 send: 0.0,
             }; 16],
             tones: Preset::ALL.map(|p| Tone::new(&p.timbre(), fs)),
+            panels: Preset::ALL.map(|p| PanelControl::steady(p.timbre().shape)),
+            morph: Preset::ALL.map(|p| p.timbre().shape),
+            cutoff_octaves: 0.0,
+            resonance: 0.0,
             panel,
             #[cfg(test)]
             test_shape: None,
@@ -310,6 +374,8 @@ impl Engine {
                 sample_rate
             }),
             limiter: Limiter::new(sample_rate.max(1)),
+            kit: Kit::new(fs),
+            drum_channels: 0,
             osc: [[0.0; BLOCK]; 4],
             mix: Mix::default(),
             mix_left: [0.0; BLOCK],
@@ -320,6 +386,7 @@ impl Engine {
             rng: 0x9E37_79B9,
         };
         engine.rebuild_tones();
+        engine.settle_idle();
         engine
     }
 
@@ -333,7 +400,9 @@ impl Engine {
                 key,
                 velocity,
             } => {
-                if velocity == 0 {
+                if self.drum_channels & (1 << (channel & 15)) != 0 {
+                    self.drum(channel & 15, key & 127, velocity.min(127));
+                } else if velocity == 0 {
                     self.note_off(channel & 15, key & 127);
                 } else {
                     self.note_on(channel & 15, key & 127, velocity.min(127));
@@ -353,6 +422,11 @@ impl Engine {
                 self.channels[usize::from(channel & 15)].preset = preset;
                 self.preset = preset;
             }
+            SynthEvent::Drum {
+                channel,
+                key,
+                velocity,
+            } => self.drum(channel & 15, key & 127, velocity.min(127)),
             SynthEvent::AllNotesOff => {
                 for ch in &mut self.channels {
                     ch.sustain = false;
@@ -362,6 +436,45 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Make the notes of `channel` (0-15) play the drum kit (`true`) or
+    /// its preset (`false`, the default). General MIDI puts its drums on
+    /// channel 10, which is `9` here. Note Offs on a drum channel are
+    /// ignored (every drum is one-shot).
+    pub fn set_drum_channel(&mut self, channel: u8, drums: bool) {
+        let bit = 1u16 << (channel & 15);
+        if drums {
+            self.drum_channels |= bit;
+        } else {
+            self.drum_channels &= !bit;
+        }
+    }
+
+    /// Place `channel` (0-15) in the stereo field, whatever the panel map:
+    /// `pan` −1 hard left, 0 centre (the default), 1 hard right, constant
+    /// power (as CC 10 does with [`PanelMap::GeneralMidi`]). Notes and drums
+    /// already sounding glide there.
+    pub fn set_pan(&mut self, channel: u8, pan: f32) {
+        let pan = if pan.is_nan() { 0.0 } else { pan };
+        self.channels[usize::from(channel & 15)].pan = pan_gains(pan);
+    }
+
+    /// Set `channel`'s (0-15) reverb send, 0 (dry, the default) to 1,
+    /// whatever the panel map (as CC 91 does with
+    /// [`PanelMap::GeneralMidi`]).
+    pub fn set_reverb_send(&mut self, channel: u8, level: f32) {
+        let level = if level.is_nan() {
+            0.0
+        } else {
+            level.clamp(0.0, 1.0)
+        };
+        self.channels[usize::from(channel & 15)].send = level;
+    }
+
+    /// True if `channel`'s notes play the drum kit.
+    pub fn is_drum_channel(&self, channel: u8) -> bool {
+        self.drum_channels & (1 << (channel & 15)) != 0
     }
 
     /// Select `preset` for new notes on every channel (as a Program Change
@@ -407,7 +520,7 @@ impl Engine {
     /// No voice sounds and the reverb tail has decayed below −90 dBFS:
     /// from here on `render` writes exact zeros until the next note.
     pub fn is_silent(&self) -> bool {
-        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active)
+        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active) && !self.kit.is_active()
     }
 
     /// The preset most recently selected: by the configuration,
@@ -426,7 +539,39 @@ impl Engine {
         &self.config
     }
 
+    /// Controls of channels with no sounding voice jump to their values
+    /// (and the panel's when nothing sounds): smoothing is only for what
+    /// is heard, and a note starts with the controls sent before it.
+    fn settle_idle(&mut self) {
+        let mut busy = self.kit.busy_channels();
+        for v in self.voices.iter().filter(|v| v.active) {
+            busy |= 1 << (v.sound().channel & 15);
+        }
+        for (c, (control, ch)) in self.controls.iter_mut().zip(&self.channels).enumerate() {
+            if busy & (1 << c) == 0 {
+                control.gain = ch.gain();
+                control.pan = ch.pan;
+                control.send = ch.send;
+            }
+        }
+        if busy == 0 {
+            for (morph, tone) in self.morph.iter_mut().zip(&self.tones) {
+                *morph = tone.morph;
+            }
+            self.cutoff_octaves = self.panel.cutoff_octaves();
+            self.resonance = self.panel.resonance_offset();
+            for (panel, morph) in self.panels.iter_mut().zip(&self.morph) {
+                *panel = PanelControl {
+                    cutoff_octaves: self.cutoff_octaves,
+                    resonance: self.resonance,
+                    ..PanelControl::steady(*morph)
+                };
+            }
+        }
+    }
+
     fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
+        self.settle_idle();
         self.age = self.age.wrapping_add(1);
         let age = self.age;
         if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
@@ -440,14 +585,21 @@ impl Engine {
             preset: self.channels[usize::from(channel)].preset,
             age,
         };
-        let phases = [self.random(), self.random()];
+        let phase = self.random();
         if let Some(v) = self.voices.iter_mut().find(|v| !v.active) {
-            v.start(note, phases);
+            v.start(note, phase);
             return;
         }
         let step = 1.0 / (STEAL_FADE * self.fs);
         if let Some(v) = self.voices.iter_mut().min_by_key(|v| v.steal_rank()) {
-            v.steal(note, phases, step);
+            v.steal(note, phase, step);
+        }
+    }
+
+    fn drum(&mut self, channel: u8, key: u8, velocity: u8) {
+        if velocity > 0 {
+            self.settle_idle();
+            self.kit.hit(channel, key, velocity);
         }
     }
 
@@ -479,6 +631,7 @@ impl Engine {
                 self.channels[usize::from(channel)].sustain = down;
             }
             (120, _) => {
+                self.kit.silence(channel);
                 let step = 1.0 / (KILL_FADE * self.fs);
                 for v in self.voices.iter_mut() {
                     if v.active && v.note.channel == channel {
@@ -524,10 +677,7 @@ impl Engine {
             (91, PanelMap::GeneralMidi) => ch.send = f32::from(value) / 127.0,
             (10, PanelMap::GeneralMidi) => {
                 // 0 and 1 are both hard left; 64 is the exact centre.
-                let p = f32::from(value.max(1) - 1) / 126.0;
-                let angle = p * std::f32::consts::FRAC_PI_2;
-                let s = std::f32::consts::SQRT_2;
-                ch.pan = [s * angle.cos(), s * angle.sin()];
+                ch.pan = pan_gains(f32::from(value.max(1) - 1) / 63.0 - 1.0);
             }
             _ => {}
         }
@@ -579,18 +729,35 @@ impl Engine {
         if self.lfo_phase >= 1.0 {
             self.lfo_phase -= 1.0;
         }
+        // Controls glide towards their values (one-pole, per block; the
+        // voices ramp their gains linearly across the block).
+        let k = 1.0 - (-(n as f32) / (SMOOTHING * fs)).exp();
         let bend_range = self.config.bend_range_semitones;
         for (control, ch) in self.controls.iter_mut().zip(&self.channels) {
             let bend = (f32::from(ch.bend) - 8192.0) / 8192.0 * bend_range;
             let vibrato = f32::from(ch.modulation) / 127.0 * VIBRATO_DEPTH * lfo;
-            let volume = f32::from(ch.volume) / 100.0;
-            let expression = f32::from(ch.expression) / 127.0;
-            *control = ChannelControl {
-                pitch_offset: bend + vibrato,
-                gain: volume * volume * expression * expression,
-                pan: ch.pan,
-                send: ch.send,
-            };
+            control.pitch_offset = bend + vibrato;
+            glide(&mut control.gain, ch.gain(), k, 1e-6);
+            glide(&mut control.pan[0], ch.pan[0], k, 1e-6);
+            glide(&mut control.pan[1], ch.pan[1], k, 1e-6);
+            glide(&mut control.send, ch.send, k, 1e-6);
+        }
+        let kf = 1.0 - (-(n as f32) / (FILTER_SMOOTHING * fs)).exp();
+        glide(
+            &mut self.cutoff_octaves,
+            self.panel.cutoff_octaves(),
+            kf,
+            1e-4,
+        );
+        glide(&mut self.resonance, self.panel.resonance_offset(), kf, 1e-5);
+        for ((panel, morph), tone) in self.panels.iter_mut().zip(&mut self.morph).zip(&self.tones) {
+            for (j, (position, target)) in morph.iter_mut().zip(tone.morph).enumerate() {
+                let from = Shape::morph(*position);
+                glide(position, target, k, 1e-4);
+                panel.shapes[j] = [from, Shape::morph(*position)];
+            }
+            panel.cutoff_octaves = self.cutoff_octaves;
+            panel.resonance = self.resonance;
         }
 
         // Voices, four at a time (one per SIMD lane of the filter).
@@ -606,8 +773,9 @@ impl Engine {
             let last = index + 1 == total;
             if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
                 let control = &self.controls[usize::from(v.sound().channel & 15)];
-                let tone = &self.tones[v.sound().preset.index()];
-                let lane = v.begin_block(tone, control, fs, n, &mut self.osc[count]);
+                let preset = v.sound().preset.index();
+                let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
+                let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
                 send_active |= lane.sends();
                 lanes[count] = lane;
                 members[count] = index;
@@ -637,6 +805,13 @@ impl Engine {
             *r = self.mix.right[i].sum();
             *s = self.mix.send[i].sum();
         }
+        if self.kit.is_active() {
+            let controls = &self.controls;
+            send_active |= self.kit.render(left, right, send, |c| {
+                let c = &controls[usize::from(c & 15)];
+                (c.gain, c.pan, c.send)
+            });
+        }
         let gain = self.config.gain;
         self.reverb
             .process(send, send_active, left, right, SILENCE / gain.max(1e-6));
@@ -654,7 +829,27 @@ impl Engine {
     pub(crate) fn set_test_shape(&mut self, shape: f32) {
         self.test_shape = Some(shape);
         self.rebuild_tones();
+        self.settle_idle();
     }
+}
+
+/// Left and right gains for `pan` −1 (left) … 1 (right), constant power,
+/// both 1 at the centre.
+pub(crate) fn pan_gains(pan: f32) -> [f32; 2] {
+    let angle = (pan.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+    let s = std::f32::consts::SQRT_2;
+    [s * angle.cos(), s * angle.sin()]
+}
+
+/// Move `value` a fraction `k` of the way to `target`, landing on it once
+/// within `snap`.
+fn glide(value: &mut f32, target: f32, k: f32, snap: f32) {
+    let v = *value + (target - *value) * k;
+    *value = if (target - v).abs() <= snap || !v.is_finite() {
+        target
+    } else {
+        v
+    };
 }
 
 impl std::fmt::Debug for Engine {

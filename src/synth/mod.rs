@@ -25,9 +25,13 @@
 //! panel/controller map (DeepComposer or General MIDI) in
 //! `src/synth/engine.rs`.
 //!
+//! A General MIDI drum kit (`drums`) plays on the channels chosen with
+//! [`Engine::set_drum_channel`] or from [`SynthEvent::Drum`].
+//!
 //! Parts: `oscillator`, `envelope`, `filter`, `voice`, `preset`, `effects`
-//! (reverb, limiter), `engine`.
+//! (reverb, limiter), `drums`, `engine`.
 
+mod drums;
 mod effects;
 mod engine;
 mod envelope;

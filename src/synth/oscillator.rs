@@ -8,7 +8,9 @@
 //!
 //! A [`Shape`] is a position on the line sine (0) — triangle (1) — saw (2) —
 //! square (3); positions in between crossfade the two neighbours, which is
-//! how the DeepComposer encoder morphs the timbre.
+//! how the DeepComposer encoder morphs the timbre. A block crossfades
+//! sample by sample from one shape to the next, so a moving encoder glides
+//! instead of stepping (no clicks, no zipper noise).
 //!
 //! Nothing here calls `floor`, `powf` or `exp` per sample: the caller builds
 //! a [`Pitch`] once per control block, and a block is rendered by a
@@ -30,36 +32,34 @@ pub enum Waveform {
 }
 
 impl Waveform {
+    /// Every waveform, in morph order.
+    const ALL: [Waveform; 4] = [
+        Waveform::Sine,
+        Waveform::Triangle,
+        Waveform::Saw,
+        Waveform::Square,
+    ];
+
     /// The waveform at a morph position: 0 sine, 1 triangle, 2 saw, 3 square.
-    fn at(index: u32) -> Waveform {
-        match index {
-            0 => Waveform::Sine,
-            1 => Waveform::Triangle,
-            2 => Waveform::Saw,
-            _ => Waveform::Square,
-        }
+    fn at(index: usize) -> Waveform {
+        Waveform::ALL[index.min(3)]
     }
 }
 
-/// A waveform or a crossfade between two neighbouring waveforms.
+/// A mix of the four waveforms: one of them, or a crossfade between two
+/// neighbours.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shape {
-    /// The first waveform.
-    a: Waveform,
-    /// The second waveform, mixed in by `mix`.
-    b: Waveform,
-    /// Amount of `b`, 0 (only `a`) to below 1.
-    mix: f32,
+    /// Weight of sine, triangle, saw and square (summing to 1).
+    weights: [f32; 4],
 }
 
 impl Shape {
     /// A pure waveform.
     pub const fn pure(waveform: Waveform) -> Shape {
-        Shape {
-            a: waveform,
-            b: waveform,
-            mix: 0.0,
-        }
+        let mut weights = [0.0; 4];
+        weights[waveform as usize] = 1.0;
+        Shape { weights }
     }
 
     /// A morph position, clamped to 0..=3: 0 sine, 1 triangle, 2 saw,
@@ -70,17 +70,22 @@ impl Shape {
         } else {
             position.clamp(0.0, 3.0)
         };
-        let index = p as u32; // truncation: 0..=3
+        let index = p as usize; // truncation: 0..=3
         let mix = p - index as f32;
         if index >= 3 || mix <= 1e-4 {
             Shape::pure(Waveform::at(index))
         } else {
-            Shape {
-                a: Waveform::at(index),
-                b: Waveform::at(index + 1),
-                mix,
-            }
+            let mut weights = [0.0; 4];
+            weights[index] = 1.0 - mix;
+            weights[index + 1] = mix;
+            Shape { weights }
         }
+    }
+
+    /// The weight of `waveform`.
+    #[cfg(test)]
+    fn weight(&self, waveform: Waveform) -> f32 {
+        self.weights[waveform as usize]
     }
 }
 
@@ -141,48 +146,77 @@ impl Oscillator {
         Oscillator { phase }
     }
 
-    /// Add `gain` × the next [`BLOCK`] samples of `shape` to `out`, then
-    /// advance by `n` (≤ [`BLOCK`]) steps of `pitch`: the samples past `n`
-    /// are scratch. Each sample's phase is computed from the block's start
-    /// (no loop-carried state), so the loops vectorise.
+    /// Add the next [`BLOCK`] samples to `out`, crossfading sample by
+    /// sample from shape `from` at `gain[0]` (at the first sample) to `to`
+    /// at `gain[1]` (at sample `n`), then advance by `n` (≤ [`BLOCK`]) steps of `pitch`:
+    /// the samples past `n` are scratch. Each sample's phase is computed
+    /// from the block's start (no loop-carried state), so the loops
+    /// vectorise.
     pub fn add_block(
         &mut self,
         pitch: &Pitch,
-        shape: &Shape,
-        gain: f32,
+        from: &Shape,
+        to: &Shape,
+        gain: [f32; 2],
         out: &mut [f32; BLOCK],
         n: usize,
     ) {
-        if shape.mix > 0.0 {
-            add_wave(shape.a, self.phase, pitch, gain * (1.0 - shape.mix), out);
-            add_wave(shape.b, self.phase, pitch, gain * shape.mix, out);
-        } else {
-            add_wave(shape.a, self.phase, pitch, gain, out);
+        let steps = n.clamp(1, BLOCK);
+        let per_sample = 1.0 / steps as f32;
+        for (k, waveform) in Waveform::ALL.into_iter().enumerate() {
+            let (a, b) = (from.weights[k], to.weights[k]);
+            if a != 0.0 || b != 0.0 {
+                let ramp = Ramp {
+                    start: gain[0] * a,
+                    step: (gain[1] * b - gain[0] * a) * per_sample,
+                };
+                add_wave(waveform, self.phase, pitch, ramp, out);
+            }
         }
-        let steps = n.min(BLOCK) as u32;
-        self.phase = self.phase.wrapping_add(pitch.inc.wrapping_mul(steps));
+        self.phase = self
+            .phase
+            .wrapping_add(pitch.inc.wrapping_mul(n.min(BLOCK) as u32));
     }
 }
 
-/// Add `gain` × `waveform` from `phase` on to `out`. Compiled twice: for
+/// A gain that moves linearly over a block: `start + i · step` at sample
+/// `i`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ramp {
+    start: f32,
+    step: f32,
+}
+
+/// Add `ramp` × `waveform` from `phase` on to `out`. Compiled twice: for
 /// the baseline CPU and for AVX2 + FMA, picked once at run time (eight
 /// samples per instruction instead of four).
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
-fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, gain: f32, out: &mut [f32; BLOCK]) {
+fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
     let p = *pitch;
-    match waveform {
-        Waveform::Sine => each(out, phase, p.inc, |ph| gain * sine(unit(ph))),
-        Waveform::Triangle => each(out, phase, p.inc, |ph| gain * triangle(ph, &p)),
-        Waveform::Saw => each(out, phase, p.inc, |ph| gain * saw(ph, &p)),
-        Waveform::Square => each(out, phase, p.inc, |ph| gain * square(ph, &p)),
+    let Ramp { start, step } = ramp;
+    if step == 0.0 {
+        match waveform {
+            Waveform::Sine => each(out, phase, p.inc, |_, ph| start * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, p.inc, |_, ph| start * triangle(ph, &p)),
+            Waveform::Saw => each(out, phase, p.inc, |_, ph| start * saw(ph, &p)),
+            Waveform::Square => each(out, phase, p.inc, |_, ph| start * square(ph, &p)),
+        }
+    } else {
+        let g = |i: f32| start + step * i;
+        match waveform {
+            Waveform::Sine => each(out, phase, p.inc, |i, ph| g(i) * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, p.inc, |i, ph| g(i) * triangle(ph, &p)),
+            Waveform::Saw => each(out, phase, p.inc, |i, ph| g(i) * saw(ph, &p)),
+            Waveform::Square => each(out, phase, p.inc, |i, ph| g(i) * square(ph, &p)),
+        }
     }
 }
 
-/// `out[i] += wave(phase + i·inc)` over the block.
+/// `out[i] += wave(i, phase + i·inc)` over the block.
 #[inline(always)]
-fn each(out: &mut [f32; BLOCK], phase: u32, inc: u32, wave: impl Fn(u32) -> f32) {
+fn each(out: &mut [f32; BLOCK], phase: u32, inc: u32, wave: impl Fn(f32, u32) -> f32) {
     for (i, o) in out.iter_mut().enumerate() {
-        *o += wave(phase.wrapping_add(inc.wrapping_mul(i as u32)));
+        *o += wave(i as f32, phase.wrapping_add(inc.wrapping_mul(i as u32)));
     }
 }
 
@@ -337,7 +371,7 @@ mod tests {
         let mut x = Vec::new();
         for _ in 0..FS as usize / BLOCK {
             let mut block = [0.0; BLOCK];
-            osc.add_block(&pitch, &shape, 1.0, &mut block, BLOCK);
+            osc.add_block(&pitch, &shape, &shape, [1.0; 2], &mut block, BLOCK);
             x.extend_from_slice(&block);
         }
         x
@@ -391,8 +425,12 @@ mod tests {
         assert_eq!(Shape::morph(9.0), Shape::pure(Waveform::Square));
         assert_eq!(Shape::morph(f32::NAN), Shape::pure(Waveform::Sine));
         let half = Shape::morph(1.5);
-        assert_eq!((half.a, half.b), (Waveform::Triangle, Waveform::Saw));
-        assert!((half.mix - 0.5).abs() < 1e-6);
+        assert!((half.weight(Waveform::Triangle) - 0.5).abs() < 1e-6);
+        assert!((half.weight(Waveform::Saw) - 0.5).abs() < 1e-6);
+        assert_eq!(
+            half.weight(Waveform::Sine) + half.weight(Waveform::Square),
+            0.0
+        );
     }
 
     #[test]

@@ -2,18 +2,23 @@
 //!
 //! | preset  | oscillators                        | low-pass filter (at middle C)                                                    | amplitude A / D / S / R     |
 //! |---------|------------------------------------|----------------------------------------------------------------------------------|-----------------------------|
-//! | `piano` | saw + 0.8 triangle (+0.4 cent)     | 320 Hz, res 0.1; +4.5 oct on the hit, falling in 0.9 s; +2 oct at velocity 127   | 2 ms / 4 s / 0 / 0.35 s     |
+//! | `piano` | saw fading (τ 0.3 s) into 0.8 triangle (±0.2 cent) | 650 Hz, res 0.1, fixed for the note; +2.5 oct at velocity 127                 | 2 ms / 5 s / 0 / 0.35 s     |
 //! | `organ` | sine + 0.5 sine an octave up       | open (12 kHz)                                                                    | 4 ms / – / 1 / 60 ms        |
-//! | `pad`   | saw + saw (+12 cents)              | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
-//! | `lead`  | saw + 0.7 square (+7 cents)        | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
+//! | `pad`   | saw + saw (±6 cents)               | 700 Hz, res 0.2; swells +1.5 oct over 0.8 s, settles at +0.9; +1 oct at vel 127  | 0.45 s / 1.5 s / 0.8 / 1.5 s |
+//! | `lead`  | saw + 0.5 square (±3.5 cents)      | 1.2 kHz, res 0.55; +2 oct falling to +0.6 in 0.4 s; +1 oct at vel 127            | 4 ms / 0.3 s / 0.85 / 0.2 s |
 //! | `bass`  | square + 0.8 sine an octave down   | 220 Hz, res 0.45; +3 oct falling to 0 in 0.25 s; +1 oct at vel 127               | 3 ms / 0.6 s / 0.7 / 0.12 s |
 //! | `pluck` | saw + 0.5 square                   | 250 Hz, res 0.25; +4.5 oct falling to 0 in 0.18 s; +2 oct at vel 127             | 1 ms / 1.2 s / 0 / 0.25 s   |
 //!
 //! Times are exact segment lengths (see `envelope.rs`): with sustain 0 a
-//! held note dies away in its decay time. Velocity scales the level by
+//! held note dies away in its decay time. The piano's decays (given at
+//! middle C) halve every two octaves up and double every two down: 10 s at
+//! C2, 2.5 s at C6; its brightness comes from the strike (velocity opens the
+//! filter, the saw fades as the note rings), not from a moving filter, so
+//! its pitch does not bend. Velocity scales the level by
 //! (velocity/127)²; the cutoff also follows the key (key tracking 0.8 piano
 //! and pluck, 0.6 lead, 0.5 pad, 0.3 bass). Each preset's level is set so
-//! that one note at velocity 100 peaks near −12 dBFS at the default gain.
+//! that one note at velocity 100 (middle C) has the same loudness: an RMS
+//! of −26 dBFS over its first 0.5 s at the default gain.
 //!
 //! ## Program Change mapping
 //!
@@ -168,22 +173,28 @@ impl Preset {
                 osc2_level: 0.8,
                 amp: Adsr {
                     attack: 0.002,
-                    decay: 4.0,
+                    decay: 5.0,
                     sustain: 0.0,
                     release: 0.35,
                 },
+                // Fades the saw into the triangle: bright at the strike,
+                // mellow as the note rings on.
                 filter_env: Adsr {
                     attack: 0.001,
-                    decay: 0.9,
+                    decay: 2.0,
                     sustain: 0.0,
                     release: 0.35,
                 },
-                cutoff_hz: 320.0,
+                cutoff_hz: 650.0,
                 resonance: 0.1,
-                env_octaves: 4.5,
-                velocity_octaves: 2.0,
+                // The cutoff stays put while the note sounds (a moving
+                // low-pass would bend the pitch of the fundamental).
+                env_octaves: 0.0,
+                velocity_octaves: 2.5,
                 key_tracking: 0.8,
-                level: 0.70,
+                level: 0.285,
+                key_decay: 0.5,
+                osc1_fade: 0.85,
             },
             Preset::Organ => Timbre {
                 shape: [0.0, 0.0],
@@ -206,7 +217,9 @@ impl Preset {
                 env_octaves: 0.0,
                 velocity_octaves: 0.0,
                 key_tracking: 0.0,
-                level: 0.54,
+                level: 0.205,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Pad => Timbre {
                 shape: [2.0, 2.0],
@@ -229,12 +242,16 @@ impl Preset {
                 env_octaves: 1.5,
                 velocity_octaves: 1.0,
                 key_tracking: 0.5,
-                level: 0.50,
+                level: 0.338,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Lead => Timbre {
                 shape: [2.0, 3.0],
                 osc2_cents: 7.0,
-                osc2_level: 0.7,
+                // The square's fundamental is then the saw's: the detune
+                // splits evenly around the key.
+                osc2_level: 0.5,
                 amp: Adsr {
                     attack: 0.004,
                     decay: 0.3,
@@ -252,7 +269,9 @@ impl Preset {
                 env_octaves: 2.0,
                 velocity_octaves: 1.0,
                 key_tracking: 0.6,
-                level: 0.41,
+                level: 0.247,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Bass => Timbre {
                 shape: [3.0, 0.0],
@@ -275,7 +294,9 @@ impl Preset {
                 env_octaves: 3.0,
                 velocity_octaves: 1.0,
                 key_tracking: 0.3,
-                level: 0.40,
+                level: 0.187,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
             Preset::Pluck => Timbre {
                 shape: [2.0, 3.0],
@@ -298,7 +319,9 @@ impl Preset {
                 env_octaves: 4.5,
                 velocity_octaves: 2.0,
                 key_tracking: 0.8,
-                level: 0.56,
+                level: 0.401,
+                key_decay: 0.0,
+                osc1_fade: 0.0,
             },
         }
     }
@@ -329,7 +352,8 @@ pub(crate) struct Timbre {
     /// Morph position of oscillators 1 and 2 (0 sine, 1 triangle, 2 saw,
     /// 3 square).
     pub shape: [f32; 2],
-    /// Oscillator 2's pitch relative to oscillator 1, cents.
+    /// Oscillator 2's pitch relative to oscillator 1, cents (a detune under
+    /// half an octave is split around the key, see `voice::detune_ratios`).
     pub osc2_cents: f32,
     /// Oscillator 2's level relative to oscillator 1.
     pub osc2_level: f32,
@@ -349,6 +373,12 @@ pub(crate) struct Timbre {
     pub key_tracking: f32,
     /// Output scale, so presets are about equally loud.
     pub level: f32,
+    /// Decay times (amplitude and filter envelope) halve every
+    /// `1 / key_decay` octaves up from middle C (0: the same everywhere).
+    pub key_decay: f32,
+    /// Share of oscillator 1 that fades out with the filter envelope (0:
+    /// none), so the timbre moves towards oscillator 2 as the note rings.
+    pub osc1_fade: f32,
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@
 //! the cutoff changed) and gains ramped linearly across the block, so level
 //! changes never step.
 //!
+//! Both oscillators start at the same (random) phase, so a strike sounds
+//! the same every time; oscillator 1 can fade into oscillator 2 with the
+//! filter envelope (the piano), and a tone can scale its decays by key.
+//!
 //! A stolen voice keeps sounding its old note while a 3 ms linear fade takes
 //! it to zero, then restarts with the new note (whose identity it already
 //! carries, so Note Off and the pedal find it in the meantime).
@@ -104,16 +108,28 @@ pub fn filter_and_mix(
 /// A preset ready to play at one sample rate, after the panel controls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
-    /// Waveforms of oscillators 1 and 2.
-    pub shape: [Shape; 2],
-    /// Frequency of oscillator 2 relative to oscillator 1.
-    pub osc2_ratio: f32,
+    /// Morph positions of oscillators 1 and 2 (0 sine … 3 square): where
+    /// the engine's smoothed shapes head.
+    pub morph: [f32; 2],
+    /// Frequencies of oscillators 1 and 2 relative to the key: a detune
+    /// is split around the key (see [`detune_ratios`]), so the voice is in
+    /// tune.
+    pub ratios: [f32; 2],
     /// Level of oscillator 2 relative to oscillator 1.
     pub osc2_level: f32,
     /// Amplitude envelope.
     pub amp: AdsrCoefs,
     /// Filter envelope.
     pub filter_env: AdsrCoefs,
+    /// The amplitude and filter envelopes in seconds (for key scaling).
+    pub adsr: [Adsr; 2],
+    /// Decay times are multiplied by 2^(−`key_decay` × octaves above
+    /// middle C).
+    pub key_decay: f32,
+    /// Share of oscillator 1 that fades with the filter envelope.
+    pub osc1_fade: f32,
+    /// Sample rate the coefficients are for.
+    pub sample_rate: f32,
     /// Base cutoff (middle C, velocity 0, envelope 0).
     pub cutoff_hz: f32,
     /// Filter resonance.
@@ -133,17 +149,85 @@ impl Tone {
     pub fn new(timbre: &Timbre, sample_rate: f32) -> Tone {
         let adsr = |a: &Adsr| AdsrCoefs::new(a, sample_rate, BLOCK);
         Tone {
-            shape: timbre.shape.map(Shape::morph),
-            osc2_ratio: (timbre.osc2_cents / 1200.0).exp2(),
+            morph: timbre.shape,
+            ratios: detune_ratios(timbre),
             osc2_level: timbre.osc2_level,
             amp: adsr(&timbre.amp),
             filter_env: adsr(&timbre.filter_env),
+            adsr: [timbre.amp, timbre.filter_env],
+            key_decay: timbre.key_decay,
+            osc1_fade: timbre.osc1_fade.clamp(0.0, 1.0),
+            sample_rate,
             cutoff_hz: timbre.cutoff_hz,
             resonance: timbre.resonance,
             env_octaves: timbre.env_octaves,
             velocity_octaves: timbre.velocity_octaves,
             key_tracking: timbre.key_tracking,
             level: timbre.level,
+        }
+    }
+}
+
+/// Amplitude of the fundamental of a waveform at morph position `p` (0
+/// sine, 1 triangle, 2 saw, 3 square, crossfades in between: their
+/// fundamentals are in phase, so they mix linearly).
+fn fundamental(p: f32) -> f32 {
+    const AMPLITUDE: [f32; 4] = [
+        1.0,
+        8.0 / (std::f32::consts::PI * std::f32::consts::PI),
+        2.0 / std::f32::consts::PI,
+        4.0 / std::f32::consts::PI,
+    ];
+    let p = if p.is_nan() { 0.0 } else { p.clamp(0.0, 3.0) };
+    let i = (p as usize).min(2);
+    let mix = p - i as f32;
+    AMPLITUDE[i] * (1.0 - mix) + AMPLITUDE[i + 1] * mix
+}
+
+/// Frequency ratios of oscillators 1 and 2 to the key. An interval of an
+/// octave or more (organ, bass) keeps oscillator 1 on the key. A detune
+/// (under half an octave) is split around the key, weighted by the power
+/// of the two fundamentals, so the power-weighted mean frequency (the
+/// pitch the ear hears from a chorus) is the key's: equal oscillators go
+/// ±half the detune.
+pub fn detune_ratios(timbre: &Timbre) -> [f32; 2] {
+    let cents = if timbre.osc2_cents.is_finite() {
+        timbre.osc2_cents
+    } else {
+        0.0
+    };
+    let ratio = |c: f32| (c / 1200.0).exp2();
+    if cents.abs() >= 600.0 {
+        return [1.0, ratio(cents)];
+    }
+    let p1 = fundamental(timbre.shape[0]).powi(2);
+    let p2 = (fundamental(timbre.shape[1]) * timbre.osc2_level).powi(2);
+    let w2 = if p1 + p2 > 0.0 { p2 / (p1 + p2) } else { 0.5 };
+    [ratio(-cents * w2), ratio(cents * (1.0 - w2))]
+}
+
+/// The engine-wide panel controls for one block, smoothed by the engine
+/// so that a jump glides over a few milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PanelControl {
+    /// Shapes of oscillators 1 and 2 at the block's start and end: the
+    /// block crossfades between them sample by sample.
+    pub shapes: [[Shape; 2]; 2],
+    /// Octaves added to the cutoff (Knob 1 / CC 74).
+    pub cutoff_octaves: f32,
+    /// Added to the preset's resonance (CC 71).
+    pub resonance: f32,
+}
+
+impl PanelControl {
+    /// The controls at rest: `morph` positions, the preset's cutoff and
+    /// resonance.
+    pub fn steady(morph: [f32; 2]) -> PanelControl {
+        let shape = morph.map(Shape::morph);
+        PanelControl {
+            shapes: [[shape[0]; 2], [shape[1]; 2]],
+            cutoff_octaves: 0.0,
+            resonance: 0.0,
         }
     }
 }
@@ -195,16 +279,23 @@ pub struct Voice {
     fade: f32,
     /// Fade decrement per sample (0: not fading).
     fade_step: f32,
-    /// Start phases for the next (re)start.
-    phases: [u32; 2],
+    /// Start phase of both oscillators for the next (re)start.
+    phase: u32,
     /// Level from velocity.
     velocity_gain: f32,
     osc: [Oscillator; 2],
     pitch: [Pitch; 2],
     /// Key + offset the pitches were computed for (NaN: none yet).
     pitch_semis: f32,
+    /// Oscillator ratios the pitches were computed for.
+    pitch_ratios: [f32; 2],
     env: Envelope,
     filter_env: Envelope,
+    /// This key's envelope coefficients (amplitude, filter) when the tone
+    /// scales its decays by key, and the envelopes they were made from.
+    key_coefs: Option<([Adsr; 2], [AdsrCoefs; 2])>,
+    /// Gain of oscillator 1 at the end of the last block (NaN: none yet).
+    osc1_gain: f32,
     filter: Svf,
     coefs: SvfCoefs,
     /// Cutoff octave offset `cutoff_scale` was computed for (NaN: none).
@@ -235,13 +326,16 @@ impl Default for Voice {
             pending: false,
             fade: 1.0,
             fade_step: 0.0,
-            phases: [0; 2],
+            phase: 0,
             velocity_gain: 0.0,
             osc: [Oscillator::default(); 2],
             pitch: [Pitch::new(0.0, 1.0); 2],
             pitch_semis: f32::NAN,
+            pitch_ratios: [1.0; 2],
             env: Envelope::default(),
             filter_env: Envelope::default(),
+            key_coefs: None,
+            osc1_gain: f32::NAN,
             filter: Svf::default(),
             coefs: SvfCoefs::lowpass(1000.0, 0.0, 48_000.0),
             cutoff_octaves: f32::NAN,
@@ -253,14 +347,14 @@ impl Default for Voice {
 }
 
 impl Voice {
-    /// Start `note` now, from silence, oscillators at `phases`.
-    pub fn start(&mut self, note: Note, phases: [u32; 2]) {
+    /// Start `note` now, from silence, both oscillators at `phase`.
+    pub fn start(&mut self, note: Note, phase: u32) {
         self.note = note;
-        self.phases = phases;
+        self.phase = phase;
         self.restart();
     }
 
-    /// (Re)initialise everything for `self.note` at `self.phases`.
+    /// (Re)initialise everything for `self.note` at `self.phase`.
     fn restart(&mut self) {
         self.active = true;
         self.sound = self.note;
@@ -271,12 +365,18 @@ impl Voice {
         self.fade_step = 0.0;
         let v = f32::from(self.note.velocity.min(127)) / 127.0;
         self.velocity_gain = v * v;
-        self.osc = self.phases.map(Oscillator::new);
+        // Both oscillators start together: tuned (nearly) alike, they add
+        // the same way on every strike instead of adding or cancelling by
+        // chance. Only the common start phase is random, so the voices of
+        // a chord do not peak together.
+        self.osc = [Oscillator::new(self.phase); 2];
         self.pitch_semis = f32::NAN;
         self.env.reset();
         self.env.gate_on();
         self.filter_env.reset();
         self.filter_env.gate_on();
+        self.key_coefs = None;
+        self.osc1_gain = f32::NAN;
         self.filter.reset();
         self.cutoff_octaves = f32::NAN;
         self.coefs_for = (f32::NAN, f32::NAN);
@@ -335,9 +435,9 @@ impl Voice {
     }
 
     /// Fade out over `fade_step`⁻¹ samples, then play `note`.
-    pub fn steal(&mut self, note: Note, phases: [u32; 2], fade_step: f32) {
+    pub fn steal(&mut self, note: Note, phase: u32, fade_step: f32) {
         self.note = note;
-        self.phases = phases;
+        self.phase = phase;
         self.pending = true;
         self.gate = true;
         self.sustained = false;
@@ -387,6 +487,7 @@ impl Voice {
     pub fn begin_block(
         &mut self,
         tone: &Tone,
+        panel: &PanelControl,
         ch: &ChannelControl,
         sample_rate: f32,
         n: usize,
@@ -396,23 +497,26 @@ impl Voice {
         let sound = self.sound;
         // Pitch, only when key + bend + vibrato moved.
         let semis = f32::from(sound.key) + ch.pitch_offset;
-        if semis != self.pitch_semis {
+        if semis != self.pitch_semis || tone.ratios != self.pitch_ratios {
             self.pitch_semis = semis;
+            self.pitch_ratios = tone.ratios;
             let f1 = 440.0 * ((semis - 69.0) * (1.0 / 12.0)).exp2();
             self.pitch = [
-                Pitch::new(f1, sample_rate),
-                Pitch::new(f1 * tone.osc2_ratio, sample_rate),
+                Pitch::new(f1 * tone.ratios[0], sample_rate),
+                Pitch::new(f1 * tone.ratios[1], sample_rate),
             ];
         }
         // Envelopes and fade.
-        let amp = self.env.advance(n, &tone.amp);
-        let fenv = self.filter_env.advance(n, &tone.filter_env);
+        let [amp_coefs, fenv_coefs] = self.envelope_coefs(tone);
+        let amp = self.env.advance(n, &amp_coefs);
+        let fenv = self.filter_env.advance(n, &fenv_coefs);
         if self.fade_step > 0.0 {
             self.fade = (self.fade - self.fade_step * n as f32).max(0.0);
         }
         // Cutoff, only when it moved.
         let velocity = f32::from(sound.velocity.min(127)) * (1.0 / 127.0);
         let octaves = tone.env_octaves * fenv
+            + panel.cutoff_octaves
             + tone.velocity_octaves * velocity
             + tone.key_tracking * (f32::from(sound.key) - 60.0) * (1.0 / 12.0);
         if octaves != self.cutoff_octaves {
@@ -420,9 +524,10 @@ impl Voice {
             self.cutoff_scale = octaves.exp2();
         }
         let cutoff = tone.cutoff_hz * self.cutoff_scale;
-        if (cutoff, tone.resonance) != self.coefs_for {
-            self.coefs_for = (cutoff, tone.resonance);
-            self.coefs = SvfCoefs::lowpass(cutoff, tone.resonance, sample_rate);
+        let resonance = tone.resonance + panel.resonance;
+        if (cutoff, resonance) != self.coefs_for {
+            self.coefs_for = (cutoff, resonance);
+            self.coefs = SvfCoefs::lowpass(cutoff, resonance, sample_rate);
         }
         // Gains at the end of the block, ramped to from the last block's.
         let level = amp * self.fade * self.velocity_gain * tone.level * ch.gain;
@@ -433,15 +538,49 @@ impl Voice {
 
         osc.fill(0.0);
         let [o1, o2] = &mut self.osc;
-        o1.add_block(&self.pitch[0], &tone.shape[0], 1.0, osc, n);
+        let osc1_gain = 1.0 - tone.osc1_fade * (1.0 - fenv);
+        let osc1_from = if self.osc1_gain.is_nan() {
+            osc1_gain
+        } else {
+            self.osc1_gain
+        };
+        self.osc1_gain = osc1_gain;
+        let [[from1, to1], [from2, to2]] = &panel.shapes;
+        o1.add_block(&self.pitch[0], from1, to1, [osc1_from, osc1_gain], osc, n);
         if tone.osc2_level != 0.0 {
-            o2.add_block(&self.pitch[1], &tone.shape[1], tone.osc2_level, osc, n);
+            let level = [tone.osc2_level; 2];
+            o2.add_block(&self.pitch[1], from2, to2, level, osc, n);
         }
         Lane {
             coefs: self.coefs,
             filter: self.filter,
             gains: start,
             steps: [0, 1, 2].map(|k| (end[k] - start[k]) * step),
+        }
+    }
+
+    /// The amplitude and filter envelope coefficients for this voice: the
+    /// tone's, or with its decays scaled by key (made at the first block of
+    /// a note and again if the panel changes the envelopes).
+    fn envelope_coefs(&mut self, tone: &Tone) -> [AdsrCoefs; 2] {
+        if tone.key_decay == 0.0 {
+            return [tone.amp, tone.filter_env];
+        }
+        match self.key_coefs {
+            Some((made_from, coefs)) if made_from == tone.adsr => coefs,
+            _ => {
+                let octaves = (f32::from(self.sound.key) - 60.0) / 12.0;
+                let scale = (-tone.key_decay * octaves).exp2();
+                let coefs = tone.adsr.map(|a| {
+                    let scaled = Adsr {
+                        decay: a.decay * scale,
+                        ..a
+                    };
+                    AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
+                });
+                self.key_coefs = Some((tone.adsr, coefs));
+                coefs
+            }
         }
     }
 
