@@ -9,6 +9,7 @@
 //! models (the AWS DeepComposer keyboard).
 pub mod audio;
 pub mod cli;
+pub mod clock;
 pub mod decode;
 pub mod devices;
 pub mod input;

@@ -130,9 +130,7 @@ fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    let summary = session::run(config, &mut stdout, &mut std::io::stderr())?;
-    stdout.flush().context("cannot write to standard output")?;
+    let summary = session::run(config, std::io::stdout(), std::io::stderr())?;
     if let Some((path, seconds)) = &summary.wav {
         say!("composer-probe: wrote {seconds:.1} s to {}", path.display());
     }

@@ -2,10 +2,7 @@
 //! timestamps instead of a sound card, written to WAV with hound. Serves
 //! `composer-probe render` and `play --wav`.
 
-use crate::decode::bytes::ByteStreamDecoder;
-use crate::decode::message::ChannelMessage;
-use crate::input::file::{self, FileError};
-use crate::input::EventMessage;
+use crate::record::read::{self, FileError};
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use std::fs;
 use std::io::BufWriter;
@@ -13,41 +10,6 @@ use std::path::{Path, PathBuf};
 
 /// The longest release/reverb tail rendered after the last event.
 const MAX_TAIL_SECONDS: u64 = 30;
-
-/// The synth's view of a MIDI message, if it has one.
-pub fn synth_event(message: &EventMessage) -> Option<SynthEvent> {
-    let EventMessage::Channel { channel, message } = message else {
-        return None;
-    };
-    let channel = channel.as_int();
-    Some(match *message {
-        ChannelMessage::NoteOn { key, vel } => SynthEvent::NoteOn {
-            channel,
-            key: key.as_int(),
-            velocity: vel.as_int(),
-        },
-        ChannelMessage::NoteOff { key, .. } => SynthEvent::NoteOff {
-            channel,
-            key: key.as_int(),
-        },
-        ChannelMessage::Controller { controller, value } => SynthEvent::Control {
-            channel,
-            controller: controller.as_int(),
-            value: value.as_int(),
-        },
-        ChannelMessage::PitchBend { bend } => SynthEvent::PitchBend {
-            channel,
-            value: bend.0.as_int(),
-        },
-        ChannelMessage::ProgramChange { program } => SynthEvent::ProgramChange {
-            channel,
-            program: program.as_int(),
-        },
-        ChannelMessage::Aftertouch { .. } | ChannelMessage::ChannelAftertouch { .. } => {
-            return None
-        }
-    })
-}
 
 /// Sample format of a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,24 +216,15 @@ pub fn render_file(
     format: WavFormat,
     config: EngineConfig,
 ) -> Result<RenderSummary, RenderError> {
-    let events = file::load(input)?;
+    let events = read::load(input)?;
     let mut wav = WavOutput::create(output, sample_rate, format)?;
     let mut renderer = OfflineRenderer::new(Engine::new(sample_rate, config));
-    let mut decoder = ByteStreamDecoder::new();
     let mut notes = 0;
     for event in &events {
         renderer.render_until(event.t_us, &mut wav)?;
-        let mut decoded = Vec::new();
-        decoder.feed(&event.bytes, |message| {
-            decoded.push(EventMessage::from(message))
-        });
-        for message in decoded {
-            if let Some(synth) = synth_event(&message) {
-                if matches!(synth, SynthEvent::NoteOn { velocity, .. } if velocity > 0) {
-                    notes += 1;
-                }
-                renderer.handle(synth);
-            }
+        if let Some(synth) = SynthEvent::from_midi(&event.message) {
+            notes += u64::from(synth.starts_note());
+            renderer.handle(synth);
         }
     }
     renderer.finish_tail(&mut wav)?;

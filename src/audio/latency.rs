@@ -19,7 +19,7 @@
 //! atomics.
 
 use super::realtime::{self, SynthSource, TimedEvent};
-use crate::input::Clock;
+use crate::clock::Clock;
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use rodio::cpal;
 use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _, StreamTrait as _};

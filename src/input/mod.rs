@@ -15,6 +15,7 @@ pub mod worker;
 
 pub use event::{EventMessage, InputEvent, MidiEvent};
 
+use crate::clock::Clock;
 use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
 use crate::decode::usb_midi::UsbMidiDecoder;
@@ -60,22 +61,6 @@ pub struct SourceInfo {
     pub device: Option<&'static KnownDevice>,
 }
 
-/// A monotonic clock counting from the start of a stream.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock(Instant);
-
-impl Clock {
-    /// Starts counting now.
-    pub fn start() -> Self {
-        Clock(Instant::now())
-    }
-
-    /// Microseconds since the start.
-    pub fn now_us(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX)
-    }
-}
-
 /// What sources hand to the stream.
 #[derive(Debug)]
 enum Raw {
@@ -102,14 +87,9 @@ impl Feed {
     /// MIDI 1.0 bytes (one or more messages, running status allowed) that
     /// arrived now on `cable`. Returns false once the stream is gone.
     pub fn bytes(&self, cable: u4, data: &[u8]) -> bool {
-        self.bytes_at(self.now_us(), cable, data)
-    }
-
-    /// MIDI 1.0 bytes with an explicit time (file playback).
-    pub fn bytes_at(&self, t_us: u64, cable: u4, data: &[u8]) -> bool {
         self.sender
             .send(Raw::Bytes {
-                t_us,
+                t_us: self.now_us(),
                 cable,
                 data: data.to_vec(),
             })
@@ -349,7 +329,7 @@ pub enum InputError {
     UsbBus(#[from] crate::usb::UsbError),
     /// A MIDI file could not be used.
     #[error(transparent)]
-    File(#[from] file::FileError),
+    File(#[from] crate::record::read::FileError),
     /// The terminal could not be put in raw mode for `--keys`.
     #[error("cannot read the computer keyboard: {0} (--keys needs an interactive terminal)")]
     Terminal(#[source] std::io::Error),

@@ -4,7 +4,8 @@
 //! This module owns the take: which events belong to it and where its time
 //! zero is (`take`), the crash-safe journal written while recording
 //! (`journal`), turning a take into SMF bytes with midly (`smf`), and
-//! putting files in place atomically (`files`). The caller owns the input
+//! putting files in place atomically (`files`); reading SMF files back
+//! lives beside the writer (`read`). The caller owns the input
 //! stream, signals and transport buttons: it feeds events to a [`Recorder`],
 //! calls [`Recorder::flush_if_due`] from its loop and [`Recorder::finish`]
 //! at the end. A take cut short by a crash is turned into a file by
@@ -12,6 +13,7 @@
 
 mod files;
 mod journal;
+pub mod read;
 mod smf;
 mod take;
 #[cfg(test)]

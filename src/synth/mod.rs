@@ -26,12 +26,14 @@
 //! `src/synth/engine.rs`.
 //!
 //! Parts: `oscillator`, `envelope`, `filter`, `voice`, `preset`, `effects`
-//! (reverb, limiter), `engine`.
+//! (reverb, limiter), `engine`, and `midi` (a MIDI message as a
+//! [`SynthEvent`]).
 
 mod effects;
 mod engine;
 mod envelope;
 mod filter;
+mod midi;
 mod oscillator;
 mod preset;
 mod voice;

@@ -3,11 +3,11 @@
 //! render functions in [`mod@super::ui`] read it out. A `dirty` flag tells the
 //! terminal loop whether a redraw is due.
 
+use crate::decode::format::Formatter;
 use crate::decode::message::{u4, ChannelMessage, SystemRealtime};
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{ChannelState, NoteTracker, Transport};
 use crate::input::{EventMessage, MidiEvent, SourceInfo};
-use crate::monitor::Formatter;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -175,7 +175,7 @@ impl App {
             _ => {}
         }
         let formatter = Formatter {
-            info: &self.source,
+            device: self.source.device,
             naming: self.naming,
         };
         let line = formatter.line(event, transport);

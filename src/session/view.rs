@@ -1,0 +1,242 @@
+//! How a session shows what happens: event lines on standard output and
+//! status lines on standard error, written by a thread of their own through
+//! a bounded queue (a stalled or closed pipe loses lines, never the sound,
+//! the take or its journal); or the full-screen terminal keyboard.
+
+use crate::decode::format::Formatter;
+use crate::decode::names::NoteNaming;
+use crate::decode::tracker::Transport;
+use crate::input::{MidiEvent, SourceInfo, Via};
+use crate::tui::{Action, App, Status, TerminalGuard};
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Lines waiting for the writer: enough for a burst of a fast file replay.
+const LINE_QUEUE: usize = 8192;
+/// The shortest time between two redraws: at most 60 a second.
+const FRAME: Duration = Duration::from_millis(16);
+/// How long an idle terminal view sleeps between looks at the keys.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// One line for the writer thread.
+enum Line {
+    /// For standard output.
+    Event(String),
+    /// For standard error, after "composer-probe: ".
+    Status(String),
+}
+
+/// The line writer: its queue and its thread.
+struct Lines {
+    /// `None` once the writer gave up (its output failed).
+    sender: Option<SyncSender<Line>>,
+    /// `None` once joined.
+    writer: Option<JoinHandle<io::Result<()>>>,
+    /// Lines lost because the writer fell behind.
+    dropped: u64,
+}
+
+impl Lines {
+    fn start(out: Box<dyn Write + Send>, status: Box<dyn Write + Send>) -> Self {
+        let (sender, receiver) = mpsc::sync_channel(LINE_QUEUE);
+        let writer = std::thread::spawn(move || write_lines(&receiver, out, status));
+        Lines {
+            sender: Some(sender),
+            writer: Some(writer),
+            dropped: 0,
+        }
+    }
+
+    /// Queues a line without ever waiting.
+    fn send(&mut self, line: Line) {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        match sender.try_send(line) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => self.dropped += 1,
+            Err(TrySendError::Disconnected(_)) => self.sender = None,
+        }
+    }
+
+    /// Writes what is queued and waits for the writer: the session is over.
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some(sender) = self.sender.take() {
+            if self.dropped > 0 {
+                let _ = sender.send(Line::Status(format!(
+                    "{} lines were not shown: the output was not read fast enough",
+                    self.dropped
+                )));
+            }
+        }
+        match self.writer.take() {
+            Some(writer) => writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the output thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Lines {
+    /// A session that failed still writes out what it said before.
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// The writer thread: event lines until standard output fails, status
+/// lines as long as standard error takes them.
+fn write_lines(
+    lines: &Receiver<Line>,
+    mut out: Box<dyn Write + Send>,
+    mut status: Box<dyn Write + Send>,
+) -> io::Result<()> {
+    for line in lines {
+        match line {
+            Line::Event(text) => writeln!(out, "{text}").and_then(|()| out.flush())?,
+            Line::Status(text) => {
+                let _ = writeln!(status, "composer-probe: {text}");
+            }
+        }
+    }
+    out.flush()
+}
+
+/// The terminal keyboard view and its drawing cadence.
+struct Screen {
+    app: Box<App>,
+    guard: TerminalGuard,
+    /// The computer keyboard is the input: it reads the keys itself.
+    keys_are_input: bool,
+    /// When the screen was last drawn (for the 60-per-second cap).
+    last_draw: Instant,
+}
+
+/// Where the session's words and events go.
+pub(crate) struct View {
+    lines: Lines,
+    formatter: Formatter,
+    /// The terminal view, while it is up.
+    screen: Option<Screen>,
+}
+
+impl View {
+    /// Starts the line writer on `out` (events) and `status` (status).
+    pub(crate) fn start(out: Box<dyn Write + Send>, status: Box<dyn Write + Send>) -> Self {
+        View {
+            lines: Lines::start(out, status),
+            formatter: Formatter {
+                device: None,
+                naming: NoteNaming::default(),
+            },
+            screen: None,
+        }
+    }
+
+    /// Shows events from `info`: names its panel, and takes the terminal
+    /// for the keyboard view when `terminal` is asked for.
+    pub(crate) fn show(&mut self, info: &SourceInfo, terminal: bool) -> io::Result<()> {
+        self.formatter.device = info.device;
+        if terminal {
+            let mut app = App::new(info.clone(), NoteNaming::default());
+            app.monochrome(crate::tui::terminal::wants_monochrome());
+            self.screen = Some(Screen {
+                app: Box::new(app),
+                guard: TerminalGuard::enter()?,
+                keys_are_input: info.via == Via::Keys,
+                last_draw: Instant::now() - FRAME,
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the terminal back; later words go to the lines.
+    pub(crate) fn leave_screen(&mut self) {
+        self.screen = None;
+    }
+
+    /// A status line (a take saved, a warning).
+    pub(crate) fn status(&mut self, text: &str) {
+        match &mut self.screen {
+            Some(screen) => screen.app.note_stream_event(text),
+            None => self.lines.send(Line::Status(text.to_owned())),
+        }
+    }
+
+    /// A MIDI event, with the transport button it pressed.
+    pub(crate) fn event(&mut self, event: &MidiEvent, transport: Option<Transport>) {
+        match &mut self.screen {
+            Some(screen) => {
+                screen.app.apply(event, Instant::now());
+            }
+            None => {
+                let line = self.formatter.line(event, transport);
+                self.lines.send(Line::Event(line));
+            }
+        }
+    }
+
+    /// Something that happened to the stream (unplugged, back).
+    pub(crate) fn stream_event(&mut self, t_us: u64, text: &str) {
+        match &mut self.screen {
+            Some(screen) => screen.app.note_stream_event(text),
+            None => {
+                let line = format!("{:>12.6}  {text}", t_us as f64 / 1e6);
+                self.lines.send(Line::Event(line));
+            }
+        }
+    }
+
+    /// How long to wait for input before the screen needs attention again:
+    /// the next frame when something is waiting to be drawn, the end of a
+    /// button flash, or a short idle sleep (keys are read between waits).
+    pub(crate) fn wait(&self) -> Duration {
+        let Some(screen) = &self.screen else {
+            return IDLE_WAIT;
+        };
+        let now = Instant::now();
+        let next_frame = (screen.last_draw + FRAME).saturating_duration_since(now);
+        if screen.app.is_dirty() {
+            return next_frame;
+        }
+        let flash = screen
+            .app
+            .next_deadline()
+            .map_or(IDLE_WAIT, |at| at.saturating_duration_since(now));
+        flash.clamp(next_frame, IDLE_WAIT)
+    }
+
+    /// Reads a key and redraws if anything changed (terminal only).
+    pub(crate) fn refresh(&mut self, status: Status) -> io::Result<Action> {
+        let Some(screen) = &mut self.screen else {
+            return Ok(Action::None);
+        };
+        let mut action = Action::None;
+        if !screen.keys_are_input {
+            match crate::tui::terminal::poll_key(Duration::ZERO) {
+                Ok(Some(key)) => action = screen.app.handle_key(key),
+                Ok(None) => {}
+                // The window closed: end the session as if asked to quit.
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(Action::Quit),
+                Err(error) => return Err(error),
+            }
+        }
+        screen.app.set_status(status);
+        let now = Instant::now();
+        screen.app.tick(now);
+        if now >= screen.last_draw + FRAME {
+            screen.guard.draw(&mut screen.app)?;
+            screen.last_draw = now;
+        }
+        Ok(action)
+    }
+
+    /// Leaves the screen and writes out every line still queued.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        self.leave_screen();
+        self.lines.finish()
+    }
+}
