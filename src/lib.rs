@@ -1,8 +1,8 @@
 //! composer-probe: find, hear and record USB MIDI keyboards.
 //!
 //! Data flows one way: [`usb`] finds devices and parses their descriptors,
-//! [`ports`] finds the operating system's MIDI ports, and [`list`] joins the
-//! two into the report users see. [`input`] turns a source (system port,
+//! [`ports`] finds the operating system's MIDI ports, [`inventory`] joins
+//! the two and assesses each device, and [`list`] presents it. [`input`] turns a source (system port,
 //! direct USB, a MIDI file, the computer keyboard) into one stream of
 //! events, decoded by [`decode`] (the place to look for anything MIDI);
 //! [`monitor`] prints them. [`devices`] holds what we know about particular
@@ -13,6 +13,7 @@ pub mod clock;
 pub mod decode;
 pub mod devices;
 pub mod input;
+pub mod inventory;
 pub mod list;
 pub mod monitor;
 pub mod ports;

@@ -7,8 +7,9 @@ use composer_probe::cli::{
     Cli, Command, ListArgs, MonitorArgs, PlayArgs, RecordArgs, RecoverArgs, RenderArgs,
 };
 use composer_probe::input::select;
+use composer_probe::inventory::{self, Inventory};
 use composer_probe::session::{self, SessionConfig};
-use composer_probe::{audio, list, monitor, ports, record, render, usb};
+use composer_probe::{audio, list, monitor, record, render};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -42,16 +43,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(args) => run_recover(&args),
         Command::Render(args) => run_render(&args),
         Command::UdevRule => {
-            write_stdout(list::UDEV_RULE)?;
+            write_stdout(inventory::UDEV_RULE)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let devices = usb::enumerate().map_err(|e| e.to_string());
-    let usb_failed = devices.is_err();
-    let report = list::ListReport::build(devices, ports::discover(), args.all);
+    let report = Inventory::discover(args.all);
+    let usb_failed = report.usb_error.is_some();
     let text = if args.json {
         serde_json::to_string_pretty(&report).context("cannot encode the report as JSON")? + "\n"
     } else {
