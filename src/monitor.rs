@@ -4,7 +4,6 @@
 use crate::decode::format::{write_stream_event, Formatter};
 use crate::decode::message::ChannelMessage;
 use crate::decode::names::NoteNaming;
-use crate::decode::tracker::NoteTracker;
 use crate::input::{EventMessage, InputEvent, InputStream, Next};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -141,7 +140,6 @@ pub fn run(
         device: info.device,
         naming: config.naming,
     };
-    let mut tracker = NoteTracker::new(info.device);
     let mut shown = 0u64;
     loop {
         if config.count.is_some_and(|limit| shown >= limit) {
@@ -157,17 +155,13 @@ pub fn run(
             }
             None => Duration::from_millis(200),
         };
-        let event = match stream.next_timeout(wait) {
-            Next::Event(event) => event,
+        let (event, transport) = match stream.next_timeout(wait) {
+            Next::Event { event, transport } => (event, transport),
             Next::Timeout => continue,
             Next::Closed => return Ok(Ending::Ended),
         };
         match event {
             InputEvent::Midi(event) => {
-                let transport = match &event.message {
-                    EventMessage::Channel { channel, message } => tracker.apply(*channel, message),
-                    _ => None,
-                };
                 if !config.filter.accepts(&event.message) {
                     continue;
                 }

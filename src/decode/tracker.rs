@@ -1,8 +1,10 @@
 //! The note tracker: what is held, sustained and set on every channel, and
-//! transport button presses. The synth, the visualizer and the recorder all
-//! read the same tracker state.
+//! transport button presses. The input stream keeps the one tracker of a
+//! session and hands each event on with its meaning; the terminal view, the
+//! recorder's stop rule and the SMF writer read tracker state instead of
+//! keeping their own.
 
-use super::message::{u4, ChannelMessage};
+use super::message::{u4, ChannelMessage, EventMessage};
 use crate::devices::{KnownDevice, TransportControls};
 
 /// Controller number of the sustain pedal.
@@ -138,6 +140,31 @@ impl NoteTracker {
         None
     }
 
+    /// Applies any message: channel messages change the state (see
+    /// [`NoteTracker::apply`]); others mean nothing to it.
+    pub fn track(&mut self, message: &EventMessage) -> Option<Transport> {
+        match message {
+            EventMessage::Channel { channel, message } => self.apply(*channel, message),
+            _ => None,
+        }
+    }
+
+    /// Copies one channel's state from `other` (a view showing what the
+    /// stream's tracker says).
+    pub fn mirror(&mut self, channel: u4, other: &NoteTracker) {
+        let index = usize::from(channel.as_int());
+        self.channels[index].clone_from(&other.channels[index]);
+    }
+
+    /// True when no note is held or sustained and no sustain pedal is down.
+    pub fn all_released(&self) -> bool {
+        self.channels.iter().all(|state| {
+            !state.sustain()
+                && state.held_keys().next().is_none()
+                && state.sustained_keys().next().is_none()
+        })
+    }
+
     fn transport_press(&self, controller: u8, previous: u8, value: u8) -> Option<Transport> {
         let map = self.transport?;
         if value < 64 {
@@ -233,8 +260,10 @@ mod tests {
             "struck again: held, not sustained"
         );
         tracker.apply(ch(), &off(60));
+        assert!(!tracker.all_released(), "the pedal is still down");
         tracker.apply(ch(), &cc(64, 0));
         assert!(tracker.sounding().is_empty());
+        assert!(tracker.all_released());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub use event::{EventMessage, InputEvent, MidiEvent};
 use crate::clock::Clock;
 use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
+use crate::decode::tracker::{NoteTracker, Transport};
 use crate::decode::usb_midi::UsbMidiDecoder;
 use crate::decode::DecodeStats;
 use crate::devices::KnownDevice;
@@ -133,17 +134,25 @@ impl<T: Send> Running for T {}
 /// The result of waiting for the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
-    /// An event arrived.
-    Event(InputEvent),
+    /// An event arrived; the stream's tracker has applied it.
+    Event {
+        /// The event.
+        event: InputEvent,
+        /// The transport button a keyboard event pressed (never one of a
+        /// take played back).
+        transport: Option<Transport>,
+    },
     /// Nothing arrived in time.
     Timeout,
     /// Every source is gone and everything was delivered.
     Closed,
 }
 
-/// A running input: decoded events from one source, in arrival order.
+/// A running input: decoded events from one source, in arrival order, each
+/// applied to the stream's note tracker as it is handed out.
 pub struct InputStream {
     info: SourceInfo,
+    tracker: NoteTracker,
     receiver: Receiver<Raw>,
     feed: Feed,
     byte_decoders: Vec<ByteStreamDecoder>,
@@ -167,6 +176,7 @@ impl InputStream {
         };
         let running = start(feed.clone())?;
         Ok(InputStream {
+            tracker: NoteTracker::new(info.device),
             info,
             receiver,
             feed,
@@ -180,6 +190,12 @@ impl InputStream {
     /// What this stream listens to.
     pub fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    /// What is held, sustained and set on every channel, as of the last
+    /// event handed out.
+    pub fn tracker(&self) -> &NoteTracker {
+        &self.tracker
     }
 
     /// A handle that interrupts this stream from another thread.
@@ -225,7 +241,15 @@ impl InputStream {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(event) = self.pending.pop_front() {
-                return Next::Event(event);
+                let transport = match &event {
+                    InputEvent::Midi(midi) => self.tracker.track(&midi.message),
+                    InputEvent::Played(played) => {
+                        self.tracker.track(&played.message);
+                        None
+                    }
+                    _ => None,
+                };
+                return Next::Event { event, transport };
             }
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.receiver.recv_timeout(wait) {

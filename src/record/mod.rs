@@ -20,7 +20,6 @@ mod take;
 mod tests;
 
 use crate::decode::message::ChannelMessage;
-use crate::decode::tracker::NoteTracker;
 use crate::input::event::{EventMessage, MidiEvent};
 use journal::{JournalHeader, JournalWriter};
 use serde::{Deserialize, Serialize};
@@ -191,7 +190,6 @@ pub struct Recorder {
     options: RecordOptions,
     journal: JournalWriter,
     take: Take,
-    tracker: NoteTracker,
     events: usize,
     scratch: Vec<u8>,
 }
@@ -246,7 +244,6 @@ impl Recorder {
             take: Take::new(now_us, options.keep_leading_silence),
             options,
             journal,
-            tracker: NoteTracker::new(None),
             events: 0,
             scratch: Vec::with_capacity(16),
         })
@@ -267,9 +264,6 @@ impl Recorder {
             return Ok(());
         }
         let message = take::normalize(event.message.clone());
-        if let EventMessage::Channel { channel, message } = &message {
-            self.tracker.apply(*channel, message);
-        }
         self.scratch.clear();
         message.write_bytes(&mut self.scratch);
         self.take.push(event.t_us, message);
@@ -318,12 +312,6 @@ impl Recorder {
     /// just because of `keep_leading_silence`).
     pub fn started(&self) -> bool {
         self.take.started()
-    }
-
-    /// True when no note is held or sustained and no sustain pedal is down
-    /// (for `--until-silence`).
-    pub fn all_released(&self) -> bool {
-        self.tracker.sounding().is_empty() && self.tracker.pedals_down().is_empty()
     }
 
     /// Microseconds since time zero (0 before it is known). With

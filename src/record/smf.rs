@@ -5,7 +5,7 @@
 use super::take::Take;
 use super::{RecordOptions, TakeSummary};
 use crate::decode::message::{u4, u7, ChannelMessage};
-use crate::decode::tracker::SUSTAIN_PEDAL;
+use crate::decode::tracker::{NoteTracker, SUSTAIN_PEDAL};
 use crate::input::event::EventMessage;
 use midly::num::{u15, u24, u28};
 use midly::{Format, Header, MetaMessage, Smf, Timing, TrackEvent, TrackEventKind};
@@ -126,8 +126,9 @@ pub(crate) fn write_take(
         .then(|| DEEPCOMPOSER_BARS * bar_ticks(options));
 
     let mut placed: Vec<(u64, Payload)> = Vec::with_capacity(take.events.len() + 8);
-    let mut open = [[false; 128]; 16];
-    let mut pedal = [false; 16];
+    // What the take holds so far: the notes to close and pedals to lift
+    // at the stop.
+    let mut open = NoteTracker::new(None);
     let mut last_tick = 0;
     let mut last_us = zero;
     let mut notes = 0;
@@ -138,30 +139,21 @@ pub(crate) fn write_take(
         }
         let payload = match &event.message {
             EventMessage::Channel { channel, message } => {
-                let c = usize::from(channel.as_int());
                 let message = match *message {
-                    ChannelMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                        open[c][usize::from(key.as_int())] = true;
+                    ChannelMessage::NoteOn { vel, .. } if vel.as_int() > 0 => {
                         notes += 1;
                         *message
                     }
                     ChannelMessage::NoteOn { key, vel } | ChannelMessage::NoteOff { key, vel } => {
-                        let k = usize::from(key.as_int());
-                        if !open[c][k] {
+                        if open.channel(*channel).held_velocity(key.as_int()).is_none() {
                             // Released before the take: its Note On is not in it.
                             continue;
                         }
-                        open[c][k] = false;
                         ChannelMessage::NoteOff { key, vel }
-                    }
-                    ChannelMessage::Controller { controller, value }
-                        if controller.as_int() == SUSTAIN_PEDAL =>
-                    {
-                        pedal[c] = value.as_int() >= 64;
-                        *message
                     }
                     other => other,
                 };
+                open.apply(*channel, &message);
                 Payload::Midi {
                     channel: *channel,
                     message,
@@ -193,22 +185,22 @@ pub(crate) fn write_take(
         _ => (stop_tick, stop_us.max(last_us).saturating_sub(zero)),
     };
     let mut closed_notes = 0;
-    for (c, keys) in open.iter().enumerate() {
-        let channel = u4::new(c as u8);
-        for (key, _) in keys.iter().enumerate().filter(|(_, open)| **open) {
+    for channel in (0..16).map(u4::new) {
+        let state = open.channel(channel);
+        for key in state.held_keys() {
             closed_notes += 1;
             placed.push((
                 end_tick,
                 Payload::Midi {
                     channel,
                     message: ChannelMessage::NoteOff {
-                        key: u7::new(key as u8),
+                        key: u7::new(key),
                         vel: u7::new(0),
                     },
                 },
             ));
         }
-        if pedal[c] {
+        if state.sustain() {
             placed.push((
                 end_tick,
                 Payload::Midi {

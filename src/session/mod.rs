@@ -20,8 +20,7 @@ pub use output::WAV_SAMPLE_RATE;
 pub use takes::{describe_take, take_path};
 
 use crate::audio::device::{self, AudioError};
-use crate::decode::message::EventMessage;
-use crate::decode::tracker::NoteTracker;
+use crate::decode::tracker::Transport;
 use crate::input::select;
 use crate::input::worker::Worker;
 use crate::input::{InputError, InputEvent, InputStream, MidiEvent, Next, SourceInfo, Via};
@@ -147,7 +146,6 @@ struct Session<'a> {
     stream: InputStream,
     view: View,
     deck: Deck,
-    tracker: NoteTracker,
     /// The input as the status line names it.
     short_input: String,
     last_event_us: u64,
@@ -210,7 +208,6 @@ impl<'a> Session<'a> {
         let _ = ctrlc::set_handler(move || stop.interrupt());
         Ok(Session {
             config,
-            tracker: NoteTracker::new(info.device),
             short_input: short_input(&info),
             stream,
             view,
@@ -256,15 +253,18 @@ impl<'a> Session<'a> {
                 return Ok(now_us);
             }
             let silent = Duration::from_micros(now_us.saturating_sub(self.last_event_us));
-            if until_silence.is_some_and(|quiet| self.deck.takes.silent_for(quiet, silent)) {
+            let released = self.stream.tracker().all_released();
+            if until_silence
+                .is_some_and(|quiet| released && self.deck.takes.silent_for(quiet, silent))
+            {
                 return Ok(now_us);
             }
-            let event = match self.stream.next_timeout(self.view.wait()) {
-                Next::Event(event) => event,
+            let (event, transport) = match self.stream.next_timeout(self.view.wait()) {
+                Next::Event { event, transport } => (event, transport),
                 Next::Timeout => continue,
                 Next::Closed => return Ok(self.stream.now_us()),
             };
-            if let Some(stop_us) = self.handle(event)? {
+            if let Some(stop_us) = self.handle(event, transport)? {
                 return Ok(stop_us);
             }
         }
@@ -272,23 +272,22 @@ impl<'a> Session<'a> {
 
     /// Fans one event out: synth, take, `--thru`, then the view. Returns
     /// the stop time when the event ends the session.
-    fn handle(&mut self, event: InputEvent) -> Result<Option<u64>, SessionError> {
+    fn handle(
+        &mut self,
+        event: InputEvent,
+        transport: Option<Transport>,
+    ) -> Result<Option<u64>, SessionError> {
+        let tracker = self.stream.tracker();
         match event {
             InputEvent::Midi(event) => {
                 self.last_event_us = event.t_us;
-                let transport = match &event.message {
-                    EventMessage::Channel { channel, message } => {
-                        self.tracker.apply(*channel, message)
-                    }
-                    _ => None,
-                };
                 let Some(pressed) = transport else {
                     self.deck.play(&event, &mut self.view)?;
-                    self.view.event(&event, None);
+                    self.view.event(&event, None, tracker);
                     return Ok(None);
                 };
                 // A button is neither heard nor recorded: shown, then routed.
-                self.view.event(&event, transport);
+                self.view.event(&event, transport, tracker);
                 let ends = self
                     .deck
                     .press(pressed, event.t_us, &self.stream, &mut self.view)?;
@@ -296,7 +295,7 @@ impl<'a> Session<'a> {
             }
             InputEvent::Played(event) => {
                 self.deck.play_back(&event)?;
-                self.view.event(&event, None);
+                self.view.event(&event, None, tracker);
             }
             InputEvent::Disconnected { t_us, reason } => {
                 self.view.stream_event(t_us, &reason);

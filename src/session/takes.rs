@@ -123,12 +123,12 @@ impl Takes {
             .map(|recorder| Duration::from_micros(recorder.elapsed_us(now_us)))
     }
 
-    /// True when the take has begun, every note and pedal is released and
-    /// nothing was played for `quiet` (the `--until-silence` rule).
+    /// True when the take has begun and nothing was played for `quiet`
+    /// (with every note and pedal released: the `--until-silence` rule).
     pub(crate) fn silent_for(&self, quiet: Duration, silent: Duration) -> bool {
         self.current
             .as_ref()
-            .is_some_and(|r| r.started() && r.all_released() && silent >= quiet)
+            .is_some_and(|r| r.started() && silent >= quiet)
     }
 
     /// The takes saved.

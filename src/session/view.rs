@@ -5,7 +5,7 @@
 
 use crate::decode::format::Formatter;
 use crate::decode::names::NoteNaming;
-use crate::decode::tracker::Transport;
+use crate::decode::tracker::{NoteTracker, Transport};
 use crate::input::{MidiEvent, SourceInfo, Via};
 use crate::tui::{Action, App, Status, TerminalGuard};
 use std::io::{self, Write};
@@ -166,12 +166,16 @@ impl View {
         }
     }
 
-    /// A MIDI event, with the transport button it pressed.
-    pub(crate) fn event(&mut self, event: &MidiEvent, transport: Option<Transport>) {
+    /// A MIDI event, with the transport button it pressed and the
+    /// tracker's state after it.
+    pub(crate) fn event(
+        &mut self,
+        event: &MidiEvent,
+        transport: Option<Transport>,
+        tracker: &NoteTracker,
+    ) {
         match &mut self.screen {
-            Some(screen) => {
-                screen.app.apply(event, Instant::now());
-            }
+            Some(screen) => screen.app.apply(event, transport, tracker, Instant::now()),
             None => {
                 let line = self.formatter.line(event, transport);
                 self.lines.send(Line::Event(line));

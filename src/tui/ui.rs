@@ -324,7 +324,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
 mod tests {
     use super::*;
     use crate::decode::names::NoteNaming;
-    use crate::tui::app::tests::{bend, cc, deepcomposer, on};
+    use crate::tui::app::tests::{bend, cc, deepcomposer, on, show};
     use crate::tui::app::Status;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -344,7 +344,7 @@ mod tests {
         let now = Instant::now();
         let mut app = App::new(deepcomposer(), NoteNaming::default());
         for event in [on(60, 100), on(64, 80), bend(12288), cc(21, 100)] {
-            app.apply(&event, now);
+            show(&mut app, &event, now);
         }
         app.set_status(Status {
             input: "AKM322 (system port)".into(),
