@@ -21,5 +21,6 @@ pub mod record;
 pub mod render;
 pub mod session;
 pub mod synth;
+pub mod terminal;
 pub mod tui;
 pub mod usb;

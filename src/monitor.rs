@@ -189,7 +189,7 @@ pub fn run(
                     Some("keyboard reconnected"),
                 )?;
             }
-            InputEvent::Played(_) => {}
+            InputEvent::Played(_) | InputEvent::Key(_) => {}
             InputEvent::Ended { .. } => return Ok(Ending::Ended),
             InputEvent::Interrupted { .. } => return Ok(Ending::Interrupted),
         }

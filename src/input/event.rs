@@ -32,7 +32,11 @@ pub enum InputEvent {
     /// An event of a recorded take being played back (▶), not played on
     /// the keyboard: heard, shown, never recorded again.
     Played(MidiEvent),
-    /// The user asked to stop (Ctrl+C, SIGTERM).
+    /// A key of the computer keyboard for the view (not `--keys`, whose
+    /// keys arrive as MIDI).
+    Key(crossterm::event::KeyEvent),
+    /// The user asked to stop (Ctrl+C, SIGTERM, Esc under `--keys`), or the
+    /// terminal hung up.
     Interrupted {
         /// When.
         t_us: u64,

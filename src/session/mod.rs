@@ -184,7 +184,8 @@ impl<'a> Session<'a> {
             }
         };
         let info = stream.info().clone();
-        view.show(&info, config.display == DisplayChoice::Terminal)?;
+        let terminal = config.display == DisplayChoice::Terminal;
+        view.show(&info, terminal, stream.feed())?;
         view.status(&picked);
         let engine = EngineConfig {
             panel: match info.device {
@@ -236,19 +237,7 @@ impl<'a> Session<'a> {
             let now_us = self.stream.now_us();
             self.deck.takes.flush_if_due(now_us, &mut self.view);
             let status = self.deck.status(&self.short_input, now_us);
-            let preset = self.deck.preset;
-            match self.view.refresh(status)? {
-                Action::Quit => return Ok(now_us.max(self.last_event_us)),
-                Action::NextPreset => {
-                    self.deck
-                        .change_preset(preset.next(), now_us, &mut self.view)?
-                }
-                Action::PreviousPreset => {
-                    self.deck
-                        .change_preset(preset.previous(), now_us, &mut self.view)?
-                }
-                Action::None => {}
-            }
+            self.view.refresh(status)?;
             if duration.is_some_and(|d| self.started.elapsed() >= d) {
                 return Ok(now_us);
             }
@@ -306,6 +295,22 @@ impl<'a> Session<'a> {
             }
             InputEvent::Reconnected { t_us } => {
                 self.view.stream_event(t_us, "keyboard reconnected")
+            }
+            InputEvent::Key(key) => {
+                let now_us = self.stream.now_us();
+                let preset = self.deck.preset;
+                match self.view.key(key) {
+                    Action::Quit => return Ok(Some(now_us.max(self.last_event_us))),
+                    Action::NextPreset => {
+                        self.deck
+                            .change_preset(preset.next(), now_us, &mut self.view)?
+                    }
+                    Action::PreviousPreset => {
+                        self.deck
+                            .change_preset(preset.previous(), now_us, &mut self.view)?
+                    }
+                    Action::None => {}
+                }
             }
             InputEvent::Ended { t_us } | InputEvent::Interrupted { t_us } => {
                 return Ok(Some(t_us.max(self.last_event_us)))

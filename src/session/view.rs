@@ -6,8 +6,11 @@
 use crate::decode::format::Formatter;
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
-use crate::input::{MidiEvent, SourceInfo, Via};
+use crate::input::worker::Worker;
+use crate::input::{Feed, MidiEvent, SourceInfo, Via};
+use crate::terminal::{read_keys, KeyRoute, RawMode};
 use crate::tui::{Action, App, Status, TerminalGuard};
+use crossterm::event::KeyEvent;
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 const LINE_QUEUE: usize = 8192;
 /// The shortest time between two redraws: at most 60 a second.
 const FRAME: Duration = Duration::from_millis(16);
-/// How long an idle terminal view sleeps between looks at the keys.
+/// How long an idle view waits for input before looking at the screen.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 /// One line for the writer thread.
@@ -107,10 +110,12 @@ fn write_lines(
 
 /// The terminal keyboard view and its drawing cadence.
 struct Screen {
+    /// The terminal's reader handing keys to the view; `None` when the
+    /// computer keyboard is the instrument (its keys are MIDI). Stopped
+    /// before the screen goes.
+    _keys: Option<Worker>,
     app: Box<App>,
     guard: TerminalGuard,
-    /// The computer keyboard is the input: it reads the keys itself.
-    keys_are_input: bool,
     /// When the screen was last drawn (for the 60-per-second cap).
     last_draw: Instant,
 }
@@ -137,20 +142,34 @@ impl View {
     }
 
     /// Shows events from `info`: names its panel, and takes the terminal
-    /// for the keyboard view when `terminal` is asked for.
-    pub(crate) fn show(&mut self, info: &SourceInfo, terminal: bool) -> io::Result<()> {
+    /// for the keyboard view when `terminal` is asked for, its keys coming
+    /// in through `feed`.
+    pub(crate) fn show(&mut self, info: &SourceInfo, terminal: bool, feed: Feed) -> io::Result<()> {
         self.formatter.device = info.device;
         if terminal {
             let mut app = App::new(info.clone(), NoteNaming::default());
             app.monochrome(crate::tui::terminal::wants_monochrome());
+            let guard = TerminalGuard::enter()?;
+            let keys = match info.via {
+                Via::Keys => None,
+                _ => Some(read_keys(feed, RawMode::enter(false)?, KeyRoute::View)),
+            };
             self.screen = Some(Screen {
+                _keys: keys,
                 app: Box::new(app),
-                guard: TerminalGuard::enter()?,
-                keys_are_input: info.via == Via::Keys,
+                guard,
                 last_draw: Instant::now() - FRAME,
             });
         }
         Ok(())
+    }
+
+    /// A key of the computer keyboard: what the view makes of it.
+    pub(crate) fn key(&mut self, key: KeyEvent) -> Action {
+        match &mut self.screen {
+            Some(screen) => screen.app.handle_key(key),
+            None => Action::None,
+        }
     }
 
     /// Gives the terminal back; later words go to the lines.
@@ -196,7 +215,7 @@ impl View {
 
     /// How long to wait for input before the screen needs attention again:
     /// the next frame when something is waiting to be drawn, the end of a
-    /// button flash, or a short idle sleep (keys are read between waits).
+    /// button flash, or a short idle sleep.
     pub(crate) fn wait(&self) -> Duration {
         let Some(screen) = &self.screen else {
             return IDLE_WAIT;
@@ -213,21 +232,11 @@ impl View {
         flash.clamp(next_frame, IDLE_WAIT)
     }
 
-    /// Reads a key and redraws if anything changed (terminal only).
-    pub(crate) fn refresh(&mut self, status: Status) -> io::Result<Action> {
+    /// Redraws if anything changed (terminal only).
+    pub(crate) fn refresh(&mut self, status: Status) -> io::Result<()> {
         let Some(screen) = &mut self.screen else {
-            return Ok(Action::None);
+            return Ok(());
         };
-        let mut action = Action::None;
-        if !screen.keys_are_input {
-            match crate::tui::terminal::poll_key(Duration::ZERO) {
-                Ok(Some(key)) => action = screen.app.handle_key(key),
-                Ok(None) => {}
-                // The window closed: end the session as if asked to quit.
-                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(Action::Quit),
-                Err(error) => return Err(error),
-            }
-        }
         screen.app.set_status(status);
         let now = Instant::now();
         screen.app.tick(now);
@@ -235,7 +244,7 @@ impl View {
             screen.guard.draw(&mut screen.app)?;
             screen.last_draw = now;
         }
-        Ok(action)
+        Ok(())
     }
 
     /// Leaves the screen and writes out every line still queued.
