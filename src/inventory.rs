@@ -161,7 +161,7 @@ impl Inventory {
     /// Enumerates the USB bus and the system's MIDI ports now. `all` keeps
     /// non-MIDI devices.
     pub fn discover(all: bool) -> Self {
-        let usb = crate::usb::enumerate().map_err(|e| e.to_string());
+        let usb = crate::usb::enumerate().map_err(|e| crate::error::chain(&e));
         Inventory::build(usb, crate::ports::discover(), all)
     }
 

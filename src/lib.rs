@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod decode;
 pub mod devices;
+pub mod error;
 pub mod input;
 pub mod inventory;
 pub mod list;

@@ -28,7 +28,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            say!("composer-probe: {}", one_line(&error));
+            // The whole chain on one line; no library message repeats its cause.
+            say!("composer-probe: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -176,23 +177,6 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .context("cannot write to standard output")
-}
-
-/// The error and its causes on one line, each cause once: library errors
-/// already name their cause in their own sentence.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if text.contains(&cause) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause);
-    }
-    text
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

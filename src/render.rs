@@ -27,12 +27,13 @@ pub enum RenderError {
     #[error(transparent)]
     File(#[from] FileError),
     /// The WAV file could not be written.
-    #[error("cannot write {path}: {reason}; nothing was left behind")]
+    #[error("cannot write {path} (nothing was left behind)")]
     Write {
         /// The output file.
         path: PathBuf,
-        /// Why.
-        reason: String,
+        /// What hound (or the file system) said.
+        #[source]
+        source: hound::Error,
     },
 }
 
@@ -68,9 +69,9 @@ impl WavOutput {
             },
         };
         let writer =
-            hound::WavWriter::create(&temporary, spec).map_err(|e| RenderError::Write {
+            hound::WavWriter::create(&temporary, spec).map_err(|source| RenderError::Write {
                 path: target.to_owned(),
-                reason: e.to_string(),
+                source,
             })?;
         Ok(WavOutput {
             writer: Some(writer),
@@ -82,10 +83,10 @@ impl WavOutput {
         })
     }
 
-    fn failed(&self, error: impl std::fmt::Display) -> RenderError {
+    fn failed(&self, source: hound::Error) -> RenderError {
         RenderError::Write {
             path: self.target.clone(),
-            reason: error.to_string(),
+            source,
         }
     }
 
@@ -126,7 +127,8 @@ impl WavOutput {
         if let Some(writer) = self.writer.take() {
             writer.finalize().map_err(|e| self.failed(e))?;
         }
-        fs::rename(&self.temporary, &self.target).map_err(|e| self.failed(e))?;
+        fs::rename(&self.temporary, &self.target)
+            .map_err(|e| self.failed(hound::Error::IoError(e)))?;
         Ok(self.target.clone())
     }
 }

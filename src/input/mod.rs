@@ -301,10 +301,8 @@ pub enum InputError {
         found: String,
     },
     /// The system MIDI service could not be opened.
-    #[error(
-        "the system MIDI service is unavailable ({0}); try --usb to read the keyboard directly"
-    )]
-    MidiService(String),
+    #[error("the system MIDI service is unavailable (try --usb to read the keyboard directly)")]
+    MidiService(#[source] midir::InitError),
     /// `--port` matched nothing.
     #[error("no MIDI input port matches \"{wanted}\" (available: {available}); `composer-probe list` shows the ports")]
     PortNotFound {
@@ -346,7 +344,7 @@ pub enum InputError {
     #[error("the keyboard was unplugged while it was being opened")]
     UsbGone,
     /// Another libusb error.
-    #[error("USB error while opening the keyboard: {0}")]
+    #[error("USB error while opening the keyboard")]
     Usb(#[from] rusb::Error),
     /// The USB bus could not be read.
     #[error(transparent)]
@@ -355,6 +353,6 @@ pub enum InputError {
     #[error(transparent)]
     File(#[from] crate::record::read::FileError),
     /// The terminal could not be put in raw mode for `--keys`.
-    #[error("cannot read the computer keyboard: {0} (--keys needs an interactive terminal)")]
+    #[error("cannot read the computer keyboard (--keys needs an interactive terminal)")]
     Terminal(#[source] std::io::Error),
 }

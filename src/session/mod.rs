@@ -58,9 +58,12 @@ pub enum SessionError {
         /// Why.
         reason: String,
     },
-    /// Printing failed (closed pipe).
-    #[error("cannot write to standard output: {0}")]
-    Output(#[from] std::io::Error),
+    /// The terminal keyboard view could not be shown or drawn.
+    #[error("the terminal keyboard view failed")]
+    Terminal(#[source] std::io::Error),
+    /// The event lines could not be written.
+    #[error("cannot write to standard output")]
+    Output(#[source] std::io::Error),
 }
 
 /// What the music and the buttons act on: the sound, the takes, take
@@ -185,7 +188,8 @@ impl<'a> Session<'a> {
         };
         let info = stream.info().clone();
         let terminal = config.display == DisplayChoice::Terminal;
-        view.show(&info, terminal, stream.feed())?;
+        view.show(&info, terminal, stream.feed())
+            .map_err(SessionError::Terminal)?;
         view.status(&picked);
         let engine = EngineConfig {
             panel: match info.device {
@@ -237,7 +241,7 @@ impl<'a> Session<'a> {
             let now_us = self.stream.now_us();
             self.deck.takes.flush_if_due(now_us, &mut self.view);
             let status = self.deck.status(&self.short_input, now_us);
-            self.view.refresh(status)?;
+            self.view.refresh(status).map_err(SessionError::Terminal)?;
             if duration.is_some_and(|d| self.started.elapsed() >= d) {
                 return Ok(now_us);
             }
@@ -342,7 +346,7 @@ impl<'a> Session<'a> {
         match view.finish() {
             // Whoever read the lines has gone; the session itself is done.
             Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(error.into())
+                return Err(SessionError::Output(error))
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ use super::view::View;
 use super::{Deck, SessionError};
 use crate::audio::device;
 use crate::decode::tracker::Transport;
+use crate::error::chain;
 use crate::input::{file, InputError, InputStream};
 
 impl Deck {
@@ -67,7 +68,7 @@ impl Deck {
         if let SoundChoice::OnDemand(choice) = &self.sound {
             match device::open(choice) {
                 Ok(output) => self.sink = Some(Sink::speakers(output, self.engine, stream.clock())),
-                Err(error) => view.status(&format!("▶ cannot play back: {error}")),
+                Err(error) => view.status(&format!("▶ cannot play back: {}", chain(&error))),
             }
         }
     }

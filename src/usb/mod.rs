@@ -18,9 +18,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum UsbError {
     /// libusb could not start or list devices.
-    #[error(
-        "cannot read the USB bus ({0}); is this a machine with USB, and is /dev/bus/usb present?"
-    )]
+    #[error("cannot read the USB bus (is this a machine with USB, and is /dev/bus/usb present?)")]
     Unavailable(#[source] rusb::Error),
 }
 
