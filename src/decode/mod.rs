@@ -10,7 +10,7 @@
 //!
 //! Both decoders are pure: no I/O, no panics, no allocation per message.
 pub mod bytes;
-pub mod format;
+pub(crate) mod format;
 pub mod message;
 pub mod names;
 #[cfg(test)]

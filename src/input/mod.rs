@@ -6,12 +6,12 @@
 //! [`Feed`]); decoding happens on the reader's side, in [`InputStream`].
 
 pub mod event;
-pub mod file;
-pub mod keys;
+pub(crate) mod file;
+pub(crate) mod keys;
 pub mod select;
-pub mod system_port;
+pub(crate) mod system_port;
 pub mod usb;
-pub mod worker;
+pub(crate) mod worker;
 
 pub use event::{EventMessage, InputEvent, MidiEvent};
 
@@ -20,7 +20,6 @@ use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
 use crate::decode::tracker::{NoteTracker, Transport};
 use crate::decode::usb_midi::UsbMidiDecoder;
-use crate::decode::DecodeStats;
 use crate::devices::KnownDevice;
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -216,19 +215,6 @@ impl InputStream {
     /// The clock event times are measured on.
     pub fn clock(&self) -> Clock {
         self.feed.clock
-    }
-
-    /// What the decoders had to skip so far.
-    pub fn decode_stats(&self) -> DecodeStats {
-        let mut total = self.usb_decoder.stats();
-        for decoder in &self.byte_decoders {
-            let stats = decoder.stats();
-            total.messages += stats.messages;
-            total.stray_bytes += stats.stray_bytes;
-            total.malformed_packets += stats.malformed_packets;
-            total.truncated_sysex += stats.truncated_sysex;
-        }
-        total
     }
 
     /// Stops the source (its thread or port connection) now.

@@ -327,11 +327,6 @@ impl Recorder {
         self.events
     }
 
-    /// The file the take will be written to.
-    pub fn output(&self) -> &Path {
-        &self.output
-    }
-
     /// The journal being written (what to pass to [`recover`] after a crash).
     pub fn journal_path(&self) -> &Path {
         self.journal.path()

@@ -1,13 +1,13 @@
 //! The live loop behind `play`, `record` and `monitor --tui`, in data-flow
 //! order: the input stream and its note tracker feed every event out in a
-//! fixed order — the synth first ([`output`]), then the take ([`takes`]),
-//! then the `--thru` port, then the view ([`view`]) — so nothing on the way
+//! fixed order — the synth first (`output`), then the take (`takes`),
+//! then the `--thru` port, then the view (`view`) — so nothing on the way
 //! to the screen or a pipe can hold up the sound or the journal. The
-//! keyboard's transport buttons are routed by [`transport`]; [`config`]
+//! keyboard's transport buttons are routed by `transport`; `config`
 //! holds what a session runs with.
 //!
-//! [`run`] is setup ([`Session::open`]), the loop ([`Session::play`]) and
-//! teardown ([`Session::close`]).
+//! [`run`] is setup (`Session::open`), the loop (`Session::play`) and
+//! teardown (`Session::close`).
 
 mod config;
 mod output;
@@ -17,7 +17,7 @@ mod view;
 
 pub use config::{DisplayChoice, RecordChoice, SessionConfig, SessionSummary, SoundChoice};
 pub use output::WAV_SAMPLE_RATE;
-pub use takes::{describe_take, take_path};
+pub use takes::describe_take;
 
 use crate::audio::device::{self, AudioError};
 use crate::decode::tracker::Transport;

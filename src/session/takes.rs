@@ -139,7 +139,7 @@ impl Takes {
 
 /// The name of a new take: `take-YYYYMMDD-HHMMSS-NN.mid` (UTC), never an
 /// existing file.
-pub fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
+pub(crate) fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days as i64);

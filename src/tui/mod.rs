@@ -12,14 +12,11 @@
 //!
 //! The loop itself (how often to poll input, at most 60 redraws a second)
 //! belongs to the caller; see [`terminal`].
-pub mod app;
-pub mod keyboard;
-pub mod panel;
-pub mod terminal;
-pub mod ui;
+pub(crate) mod app;
+pub(crate) mod keyboard;
+pub(crate) mod panel;
+pub(crate) mod terminal;
+pub(crate) mod ui;
 
-pub use app::{Action, App, KeyState, LogKind, Status};
-pub use keyboard::KeyboardView;
-pub use panel::PanelView;
-pub use terminal::{wants_monochrome, TerminalGuard};
-pub use ui::ui;
+pub(crate) use app::{Action, App, Status};
+pub(crate) use terminal::TerminalGuard;
