@@ -210,42 +210,8 @@ impl Formatter {
         };
         let (what, channel, detail) = match &event.message {
             EventMessage::Channel { channel, message } => {
-                let channel = format!("ch {:<2}", channel.as_int() + 1);
-                let note = |key: u8| format!("{} ({key})", self.naming.name(key));
-                let (what, detail) = match *message {
-                    ChannelMessage::NoteOn { key, vel } => (
-                        "Note on",
-                        format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::NoteOff { key, vel } => (
-                        "Note off",
-                        format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::Aftertouch { key, vel } => (
-                        "Key pressure",
-                        format!("{:<9} value {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::Controller { controller, value } => {
-                        let name = control_name(self.device, controller.as_int());
-                        let mut detail =
-                            format!("{name} (CC {}) = {}", controller.as_int(), value.as_int());
-                        if let Some(pressed) = transport {
-                            detail.push_str(&format!("  {} pressed", transport_symbol(pressed)));
-                        }
-                        ("Control change", detail)
-                    }
-                    ChannelMessage::ProgramChange { program } => {
-                        ("Program change", format!("program {}", program.as_int()))
-                    }
-                    ChannelMessage::ChannelAftertouch { vel } => {
-                        ("Channel pressure", format!("value {}", vel.as_int()))
-                    }
-                    ChannelMessage::PitchBend { bend } => (
-                        "Pitch bend",
-                        format!("{:+} (raw {})", bend.as_int(), bend.0.as_int()),
-                    ),
-                };
-                (what, channel, detail)
+                let (what, detail) = self.channel_words(message, transport);
+                (what, format!("ch {:<2}", channel.as_int() + 1), detail)
             }
             EventMessage::SysEx { data, truncated } => {
                 let shown = &data[..data.len().min(24)];
@@ -292,6 +258,48 @@ impl Formatter {
         format!("{time}{cable}  {what:<16} {channel:<5} {detail}")
             .trim_end()
             .to_owned()
+    }
+
+    /// The words for a channel message: what it is and its details.
+    fn channel_words(
+        &self,
+        message: &ChannelMessage,
+        transport: Option<Transport>,
+    ) -> (&'static str, String) {
+        let note = |key: u8| format!("{} ({key})", self.naming.name(key));
+        match *message {
+            ChannelMessage::NoteOn { key, vel } => (
+                "Note on",
+                format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
+            ),
+            ChannelMessage::NoteOff { key, vel } => (
+                "Note off",
+                format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
+            ),
+            ChannelMessage::Aftertouch { key, vel } => (
+                "Key pressure",
+                format!("{:<9} value {}", note(key.as_int()), vel.as_int()),
+            ),
+            ChannelMessage::Controller { controller, value } => {
+                let name = control_name(self.device, controller.as_int());
+                let mut detail =
+                    format!("{name} (CC {}) = {}", controller.as_int(), value.as_int());
+                if let Some(pressed) = transport {
+                    detail.push_str(&format!("  {} pressed", transport_symbol(pressed)));
+                }
+                ("Control change", detail)
+            }
+            ChannelMessage::ProgramChange { program } => {
+                ("Program change", format!("program {}", program.as_int()))
+            }
+            ChannelMessage::ChannelAftertouch { vel } => {
+                ("Channel pressure", format!("value {}", vel.as_int()))
+            }
+            ChannelMessage::PitchBend { bend } => (
+                "Pitch bend",
+                format!("{:+} (raw {})", bend.as_int(), bend.0.as_int()),
+            ),
+        }
     }
 }
 
