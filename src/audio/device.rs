@@ -1,7 +1,6 @@
 //! The only place that opens an audio device (rodio on cpal: ALSA,
 //! CoreAudio, WASAPI).
 
-use super::realtime::SynthSource;
 use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _};
 use rodio::cpal::BufferSize;
 use rodio::{DeviceSinkBuilder, MixerDeviceSink};
@@ -265,8 +264,9 @@ impl AudioOutput {
             .map(|frames| f64::from(frames) * 1000.0 / f64::from(self.sample_rate))
     }
 
-    /// Starts playing the synth.
-    pub fn play(&self, source: SynthSource) {
+    /// Starts playing `source` (the synth, or the latency probe around it)
+    /// through rodio's mixer.
+    pub fn play(&self, source: impl rodio::Source + Send + 'static) {
         self.sink.mixer().add(source);
     }
 }
