@@ -277,6 +277,11 @@ impl InputStream {
     }
 }
 
+/// Why midir could not connect a port: its words (it gives no more).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectFailed(pub midir::ConnectErrorKind);
+
 /// Why an input could not be opened. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -298,12 +303,13 @@ pub enum InputError {
         available: String,
     },
     /// The port exists but could not be connected.
-    #[error("cannot connect to MIDI port \"{port}\": {reason}")]
+    #[error("cannot connect to MIDI port \"{port}\"")]
     PortConnect {
         /// Port name.
         port: String,
-        /// midir's words.
-        reason: String,
+        /// Why, in midir's words.
+        #[source]
+        source: ConnectFailed,
     },
     /// `--usb` matched no device.
     #[error("no USB MIDI device matches {0}; `composer-probe list` shows what is connected")]

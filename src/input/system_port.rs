@@ -89,7 +89,7 @@ fn connect(
         )
         .map_err(|e| InputError::PortConnect {
             port: name.to_owned(),
-            reason: e.to_string(),
+            source: super::ConnectFailed(e.kind()),
         })
 }
 

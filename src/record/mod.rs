@@ -118,14 +118,15 @@ pub enum RecordError {
     },
     /// Writing failed part-way (disk full, device gone...).
     #[error(
-        "writing {path} failed ({reason}): free some disk space or choose another directory; \
-         what was recorded so far stays in the take's journal (composer-probe recover)"
+        "writing {path} failed (free some disk space or choose another directory; \
+         what was recorded so far stays in the take's journal: composer-probe recover)"
     )]
     Write {
         /// The file being written (the journal or the MIDI file).
         path: PathBuf,
         /// What the OS said.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
     /// A journal could not be read or is not a composer-probe journal.
     #[error(
@@ -277,7 +278,7 @@ impl Recorder {
                     Ok(())
                 }
             })
-            .map_err(|e| self.journal_error(&e))
+            .map_err(|e| self.journal_error(e))
     }
 
     /// The Record button was pressed: the take starts at `t_us`, leading
@@ -303,7 +304,7 @@ impl Recorder {
             self.journal
                 .alive(now_us)
                 .and_then(|()| self.journal.flush())
-                .map_err(|e| self.journal_error(&e))?;
+                .map_err(|e| self.journal_error(e))?;
         }
         Ok(())
     }
@@ -341,10 +342,10 @@ impl Recorder {
         // The file is what matters; a journal that cannot be flushed any
         // more is only a fallback.
         let _ = self.journal.flush();
-        let written = smf::write_take(&self.take, stop_us, &self.options).map_err(|reason| {
+        let written = smf::write_take(&self.take, stop_us, &self.options).map_err(|source| {
             RecordError::Write {
                 path: self.output.clone(),
-                reason,
+                source,
             }
         })?;
         files::write_atomically(&self.output, &written.bytes)?;
@@ -355,10 +356,10 @@ impl Recorder {
         Ok(written.summary(self.output))
     }
 
-    fn journal_error(&self, e: &std::io::Error) -> RecordError {
+    fn journal_error(&self, source: std::io::Error) -> RecordError {
         RecordError::Write {
             path: self.journal.path().to_owned(),
-            reason: e.to_string(),
+            source,
         }
     }
 
@@ -411,10 +412,10 @@ pub fn recover(
     let options = &recovered.header.options;
     options.validate()?;
     let stop_us = recovered.take.last_us();
-    let written = smf::write_take(&recovered.take, stop_us, options).map_err(|reason| {
+    let written = smf::write_take(&recovered.take, stop_us, options).map_err(|source| {
         RecordError::Write {
             path: output.clone(),
-            reason,
+            source,
         }
     })?;
     files::write_atomically(&output, &written.bytes)?;

@@ -113,7 +113,7 @@ pub(crate) fn write_take(
     take: &Take,
     stop_us: u64,
     options: &RecordOptions,
-) -> Result<Written, String> {
+) -> std::io::Result<Written> {
     let ppq = options.ppq.max(1);
     let tempo = tempo_us_per_beat(options.bpm);
     let zero = take
@@ -142,7 +142,7 @@ pub(crate) fn write_take(
         tracks: layout(&placed.events, options, tempo, end_tick, &names),
     };
     let mut bytes = Vec::new();
-    smf.write_std(&mut bytes).map_err(|e| e.to_string())?;
+    smf.write_std(&mut bytes)?;
     Ok(Written {
         bytes,
         notes: placed.notes,

@@ -16,7 +16,7 @@ mod transport;
 mod view;
 
 pub use config::{DisplayChoice, RecordChoice, SessionConfig, SessionSummary, SoundChoice};
-pub use output::WAV_SAMPLE_RATE;
+pub use output::{ThruError, WAV_SAMPLE_RATE};
 pub use takes::describe_take;
 
 use crate::audio::device::{self, AudioError};
@@ -51,12 +51,13 @@ pub enum SessionError {
     #[error(transparent)]
     Record(#[from] RecordError),
     /// The `--thru` port could not be opened.
-    #[error("cannot open MIDI output \"{port}\" for --thru: {reason}")]
+    #[error("cannot open MIDI output \"{port}\" for --thru")]
     Thru {
         /// The port asked for.
         port: String,
         /// Why.
-        reason: String,
+        #[source]
+        source: ThruError,
     },
     /// The terminal keyboard view could not be shown or drawn.
     #[error("the terminal keyboard view failed")]

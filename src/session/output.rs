@@ -7,6 +7,7 @@ use crate::audio::device::{self, AudioOutput};
 use crate::audio::realtime::{self, TimedEvent};
 use crate::clock::Clock;
 use crate::decode::message::EventMessage;
+use crate::input::ConnectFailed;
 use crate::render::{OfflineRenderer, WavFormat, WavOutput};
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use crate::tui::Status;
@@ -152,6 +153,20 @@ impl Sink {
     }
 }
 
+/// Why the `--thru` port could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ThruError {
+    /// The system MIDI service could not be opened.
+    #[error("the system MIDI service is unavailable")]
+    Service(#[source] midir::InitError),
+    /// No output port has that id or name.
+    #[error("no such MIDI output port (see `composer-probe list`)")]
+    NotFound,
+    /// midir could not connect it.
+    #[error(transparent)]
+    Connect(ConnectFailed),
+}
+
 /// The `--thru` port: every played event forwarded as MIDI bytes.
 pub(crate) struct Thru {
     connection: midir::MidiOutputConnection,
@@ -163,12 +178,12 @@ impl Thru {
     /// Opens the MIDI output port whose id is `port` or whose name contains
     /// it (ignoring case).
     pub(crate) fn open(port: &str) -> Result<Self, SessionError> {
-        let failed = |reason: String| SessionError::Thru {
+        let failed = |source: ThruError| SessionError::Thru {
             port: port.to_owned(),
-            reason,
+            source,
         };
         let output = crate::ports::quietly(|| midir::MidiOutput::new("composer-probe"))
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(ThruError::Service(e)))?;
         let wanted = port.to_lowercase();
         let found = output
             .ports()
@@ -179,12 +194,10 @@ impl Thru {
                         .port_name(p)
                         .is_ok_and(|n| n.to_lowercase().contains(&wanted))
             })
-            .ok_or_else(|| {
-                failed("no such MIDI output port (see `composer-probe list`)".to_owned())
-            })?;
+            .ok_or_else(|| failed(ThruError::NotFound))?;
         let connection = output
             .connect(&found, "composer-probe thru")
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(ThruError::Connect(ConnectFailed(e.kind()))))?;
         Ok(Thru {
             connection,
             bytes: Vec::with_capacity(64),

@@ -5,6 +5,7 @@
 use super::config::RecordChoice;
 use super::view::View;
 use super::SessionError;
+use crate::error::chain;
 use crate::input::MidiEvent;
 use crate::record::{self, RecordOptions, Recorder, TakeSummary};
 use std::path::{Path, PathBuf};
@@ -66,7 +67,7 @@ impl Takes {
     pub(crate) fn record(&mut self, event: &MidiEvent, view: &mut View) {
         if let Some(recorder) = self.current.as_mut() {
             if let Err(error) = recorder.record(event) {
-                view.status(&format!("warning: {error}"));
+                view.status(&format!("warning: {}", chain(&error)));
             }
         }
     }
@@ -75,7 +76,7 @@ impl Takes {
     pub(crate) fn flush_if_due(&mut self, now_us: u64, view: &mut View) {
         if let Some(recorder) = self.current.as_mut() {
             if let Err(error) = recorder.flush_if_due(now_us) {
-                view.status(&format!("warning: {error}"));
+                view.status(&format!("warning: {}", chain(&error)));
             }
         }
     }
