@@ -177,9 +177,7 @@ impl<'a> Session<'a> {
             SoundChoice::Speakers(choice) => Some(device::open(choice)?),
             _ => None,
         };
-        let mut notices = Vec::new();
-        let mut takes = Takes::open(&config.recording, &config.record_options, &mut notices)?;
-        notices.iter().for_each(|notice| view.status(notice));
+        let mut takes = Takes::open(&config.recording, &config.record_options, &mut view)?;
         let (stream, picked) = match select::open(&config.input) {
             Ok(opened) => opened,
             Err(error) => {

@@ -28,7 +28,7 @@ impl Takes {
     pub(crate) fn open(
         choice: &RecordChoice,
         options: &RecordOptions,
-        notices: &mut Vec<String>,
+        view: &mut View,
     ) -> Result<Self, SessionError> {
         let mut takes = Takes {
             choice: choice.clone(),
@@ -44,7 +44,7 @@ impl Takes {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             for journal in record::leftover_journals(dir) {
-                notices.push(format!(
+                view.status(&format!(
                     "found an unfinished take; `composer-probe recover {}` saves it",
                     journal.display()
                 ));
