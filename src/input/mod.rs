@@ -10,10 +10,11 @@ pub(crate) mod file;
 pub(crate) mod keys;
 pub mod select;
 pub(crate) mod system_port;
-pub mod usb;
+pub(crate) mod usb;
 pub(crate) mod worker;
 
 pub use event::{EventMessage, InputEvent, MidiEvent};
+pub use usb::UsbSelector;
 
 use crate::clock::Clock;
 use crate::decode::bytes::ByteStreamDecoder;

@@ -7,7 +7,7 @@
 
 pub mod descriptor;
 #[cfg(target_os = "linux")]
-pub mod sysfs;
+pub(crate) mod sysfs;
 
 use descriptor::{Configuration, DescriptorProblem, MidiInterface};
 use rusb::UsbContext as _;
