@@ -33,7 +33,7 @@ enum Line {
 
 /// The line writer: its queue and its thread.
 struct Lines {
-    /// `None` once the writer gave up (its output failed).
+    /// `None` once the writer is gone.
     sender: Option<SyncSender<Line>>,
     /// `None` once joined.
     writer: Option<JoinHandle<io::Result<()>>>,
@@ -90,22 +90,32 @@ impl Drop for Lines {
     }
 }
 
-/// The writer thread: event lines until standard output fails, status
-/// lines as long as standard error takes them.
+/// The writer thread: event lines until standard output fails (then
+/// they are dropped, and the failure is the thread's result), status lines
+/// as long as standard error takes them.
 fn write_lines(
     lines: &Receiver<Line>,
     mut out: Box<dyn Write + Send>,
     mut status: Box<dyn Write + Send>,
 ) -> io::Result<()> {
+    let mut failed = None;
     for line in lines {
         match line {
-            Line::Event(text) => writeln!(out, "{text}").and_then(|()| out.flush())?,
+            Line::Event(_) if failed.is_some() => {}
+            Line::Event(text) => {
+                if let Err(error) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+                    failed = Some(error);
+                }
+            }
             Line::Status(text) => {
                 let _ = writeln!(status, "composer-probe: {text}");
             }
         }
     }
-    out.flush()
+    match failed {
+        Some(error) => Err(error),
+        None => out.flush(),
+    }
 }
 
 /// The terminal keyboard view and its drawing cadence.
@@ -251,5 +261,49 @@ impl View {
     pub(crate) fn finish(mut self) -> io::Result<()> {
         self.leave_screen();
         self.lines.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Standard output that has gone away (a closed pipe).
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Standard error, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Kept {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_loses_event_lines_but_not_status_lines() {
+        let kept = Kept::default();
+        let mut lines = Lines::start(Box::new(Closed), Box::new(kept.clone()));
+        lines.send(Line::Event("note".into()));
+        lines.send(Line::Status("■ saved take.mid".into()));
+        let result = lines.finish();
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        let text = String::from_utf8(kept.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text, "composer-probe: ■ saved take.mid\n");
     }
 }
