@@ -306,4 +306,34 @@ mod tests {
         let text = String::from_utf8(kept.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text, "composer-probe: ■ saved take.mid\n");
     }
+
+    /// Standard output nobody reads (`| less` paused): blocks until opened.
+    struct Stalled(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Write for Stalled {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            while !self.0.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_output_never_holds_up_the_sender() {
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let kept = Kept::default();
+        let mut lines = Lines::start(Box::new(Stalled(Arc::clone(&open))), Box::new(kept));
+        let started = Instant::now();
+        for n in 0..LINE_QUEUE + 100 {
+            lines.send(Line::Event(format!("event {n}")));
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "sending waited");
+        assert!(lines.dropped >= 99, "{} dropped", lines.dropped);
+        open.store(true, std::sync::atomic::Ordering::Relaxed);
+        lines.finish().unwrap();
+    }
 }
