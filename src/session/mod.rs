@@ -239,8 +239,10 @@ impl<'a> Session<'a> {
         loop {
             let now_us = self.stream.now_us();
             self.deck.takes.flush_if_due(now_us, &mut self.view);
-            let status = self.deck.status(&self.short_input, now_us);
-            self.view.refresh(status).map_err(SessionError::Terminal)?;
+            let (deck, input) = (&self.deck, &self.short_input);
+            self.view
+                .refresh(|| deck.status(input, now_us))
+                .map_err(SessionError::Terminal)?;
             if duration.is_some_and(|d| self.started.elapsed() >= d) {
                 return Ok(now_us);
             }

@@ -242,12 +242,13 @@ impl View {
         flash.clamp(next_frame, IDLE_WAIT)
     }
 
-    /// Redraws if anything changed (terminal only).
-    pub(crate) fn refresh(&mut self, status: Status) -> io::Result<()> {
+    /// Redraws if anything changed (terminal only; `status` is asked for
+    /// only then).
+    pub(crate) fn refresh(&mut self, status: impl FnOnce() -> Status) -> io::Result<()> {
         let Some(screen) = &mut self.screen else {
             return Ok(());
         };
-        screen.app.set_status(status);
+        screen.app.set_status(status());
         let now = Instant::now();
         screen.app.tick(now);
         if now >= screen.last_draw + FRAME {
