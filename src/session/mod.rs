@@ -334,9 +334,11 @@ impl<'a> Session<'a> {
             disconnected,
             ..
         } = self;
+        // Nothing more comes in: take playback and the source stop (the
+        // terminal's reader with them), then the terminal is given back so
+        // the last words land on the normal screen.
         deck.playback = None;
         stream.stop_source();
-        // The keys source restores the terminal itself: stop it before the view.
         drop(stream);
         view.leave_screen();
         deck.takes.save(stop_us, &mut view)?;
