@@ -1,5 +1,5 @@
-//! The event type that flows from every input source to the synth,
-//! visualizer, recorder and monitor: the project's spine.
+//! The event type that flows from every input source to the synth, the
+//! recorder, `--thru`, the view and the monitor: the project's spine.
 
 // The owned MIDI message and its timed form live with the other MIDI types
 // in `crate::decode::message`; re-exported so the stream's users find them

@@ -1,9 +1,11 @@
 //! The MIDI input stream: one interface that every source feeds (system
-//! port, direct USB, a MIDI file, the computer keyboard), and the decoding
-//! of what they deliver into [`InputEvent`]s.
+//! port, direct USB, a MIDI file, the computer keyboard), the decoding of
+//! what they deliver into [`InputEvent`]s, and the one note tracker every
+//! event is applied to on its way out.
 //!
-//! Sources run on their own threads and only hand raw bytes over (a
-//! [`Feed`]); decoding happens on the reader's side, in [`InputStream`].
+//! Sources run on their own threads and only hand raw bytes (or events a
+//! file already decoded) over a [`Feed`]; decoding and tracking happen on
+//! the reader's side, in [`InputStream`].
 
 pub mod event;
 pub(crate) mod file;
