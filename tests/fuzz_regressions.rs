@@ -65,7 +65,7 @@ fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// through the byte-stream decoder inside), then event times never go
 /// backwards.
 fn smf_checks(data: &[u8]) -> Result<usize, String> {
-    let events = parse(data)?;
+    let events = parse(data).map_err(|e| e.to_string())?;
     let mut last_us = 0;
     for event in &events {
         assert!(

@@ -27,13 +27,29 @@ pub enum FileError {
         path: PathBuf,
     },
     /// It starts like one but is damaged.
-    #[error("{path} is a damaged MIDI file ({reason}); nothing was played from it")]
+    #[error("{path} is a damaged MIDI file (nothing was played from it)")]
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What the parser said.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        source: ParseError,
     },
+}
+
+/// Why bytes are not a usable Standard MIDI File.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// An SMPTE division of -128 frames per second (midly 0.5.3 would
+    /// overflow on it).
+    #[error("its header asks for SMPTE timing at -128 frames per second")]
+    BadSmpte,
+    /// midly could not parse it.
+    #[error(transparent)]
+    Midly(#[from] midly::Error),
+    /// A track without its End of Track.
+    #[error("track {0} is cut short (no End of Track)")]
+    CutShort(usize),
 }
 
 /// Reads a MIDI file into time-ordered messages (all tracks merged; meta
@@ -44,11 +60,11 @@ pub fn load(path: &Path) -> Result<Vec<MidiEvent>, FileError> {
         path: path.to_owned(),
         source,
     })?;
-    parse(&raw).map_err(|reason| {
+    parse(&raw).map_err(|source| {
         if raw.starts_with(b"MThd") || raw.starts_with(b"RIFF") {
             FileError::Corrupt {
                 path: path.to_owned(),
-                reason,
+                source,
             }
         } else {
             FileError::NotMidi {
@@ -59,7 +75,7 @@ pub fn load(path: &Path) -> Result<Vec<MidiEvent>, FileError> {
 }
 
 /// Parses SMF bytes into time-ordered messages.
-pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, String> {
+pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, ParseError> {
     // midly 0.5.3 negates the SMPTE frame rate byte with `-(fps as i8)`,
     // which overflows (a panic in debug builds) for 0x80 = -128 frames per
     // second. No file uses that rate: refuse it before midly sees it. The
@@ -69,9 +85,9 @@ pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, String> {
         .enumerate()
         .any(|(at, chunk)| chunk == b"MThd" && raw.get(at + 12) == Some(&0x80));
     if bad_smpte {
-        return Err("its header asks for SMPTE timing at -128 frames per second".into());
+        return Err(ParseError::BadSmpte);
     }
-    let smf = Smf::parse(raw).map_err(|e| e.to_string())?;
+    let smf = Smf::parse(raw)?;
     // midly's lenient parser accepts a track cut short; a track without its
     // End of Track is a damaged file, not a shorter song.
     for (number, track) in smf.tracks.iter().enumerate() {
@@ -80,10 +96,7 @@ pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, String> {
             Some(TrackEventKind::Meta(MetaMessage::EndOfTrack))
         );
         if !ended {
-            return Err(format!(
-                "track {} is cut short (no End of Track)",
-                number + 1
-            ));
+            return Err(ParseError::CutShort(number + 1));
         }
     }
     let mut timed: Vec<(u64, usize, TrackEventKind<'_>)> = Vec::new();
