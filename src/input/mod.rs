@@ -200,6 +200,24 @@ impl InputStream {
         &self.tracker
     }
 
+    /// Releases everything the tracker holds, at `t_us`: the keyboard went
+    /// away and `--wait` waits for it, so the releases of what it held are
+    /// lost. Returns the releases, already tracked, to be played.
+    pub fn release_held(&mut self, t_us: u64) -> Vec<MidiEvent> {
+        let releases = self.tracker.releases();
+        releases
+            .into_iter()
+            .map(|(channel, message)| {
+                self.tracker.apply(channel, &message);
+                MidiEvent {
+                    t_us,
+                    cable: u4::new(0),
+                    message: EventMessage::Channel { channel, message },
+                }
+            })
+            .collect()
+    }
+
     /// A handle that interrupts this stream from another thread.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.feed.clone())

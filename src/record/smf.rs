@@ -4,8 +4,8 @@
 
 use super::take::Take;
 use super::{RecordOptions, TakeSummary};
-use crate::decode::message::{u4, u7, ChannelMessage};
-use crate::decode::tracker::{NoteTracker, SUSTAIN_PEDAL};
+use crate::decode::message::{u4, ChannelMessage};
+use crate::decode::tracker::NoteTracker;
 use crate::input::event::EventMessage;
 use midly::num::{u15, u24, u28};
 use midly::{Format, Header, MetaMessage, Smf, Timing, TrackEvent, TrackEventKind};
@@ -233,33 +233,11 @@ fn place(
 /// held note and a release for every pedal down. Returns the notes closed.
 fn close_held(placed: &mut Placed, end_tick: u64) -> usize {
     let mut closed_notes = 0;
-    for channel in (0..16).map(u4::new) {
-        let state = placed.open.channel(channel);
-        for key in state.held_keys() {
-            closed_notes += 1;
-            placed.events.push((
-                end_tick,
-                Payload::Midi {
-                    channel,
-                    message: ChannelMessage::NoteOff {
-                        key: u7::new(key),
-                        vel: u7::new(0),
-                    },
-                },
-            ));
-        }
-        if state.sustain() {
-            placed.events.push((
-                end_tick,
-                Payload::Midi {
-                    channel,
-                    message: ChannelMessage::Controller {
-                        controller: u7::new(SUSTAIN_PEDAL),
-                        value: u7::new(0),
-                    },
-                },
-            ));
-        }
+    for (channel, message) in placed.open.releases() {
+        closed_notes += usize::from(matches!(message, ChannelMessage::NoteOff { .. }));
+        placed
+            .events
+            .push((end_tick, Payload::Midi { channel, message }));
     }
     closed_notes
 }

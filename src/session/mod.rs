@@ -297,6 +297,11 @@ impl<'a> Session<'a> {
                     self.disconnected = true;
                     return Ok(Some(t_us));
                 }
+                // Waiting for it: what it held is released now, or it would
+                // hang in the sound, the take and `--thru` until the end.
+                for release in self.stream.release_held(t_us) {
+                    self.deck.play(&release, &mut self.view)?;
+                }
             }
             InputEvent::Reconnected { t_us } => {
                 self.view.stream_event(t_us, "keyboard reconnected")
