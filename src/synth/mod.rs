@@ -1,6 +1,7 @@
 //! The built-in synthesizer: a pure-Rust polyphonic engine with no I/O.
 //!
-//! Feed it [`SynthEvent`]s with [`Engine::handle`] and pull interleaved
+//! Feed it [`SynthEvent`]s (a MIDI message becomes one by
+//! [`SynthEvent::from_midi`], in `midi.rs`) with [`Engine::handle`] and pull interleaved
 //! stereo `f32` samples with [`Engine::render`]; `composer-probe play`
 //! drives it from the audio callback and `composer-probe render` from a
 //! MIDI file. Neither call allocates, locks or panics; all memory is taken
@@ -26,8 +27,7 @@
 //! `src/synth/engine.rs`.
 //!
 //! Parts: `oscillator`, `envelope`, `filter`, `voice`, `preset`, `effects`
-//! (reverb, limiter), `engine`, and `midi` (a MIDI message as a
-//! [`SynthEvent`]).
+//! (reverb, limiter), `engine`.
 
 mod effects;
 mod engine;
