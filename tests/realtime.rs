@@ -136,5 +136,5 @@ fn the_audio_callback_never_allocates() {
     );
     assert!(peak > 0.01, "the performance was heard (peak {peak})");
     assert!(peak <= 1.0, "and never clipped (peak {peak})");
-    assert!(samples >= 48_000 * 2, "two seconds were pulled");
+    assert!(samples >= 48_000 * 2, "two seconds of audio were pulled");
 }
