@@ -1,17 +1,19 @@
-//! Key-to-sound latency of the real play path (input queue → synth →
-//! cpal → JACK), against a paced JACK dummy server at 64, 128 and
-//! 256-frame periods (48 kHz, no hardware needed).
+//! Key-to-sound latency of `play`'s own output path (input queue → synth
+//! → rodio → cpal → JACK), against a paced JACK dummy server at 64, 128
+//! and 256-frame periods (48 kHz, no hardware needed).
 //!
 //! For each period it starts `jackd -R -n NAME -d dummy -r 48000 -p P` (a
 //! private server name, so a JACK server already running is left alone),
 //! waits until `jack_lsp` answers, plays notes through
 //! `composer_probe::audio::latency::measure` and stops the server. Notes go
 //! in at random times (100–200 ms apart, each after the previous one has
-//! died away); a note's latency is the playback time cpal gives for its
-//! first sample above −60 dBFS minus the time it was queued. Prints p50 /
-//! p99 / max, jitter (p99 − p1, and the standard deviation), and dropouts:
-//! JACK xruns and other cpal stream errors, and callbacks that took longer
-//! than one period.
+//! died away); a note's latency is the time its first sample above −60
+//! dBFS leaves through rodio (callback start + frame offset, on the input
+//! clock) plus the server's playback latency (`jack_lsp -l`), minus the
+//! time it was queued. Prints p50 / p99 /
+//! max, jitter (p99 − p1, and the standard deviation), and dropouts: stream
+//! errors (JACK xruns included) and callbacks that took longer than one
+//! period.
 //!
 //! The server runs with real-time scheduling (`-R`, as JACK is used for
 //! music) when the system allows it; `LATENCY_JACK=no-realtime` runs
@@ -139,11 +141,25 @@ fn periods() -> Vec<u32> {
         .unwrap_or_else(|| vec![64, 128, 256])
 }
 
+/// The playback latency the server reports for its first playback port
+/// (`jack_lsp -l`: "port playback latency = [ MIN MAX ] frames"), MAX.
+fn playback_latency(name: &str) -> Option<u32> {
+    let out = Command::new("jack_lsp")
+        .args(["-s", name, "-l", "system:playback_1"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("playback latency"))?;
+    let range = line.split('[').nth(1)?.split(']').next()?;
+    range.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn run(name: &str, period: u32, notes: usize, realtime: bool) -> Result<LatencyReport, String> {
     let _server = Server::start(name, period, realtime)?;
     let config = LatencyConfig {
         period_frames: period,
         notes,
+        playback_latency_frames: playback_latency(name),
         ..LatencyConfig::default()
     };
     latency::measure(&config).map_err(|e| e.to_string())
@@ -156,9 +172,9 @@ fn ms(value: Option<f64>) -> String {
 fn print_table(reports: &[LatencyReport], mode: &str) {
     println!();
     println!("key-to-sound latency, JACK dummy server ({mode}), {RATE} Hz; jitter = p99 − p1");
-    let row = |cells: [&str; 12]| {
+    let row = |cells: [&str; 10]| {
         println!(
-            "{:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>13}",
+            "{:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7}",
             cells[0],
             cells[1],
             cells[2],
@@ -168,42 +184,17 @@ fn print_table(reports: &[LatencyReport], mode: &str) {
             cells[6],
             cells[7],
             cells[8],
-            cells[9],
-            cells[10],
-            cells[11]
+            cells[9]
         );
     };
     row([
-        "period",
-        "period",
-        "p50",
-        "p99",
-        "max",
-        "jitter",
-        "sd",
-        "xruns",
-        "stream",
-        "late",
-        "heard",
-        "JACK clock",
+        "period", "period", "p50", "p99", "max", "jitter", "sd", "stream", "late", "heard",
     ]);
     row([
-        "frames",
-        "ms",
-        "ms",
-        "ms",
-        "ms",
-        "ms",
-        "ms",
-        "",
-        "errors",
-        "cb",
-        "/sent",
-        "p50/p99 ms",
+        "frames", "ms", "ms", "ms", "ms", "ms", "ms", "errors", "cb", "/sent",
     ]);
     for r in reports {
         let s = r.summary();
-        let j = r.jack_clock_summary();
         row([
             &r.period_frames.to_string(),
             &format!(
@@ -215,34 +206,26 @@ fn print_table(reports: &[LatencyReport], mode: &str) {
             &ms(s.map(|s| s.max_ms)),
             &ms(s.map(|s| s.jitter_ms())),
             &ms(s.map(|s| s.std_dev_ms)),
-            &r.xruns.to_string(),
             &r.stream_errors.to_string(),
             &r.late_callbacks.to_string(),
             &format!("{}/{}", r.latencies_ns.len(), r.notes_sent),
-            &format!("{}/{}", ms(j.map(|j| j.p50_ms)), ms(j.map(|j| j.p99_ms))),
         ]);
     }
     println!();
     for r in reports {
         let onset_ms = r.synth_onset_frames as f64 * 1000.0 / f64::from(r.sample_rate);
         println!(
-            "p{}: {} callbacks (longest {:.3} ms); playback − callback {:.2}..{:.2} ms; \
-             callback − real time {:.3}..{:.3} ms; synth onset ≤ {} frames ({onset_ms:.3} ms); \
-             odd-sized buffers {}, spurious onsets {}, dropped events {}{}",
+            "p{}: {} callbacks (longest {:.3} ms); playback latency added {:.2} ms; \
+             synth onset ≤ {} frames ({onset_ms:.3} ms); \
+             odd-sized buffers {}, spurious onsets {}, dropped events {}",
             r.period_frames,
             r.callbacks,
             r.max_callback_ns as f64 / 1e6,
-            r.playback_lead_ns.0 as f64 / 1e6,
-            r.playback_lead_ns.1 as f64 / 1e6,
-            r.callback_error_ns.0 as f64 / 1e6,
-            r.callback_error_ns.1 as f64 / 1e6,
+            r.output_latency_ns as f64 / 1e6,
             r.synth_onset_frames,
             r.odd_buffers,
             r.spurious,
             r.dropped_events,
-            r.first_error
-                .as_ref()
-                .map_or_else(String::new, |e| format!("; first stream error: {e}")),
         );
     }
     for &(period, target) in TARGETS {

@@ -2,7 +2,7 @@
 //! descriptors and building the report. (The whole command, USB bus
 //! included, is timed with hyperfine: see the README.)
 
-use composer_probe::list::ListReport;
+use composer_probe::inventory::Inventory;
 use composer_probe::ports::{MidiPorts, ServiceStatus};
 use composer_probe::usb::descriptor::{find_midi_interface, parse_device_blob};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -65,7 +65,7 @@ fn report(c: &mut Criterion) {
                 inputs: Vec::new(),
                 outputs: Vec::new(),
             };
-            let report = ListReport::build(Ok(black_box(devices.clone())), ports, false);
+            let report = Inventory::build(Ok(black_box(devices.clone())), ports, false);
             composer_probe::list::render_text(&report, false)
         })
     });

@@ -11,7 +11,7 @@
 //! `cargo test --benches` it runs 5 s as a check.
 
 use composer_probe::audio::realtime::{self, TimedEvent};
-use composer_probe::input::Clock;
+use composer_probe::clock::Clock;
 use composer_probe::synth::{Engine, EngineConfig, Preset, SynthEvent};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

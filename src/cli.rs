@@ -4,7 +4,7 @@
 use crate::audio::device::OutputChoice;
 use crate::decode::names::NoteNaming;
 use crate::input::select::{InputOptions, SourceChoice};
-use crate::input::usb::UsbSelector;
+use crate::input::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
 use crate::record::RecordOptions;
 use crate::render::WavFormat;

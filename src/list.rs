@@ -1,405 +1,11 @@
-//! `composer-probe list`: joins USB devices and system MIDI ports into one
-//! report, decides what is wrong with each device, and prints it as text or
-//! JSON. Building the report is pure, so every verdict is unit-tested.
+//! `composer-probe list`: the [inventory](crate::inventory) presented as
+//! text for a terminal of 80 columns (JSON is the inventory itself).
 
 use crate::decode::names::NoteNaming;
-use crate::devices::{self, KnownDevice};
-use crate::ports::{MidiPorts, OsPort, ServiceStatus};
-use crate::usb::descriptor::{Cable, InJack, MidiEndpoint, OutJack};
-use crate::usb::{Access, Speed, UsbDevice};
-use serde::Serialize;
+use crate::devices::KnownDevice;
+use crate::inventory::{DeviceReport, Inventory, MidiReport, PairedPort, PortDirection, Status};
+use crate::ports::{OsPort, ServiceStatus};
 use std::fmt::Write as _;
-
-/// The udev rule shipped with composer-probe, printed by `composer-probe udev-rule`.
-pub const UDEV_RULE: &str = include_str!("../udev/60-composer-probe.rules");
-
-/// Where the udev rule goes.
-pub const UDEV_RULE_PATH: &str = "/etc/udev/rules.d/60-composer-probe.rules";
-
-/// The whole `list` report; `--json` prints exactly this.
-#[derive(Debug, Clone, Serialize)]
-pub struct ListReport {
-    /// MIDI devices (and, with `--all`, every other USB device).
-    pub devices: Vec<DeviceReport>,
-    /// Whether the system MIDI service answered.
-    pub midi_service: ServiceStatus,
-    /// Every system MIDI port, matched to a device or not.
-    pub os_ports: OsPortList,
-    /// Set when the USB bus itself could not be read.
-    pub usb_error: Option<String>,
-}
-
-/// System MIDI ports by direction.
-#[derive(Debug, Clone, Serialize)]
-pub struct OsPortList {
-    /// Ports we can read from.
-    pub inputs: Vec<OsPort>,
-    /// Ports we can send to.
-    pub outputs: Vec<OsPort>,
-}
-
-/// How usable a device is, in one word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Usable now, through its system port or directly over USB.
-    Ready,
-    /// The kernel driver holds the MIDI interface and no system port can be used.
-    ClaimedByDriver,
-    /// Direct access is refused: the udev rule is missing.
-    NoPermission,
-    /// The device could not be opened for another reason, or vanished.
-    Unreachable,
-    /// Its descriptors are too broken to find a MIDI interface.
-    Malformed,
-    /// Not a MIDI device (listed with `--all`).
-    NotMidi,
-}
-
-/// One device as `list` reports it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeviceReport {
-    /// The known-device name, else the product string, else `VID:PID`.
-    pub name: String,
-    /// One word for how usable it is.
-    pub status: Status,
-    /// The verdict sentence printed after the name.
-    pub verdict: String,
-    /// Everything wrong, one sentence each, with what to do.
-    pub problems: Vec<String>,
-    /// Shell commands that fix the main problem, in order (may be empty).
-    pub fix: Vec<String>,
-    /// USB vendor id.
-    pub vendor_id: u16,
-    /// USB product id.
-    pub product_id: u16,
-    /// `bcdDevice`.
-    pub bcd_device: u16,
-    /// Bus number.
-    pub bus: u8,
-    /// Address on the bus.
-    pub address: u8,
-    /// Kernel port path, e.g. `1-1.3`.
-    pub port_path: String,
-    /// Link speed.
-    pub speed: Speed,
-    /// Manufacturer string.
-    pub manufacturer: Option<String>,
-    /// Product string.
-    pub product: Option<String>,
-    /// Serial number string.
-    pub serial: Option<String>,
-    /// Kernel driver on the MIDI interface (or the first bound one for other devices).
-    pub driver: Option<String>,
-    /// Whether direct USB access is allowed.
-    pub access: Access,
-    /// sysfs directory (Linux).
-    pub sysfs_path: Option<String>,
-    /// Facts we know about this model, when we know it.
-    pub known: Option<KnownDevice>,
-    /// The MIDI interface; `null` for a non-MIDI device.
-    pub midi: Option<MidiReport>,
-    /// System MIDI ports that belong to this device.
-    pub os_ports: Vec<PairedPort>,
-}
-
-/// A device's MIDI Streaming interface.
-#[derive(Debug, Clone, Serialize)]
-pub struct MidiReport {
-    /// `bInterfaceNumber`.
-    pub interface: u8,
-    /// True when the interface is vendor-specific but speaks USB-MIDI.
-    pub vendor_specific: bool,
-    /// Endpoints with the embedded jacks they carry.
-    pub endpoints: Vec<MidiEndpoint>,
-    /// One entry per cable the device sends to the computer.
-    pub inputs: Vec<PortReport>,
-    /// One entry per cable the computer sends to the device.
-    pub outputs: Vec<PortReport>,
-    /// MIDI IN jacks.
-    pub in_jacks: Vec<InJack>,
-    /// MIDI OUT jacks.
-    pub out_jacks: Vec<OutJack>,
-}
-
-/// One cable: what a MIDI program shows as a port.
-#[derive(Debug, Clone, Serialize)]
-pub struct PortReport {
-    /// Cable number on its endpoint.
-    pub cable: u8,
-    /// Endpoint address.
-    pub endpoint: u8,
-    /// Embedded jack id.
-    pub jack: u8,
-    /// The jack's own name, or the name ALSA would give (`AKM322 MIDI 1`).
-    pub name: String,
-}
-
-/// A system MIDI port matched to a device.
-#[derive(Debug, Clone, Serialize)]
-pub struct PairedPort {
-    /// `input` (we read from it) or `output`.
-    pub direction: PortDirection,
-    /// The OS port name.
-    pub name: String,
-    /// midir's port id.
-    pub id: String,
-}
-
-/// Direction of a system port, from our side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PortDirection {
-    /// We read from it.
-    Input,
-    /// We send to it.
-    Output,
-}
-
-impl ListReport {
-    /// Builds the report from what was enumerated. `all` keeps non-MIDI devices.
-    pub fn build(usb: Result<Vec<UsbDevice>, String>, ports: MidiPorts, all: bool) -> Self {
-        let (found, usb_error) = match usb {
-            Ok(found) => (found, None),
-            Err(error) => (Vec::new(), Some(error)),
-        };
-        let devices = found
-            .iter()
-            .map(|device| report_device(device, &ports))
-            .filter(|report| all || report.status != Status::NotMidi)
-            .collect();
-        ListReport {
-            devices,
-            midi_service: ports.service,
-            os_ports: OsPortList {
-                inputs: ports.inputs,
-                outputs: ports.outputs,
-            },
-            usb_error,
-        }
-    }
-
-    /// True when at least one MIDI device (usable or not) was found.
-    pub fn has_midi_devices(&self) -> bool {
-        self.devices.iter().any(|d| d.status != Status::NotMidi)
-    }
-}
-
-fn display_name(device: &UsbDevice, known: Option<&KnownDevice>) -> String {
-    if let Some(known) = known {
-        return known.name.to_owned();
-    }
-    match (&device.manufacturer, &device.product) {
-        (Some(maker), Some(product)) if !product.starts_with(maker.as_str()) => {
-            format!("{maker} {product}")
-        }
-        (_, Some(product)) => product.clone(),
-        _ => format!(
-            "USB device {:04x}:{:04x}",
-            device.vendor_id, device.product_id
-        ),
-    }
-}
-
-fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
-    let known = devices::lookup(device.vendor_id, device.product_id).copied();
-    let name = display_name(device, known.as_ref());
-    let os_ports = pair_ports(device, ports);
-    let midi = device.midi.as_ref().map(|midi| {
-        let base = device.product.clone().unwrap_or_else(|| name.clone());
-        let cable_names = |cables: &[Cable]| -> Vec<PortReport> {
-            cables
-                .iter()
-                .enumerate()
-                .map(|(n, cable)| PortReport {
-                    cable: cable.cable,
-                    endpoint: cable.endpoint,
-                    jack: cable.jack,
-                    name: device
-                        .jack_name(cable.string_index)
-                        .map_or_else(|| format!("{base} MIDI {}", n + 1), str::to_owned),
-                })
-                .collect()
-        };
-        MidiReport {
-            interface: midi.interface,
-            vendor_specific: midi.vendor_specific,
-            endpoints: midi.endpoints.clone(),
-            inputs: cable_names(&midi.inputs),
-            outputs: cable_names(&midi.outputs),
-            in_jacks: midi.in_jacks.clone(),
-            out_jacks: midi.out_jacks.clone(),
-        }
-    });
-    let Assessment {
-        status,
-        verdict,
-        mut problems,
-        fix,
-    } = assess(device, &os_ports, &ports.service);
-    let malformed = device
-        .descriptor_problems
-        .iter()
-        .chain(device.midi.iter().flat_map(|m| &m.problems));
-    let before = problems.len();
-    problems.extend(malformed.map(|p| format!("malformed descriptor: {p}")));
-    let verdict = if problems.len() > before && status != Status::Malformed {
-        format!("{verdict}; malformed descriptor")
-    } else {
-        verdict
-    };
-    let driver = device
-        .midi_driver()
-        .or_else(|| device.interfaces.iter().find_map(|i| i.driver.as_deref()))
-        .map(str::to_owned);
-    DeviceReport {
-        name,
-        status,
-        verdict,
-        problems,
-        fix,
-        vendor_id: device.vendor_id,
-        product_id: device.product_id,
-        bcd_device: device.bcd_device,
-        bus: device.bus,
-        address: device.address,
-        port_path: device.port_path.clone(),
-        speed: device.speed,
-        manufacturer: device.manufacturer.clone(),
-        product: device.product.clone(),
-        serial: device.serial.clone(),
-        driver,
-        access: device.access.clone(),
-        sysfs_path: device.sysfs_path.clone(),
-        known,
-        midi,
-        os_ports,
-    }
-}
-
-/// Matches system ports to a device: by ALSA card where the OS says which
-/// card a port belongs to, else by the product name appearing in the port name.
-fn pair_ports(device: &UsbDevice, ports: &MidiPorts) -> Vec<PairedPort> {
-    if device.midi.is_none() {
-        return Vec::new();
-    }
-    let belongs = |port: &OsPort| match port.card {
-        Some(card) => device.sound_cards.contains(&card),
-        None => device
-            .product
-            .as_deref()
-            .is_some_and(|product| port.name.contains(product)),
-    };
-    let paired = |list: &[OsPort], direction| {
-        list.iter()
-            .filter(|port| belongs(port))
-            .map(move |port| PairedPort {
-                direction,
-                name: port.name.clone(),
-                id: port.id.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut found = paired(&ports.inputs, PortDirection::Input);
-    found.extend(paired(&ports.outputs, PortDirection::Output));
-    found
-}
-
-/// The exact commands that give the logged-in user access to USB MIDI devices.
-pub fn udev_install_commands() -> Vec<String> {
-    vec![
-        format!("composer-probe udev-rule | sudo tee {UDEV_RULE_PATH}"),
-        "sudo udevadm control --reload-rules".into(),
-        "sudo udevadm trigger --subsystem-match=usb".into(),
-    ]
-}
-
-/// What `assess` concluded about one device.
-struct Assessment {
-    status: Status,
-    verdict: String,
-    problems: Vec<String>,
-    fix: Vec<String>,
-}
-
-impl Assessment {
-    fn new(status: Status, verdict: impl Into<String>, problems: Vec<String>) -> Self {
-        Assessment {
-            status,
-            verdict: verdict.into(),
-            problems,
-            fix: Vec::new(),
-        }
-    }
-}
-
-fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) -> Assessment {
-    let mut problems = Vec::new();
-    let Some(midi) = &device.midi else {
-        if device.descriptor_problems.is_empty() {
-            return Assessment::new(Status::NotMidi, "not a MIDI device", problems);
-        }
-        return Assessment::new(
-            Status::Malformed,
-            "malformed descriptor: no MIDI interface could be read",
-            problems,
-        );
-    };
-    if midi.inputs.is_empty() {
-        problems.push("the device describes no cable towards the computer, so nothing it plays can be received".into());
-    }
-    if let Some(input) = os_ports
-        .iter()
-        .find(|p| p.direction == PortDirection::Input)
-    {
-        let verdict = format!("ready (system port \"{}\")", input.name);
-        return Assessment::new(Status::Ready, verdict, problems);
-    }
-    if let Some(driver) = device.midi_driver() {
-        problems.push(match service {
-            ServiceStatus::Unavailable(reason) => format!(
-                "{driver} holds the MIDI interface, but the system MIDI service is unavailable: {reason}"
-            ),
-            ServiceStatus::Available => format!(
-                "{driver} holds the MIDI interface, but no system MIDI port was found for it; replug the keyboard"
-            ),
-        });
-        if device.access == Access::Granted {
-            problems.push(format!(
-                "direct USB access would mean detaching {driver} from the device (this takes the whole sound card away from other programs)"
-            ));
-        }
-        let verdict = format!("claimed by {driver}, use the system port");
-        return Assessment::new(Status::ClaimedByDriver, verdict, problems);
-    }
-    let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
-    match &device.access {
-        Access::Granted => Assessment::new(Status::Ready, "ready (direct USB)", problems),
-        Access::Denied => {
-            problems.push(format!(
-                "this user may not open {node}: install the udev rule with the commands below, then unplug and replug the keyboard"
-            ));
-            Assessment {
-                fix: udev_install_commands(),
-                ..Assessment::new(
-                    Status::NoPermission,
-                    "no permission: install the udev rule",
-                    problems,
-                )
-            }
-        }
-        Access::Gone => {
-            problems
-                .push("the device disappeared while it was being read; plug it in again".into());
-            Assessment::new(Status::Unreachable, "unplugged", problems)
-        }
-        Access::Unknown(reason) => {
-            problems.push(format!("{node} could not be opened ({reason})"));
-            let verdict = format!("cannot be opened: {reason}");
-            Assessment::new(Status::Unreachable, verdict, problems)
-        }
-    }
-}
 
 /// Colours for the text output; all empty when colour is off.
 struct Palette {
@@ -445,7 +51,7 @@ impl Palette {
 }
 
 /// Renders the report for a terminal of 80 columns; `color` adds ANSI colour.
-pub fn render_text(report: &ListReport, color: bool) -> String {
+pub fn render_text(report: &Inventory, color: bool) -> String {
     let p = Palette::new(color);
     let mut out = String::new();
     if let Some(error) = &report.usb_error {
@@ -510,12 +116,6 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
         device.verdict,
         p.reset
     );
-    let row = |out: &mut String, label: &str, value: &str| {
-        for (n, line) in wrap(value, 67).iter().enumerate() {
-            let label = if n == 0 { label } else { "" };
-            let _ = writeln!(out, "  {label:<11}{line}");
-        }
-    };
     row(
         out,
         "USB",
@@ -541,98 +141,16 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
         row(out, "Strings", &strings.join(", "));
     }
     if let Some(midi) = &device.midi {
-        row(
-            out,
-            "MIDI",
-            &format!(
-                "interface {}{}, {} in / {} out",
-                midi.interface,
-                if midi.vendor_specific {
-                    " (vendor-specific class)"
-                } else {
-                    ""
-                },
-                midi.inputs.len(),
-                midi.outputs.len()
-            ),
-        );
-        for (label, ports) in [("Inputs", &midi.inputs), ("Outputs", &midi.outputs)] {
-            for (n, port) in ports.iter().enumerate() {
-                row(
-                    out,
-                    if n == 0 { label } else { "" },
-                    &format!(
-                        "{} (cable {}, jack {}, endpoint 0x{:02x})",
-                        port.name, port.cable, port.jack, port.endpoint
-                    ),
-                );
-            }
-        }
-        for (n, endpoint) in midi.endpoints.iter().enumerate() {
-            let jacks: Vec<String> = endpoint.jacks.iter().map(u8::to_string).collect();
-            row(
-                out,
-                if n == 0 { "Endpoints" } else { "" },
-                &format!(
-                    "0x{:02x} {} {}, {} bytes, jacks {}",
-                    endpoint.address,
-                    match endpoint.direction {
-                        crate::usb::descriptor::Direction::In => "IN ",
-                        crate::usb::descriptor::Direction::Out => "OUT",
-                    },
-                    endpoint.transfer,
-                    endpoint.max_packet_size,
-                    if jacks.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        jacks.join(", ")
-                    }
-                ),
-            );
-        }
+        midi_rows(out, midi);
     }
     row(
         out,
         "Driver",
         device.driver.as_deref().unwrap_or("none bound"),
     );
-    if device.os_ports.is_empty() {
-        row(out, "OS ports", "none");
-    }
-    for (n, port) in device.os_ports.iter().enumerate() {
-        row(
-            out,
-            if n == 0 { "OS ports" } else { "" },
-            &format!(
-                "{} \"{}\" (id {})",
-                match port.direction {
-                    PortDirection::Input => "in ",
-                    PortDirection::Output => "out",
-                },
-                port.name,
-                port.id
-            ),
-        );
-    }
+    port_rows(out, &device.os_ports);
     if let Some(known) = &device.known {
-        row(
-            out,
-            "Keyboard",
-            &format!(
-                "{} keys, {}–{} at the default octave",
-                known.keys,
-                NoteNaming::default().name(known.default_range.0),
-                NoteNaming::default().name(known.default_range.1)
-            ),
-        );
-        let controls: Vec<String> = known
-            .controls
-            .iter()
-            .map(|c| format!("{} ({})", c.name, c.message))
-            .collect();
-        for (n, line) in wrap_list(&controls, 67).iter().enumerate() {
-            let _ = writeln!(out, "  {:<11}{line}", if n == 0 { "Controls" } else { "" });
-        }
+        keyboard_rows(out, known);
     }
     for problem in &device.problems {
         let lines = wrap(problem, 74);
@@ -647,7 +165,112 @@ fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
     out.push('\n');
 }
 
-fn render_service(out: &mut String, report: &ListReport, p: &Palette) {
+/// One labelled row, wrapped to the width with the label on the first line.
+fn row(out: &mut String, label: &str, value: &str) {
+    for (n, line) in wrap(value, 67).iter().enumerate() {
+        let label = if n == 0 { label } else { "" };
+        let _ = writeln!(out, "  {label:<11}{line}");
+    }
+}
+
+/// The MIDI interface: its cables both ways and its endpoints.
+fn midi_rows(out: &mut String, midi: &MidiReport) {
+    row(
+        out,
+        "MIDI",
+        &format!(
+            "interface {}{}, {} in / {} out",
+            midi.interface,
+            if midi.vendor_specific {
+                " (vendor-specific class)"
+            } else {
+                ""
+            },
+            midi.inputs.len(),
+            midi.outputs.len()
+        ),
+    );
+    for (label, ports) in [("Inputs", &midi.inputs), ("Outputs", &midi.outputs)] {
+        for (n, port) in ports.iter().enumerate() {
+            row(
+                out,
+                if n == 0 { label } else { "" },
+                &format!(
+                    "{} (cable {}, jack {}, endpoint 0x{:02x})",
+                    port.name, port.cable, port.jack, port.endpoint
+                ),
+            );
+        }
+    }
+    for (n, endpoint) in midi.endpoints.iter().enumerate() {
+        let jacks: Vec<String> = endpoint.jacks.iter().map(u8::to_string).collect();
+        row(
+            out,
+            if n == 0 { "Endpoints" } else { "" },
+            &format!(
+                "0x{:02x} {} {}, {} bytes, jacks {}",
+                endpoint.address,
+                match endpoint.direction {
+                    crate::usb::descriptor::Direction::In => "IN ",
+                    crate::usb::descriptor::Direction::Out => "OUT",
+                },
+                endpoint.transfer,
+                endpoint.max_packet_size,
+                if jacks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    jacks.join(", ")
+                }
+            ),
+        );
+    }
+}
+
+/// The system ports paired with the device.
+fn port_rows(out: &mut String, os_ports: &[PairedPort]) {
+    if os_ports.is_empty() {
+        row(out, "OS ports", "none");
+    }
+    for (n, port) in os_ports.iter().enumerate() {
+        row(
+            out,
+            if n == 0 { "OS ports" } else { "" },
+            &format!(
+                "{} \"{}\" (id {})",
+                match port.direction {
+                    PortDirection::Input => "in ",
+                    PortDirection::Output => "out",
+                },
+                port.name,
+                port.id
+            ),
+        );
+    }
+}
+
+/// What we know of the model: keys, range and panel controls.
+fn keyboard_rows(out: &mut String, known: &KnownDevice) {
+    row(
+        out,
+        "Keyboard",
+        &format!(
+            "{} keys, {}–{} at the default octave",
+            known.keys,
+            NoteNaming::default().name(known.default_range.0),
+            NoteNaming::default().name(known.default_range.1)
+        ),
+    );
+    let controls: Vec<String> = known
+        .controls
+        .iter()
+        .map(|c| format!("{} ({})", c.name, c.message))
+        .collect();
+    for (n, line) in wrap_list(&controls, 67).iter().enumerate() {
+        let _ = writeln!(out, "  {:<11}{line}", if n == 0 { "Controls" } else { "" });
+    }
+}
+
+fn render_service(out: &mut String, report: &Inventory, p: &Palette) {
     match &report.midi_service {
         ServiceStatus::Unavailable(reason) => {
             let _ = writeln!(
@@ -737,154 +360,12 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usb::descriptor::{Direction, MidiInterface, TransferType};
-    use crate::usb::InterfaceSummary;
-
-    fn keyboard(driver: Option<&str>, access: Access) -> UsbDevice {
-        let cable = |endpoint| Cable {
-            cable: 0,
-            endpoint,
-            jack: 1,
-            string_index: 0,
-        };
-        UsbDevice {
-            bus: 1,
-            address: 5,
-            port_path: "1-1".into(),
-            vendor_id: 0x1acc,
-            product_id: 0x1533,
-            bcd_device: 0x000b,
-            device_class: 0,
-            speed: Speed::Full,
-            manufacturer: Some("MIDIPLUS".into()),
-            product: Some("AKM322".into()),
-            serial: None,
-            interfaces: vec![InterfaceSummary {
-                number: 1,
-                class: 1,
-                subclass: 3,
-                driver: driver.map(str::to_owned),
-            }],
-            midi: Some(MidiInterface {
-                interface: 1,
-                alternate: 0,
-                vendor_specific: false,
-                msc_version: Some(0x0100),
-                in_jacks: Vec::new(),
-                out_jacks: Vec::new(),
-                endpoints: vec![MidiEndpoint {
-                    address: 0x81,
-                    direction: Direction::In,
-                    transfer: TransferType::Bulk,
-                    max_packet_size: 64,
-                    jacks: vec![1],
-                }],
-                inputs: vec![cable(0x81)],
-                outputs: vec![cable(0x02)],
-                problems: Vec::new(),
-            }),
-            jack_names: Vec::new(),
-            descriptor_problems: Vec::new(),
-            access,
-            sound_cards: vec![2],
-            sysfs_path: None,
-        }
-    }
-
-    fn ports(card: Option<u32>, name: &str) -> MidiPorts {
-        let port = OsPort {
-            name: name.into(),
-            id: "24:0".into(),
-            card,
-        };
-        MidiPorts {
-            service: ServiceStatus::Available,
-            inputs: vec![port.clone()],
-            outputs: vec![port],
-        }
-    }
-
-    fn no_service() -> MidiPorts {
-        MidiPorts {
-            service: ServiceStatus::Unavailable("/dev/snd/seq is missing".into()),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-        }
-    }
-
-    fn report_of(device: UsbDevice, ports: MidiPorts) -> DeviceReport {
-        ListReport::build(Ok(vec![device]), ports, false)
-            .devices
-            .remove(0)
-    }
-
-    #[test]
-    fn system_port_on_the_same_card_makes_the_keyboard_ready() {
-        let report = report_of(
-            keyboard(Some("snd-usb-audio"), Access::Granted),
-            ports(Some(2), "AKM322:AKM322 MIDI 1 24:0"),
-        );
-        assert_eq!(report.status, Status::Ready);
-        assert_eq!(
-            report.verdict,
-            "ready (system port \"AKM322:AKM322 MIDI 1 24:0\")"
-        );
-        assert_eq!(report.os_ports.len(), 2);
-        assert!(report.problems.is_empty(), "{:?}", report.problems);
-    }
-
-    #[test]
-    fn a_port_on_another_card_is_not_paired_even_with_the_same_name() {
-        let report = report_of(
-            keyboard(Some("snd-usb-audio"), Access::Granted),
-            ports(Some(3), "AKM322:AKM322 MIDI 1 28:0"),
-        );
-        assert_eq!(report.status, Status::ClaimedByDriver);
-        assert!(report.os_ports.is_empty());
-        assert!(report.problems[0].contains("no system MIDI port was found"));
-    }
-
-    #[test]
-    fn without_card_numbers_ports_pair_by_product_name() {
-        let report = report_of(keyboard(None, Access::Granted), ports(None, "AKM322"));
-        assert_eq!(report.status, Status::Ready);
-        assert_eq!(report.os_ports.len(), 2);
-        let report = report_of(keyboard(None, Access::Granted), ports(None, "Other Synth"));
-        assert!(report.os_ports.is_empty());
-    }
-
-    #[test]
-    fn driver_bound_and_no_service_says_use_the_system_port() {
-        let report = report_of(
-            keyboard(Some("snd-usb-audio"), Access::Granted),
-            no_service(),
-        );
-        assert_eq!(report.status, Status::ClaimedByDriver);
-        assert_eq!(
-            report.verdict,
-            "claimed by snd-usb-audio, use the system port"
-        );
-        assert!(report.problems[0].contains("/dev/snd/seq is missing"));
-    }
-
-    #[test]
-    fn denied_access_without_driver_asks_for_the_udev_rule() {
-        let report = report_of(keyboard(None, Access::Denied), no_service());
-        assert_eq!(report.status, Status::NoPermission);
-        assert_eq!(report.fix, udev_install_commands());
-        assert!(report.problems[0].contains("/dev/bus/usb/001/005"));
-    }
-
-    #[test]
-    fn vanished_device_is_unreachable() {
-        let report = report_of(keyboard(None, Access::Gone), no_service());
-        assert_eq!(report.status, Status::Unreachable);
-        assert_eq!(report.verdict, "unplugged");
-    }
+    use crate::inventory::test_support::{keyboard, no_service};
+    use crate::usb::Access;
 
     #[test]
     fn usb_error_is_carried_into_the_report_and_the_text() {
-        let report = ListReport::build(Err("cannot read the USB bus".into()), no_service(), false);
+        let report = Inventory::build(Err("cannot read the USB bus".into()), no_service(), false);
         assert!(!report.has_midi_devices());
         let text = render_text(&report, false);
         assert!(text.starts_with("USB: cannot read the USB bus\n"), "{text}");
@@ -893,7 +374,7 @@ mod tests {
 
     #[test]
     fn colour_only_when_asked() {
-        let report = ListReport::build(
+        let report = Inventory::build(
             Ok(vec![keyboard(None, Access::Granted)]),
             no_service(),
             false,

@@ -7,8 +7,9 @@ use composer_probe::cli::{
     Cli, Command, ListArgs, MonitorArgs, PlayArgs, RecordArgs, RecoverArgs, RenderArgs,
 };
 use composer_probe::input::select;
+use composer_probe::inventory::{self, Inventory};
 use composer_probe::session::{self, SessionConfig};
-use composer_probe::{audio, list, monitor, ports, record, render, usb};
+use composer_probe::{audio, list, monitor, record, render};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            say!("composer-probe: {}", one_line(&error));
+            // The whole chain on one line; no library message repeats its cause.
+            say!("composer-probe: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -42,16 +44,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(args) => run_recover(&args),
         Command::Render(args) => run_render(&args),
         Command::UdevRule => {
-            write_stdout(list::UDEV_RULE)?;
+            write_stdout(inventory::UDEV_RULE)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let devices = usb::enumerate().map_err(|e| e.to_string());
-    let usb_failed = devices.is_err();
-    let report = list::ListReport::build(devices, ports::discover(), args.all);
+    let report = Inventory::discover(args.all);
+    let usb_failed = report.usb_error.is_some();
     let text = if args.json {
         serde_json::to_string_pretty(&report).context("cannot encode the report as JSON")? + "\n"
     } else {
@@ -130,9 +131,7 @@ fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    let summary = session::run(config, &mut stdout, &mut std::io::stderr())?;
-    stdout.flush().context("cannot write to standard output")?;
+    let summary = session::run(config, std::io::stdout(), std::io::stderr())?;
     if let Some((path, seconds)) = &summary.wav {
         say!("composer-probe: wrote {seconds:.1} s to {}", path.display());
     }
@@ -190,23 +189,6 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .context("cannot write to standard output")
-}
-
-/// The error and its causes on one line, each cause once: library errors
-/// already name their cause in their own sentence.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if text.contains(&cause) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause);
-    }
-    text
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -1,11 +1,10 @@
 //! `composer-probe monitor`: one line per event, like aseqdump but with
 //! timestamps, note names, panel names and filters; or JSON lines.
 
-use crate::decode::message::{ChannelMessage, SystemCommon, SystemRealtime};
-use crate::decode::names::{control_name, NoteNaming};
-use crate::decode::tracker::{NoteTracker, Transport};
-use crate::input::{EventMessage, InputEvent, InputStream, MidiEvent, Next, SourceInfo};
-use serde::Serialize;
+use crate::decode::format::{write_stream_event, Formatter};
+use crate::decode::message::ChannelMessage;
+use crate::decode::names::NoteNaming;
+use crate::input::{EventMessage, InputEvent, InputStream, Next};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -127,291 +126,6 @@ pub enum Ending {
     Ended,
 }
 
-/// One event as a JSON line. Fields that do not apply are left out.
-#[derive(Debug, Serialize)]
-pub struct JsonEvent<'a> {
-    /// Microseconds since the stream started.
-    pub t_us: u64,
-    /// `note_on`, `note_off`, `control_change`, `program_change`,
-    /// `pitch_bend`, `channel_pressure`, `poly_pressure`, `sysex`,
-    /// `time_code`, `song_position`, `song_select`, `tune_request`,
-    /// `clock`, `start`, `continue`, `stop`, `active_sensing`, `reset`,
-    /// `undefined`; and the stream events `disconnected`, `reconnected`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Cable the event came in on (multi-port devices).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cable: Option<u8>,
-    /// Channel 0–15.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel: Option<u8>,
-    /// Note number.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<u8>,
-    /// Note name, e.g. `C4`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note_name: Option<String>,
-    /// Note velocity.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub velocity: Option<u8>,
-    /// Controller number.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub controller: Option<u8>,
-    /// Controller value, program, pressure, raw 14-bit pitch bend (8192 =
-    /// centre), song position, song select, time code byte.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<i32>,
-    /// Panel or General MIDI name of the controller.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<&'static str>,
-    /// `play`, `stop` or `record` when a transport button was pressed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<&'static str>,
-    /// SysEx bytes in hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
-    /// True when a SysEx was cut short.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncated: Option<bool>,
-    /// Why the stream stopped (`disconnected`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
-}
-
-impl JsonEvent<'_> {
-    fn new(t_us: u64, kind: &'static str) -> Self {
-        JsonEvent {
-            t_us,
-            kind,
-            cable: None,
-            channel: None,
-            note: None,
-            note_name: None,
-            velocity: None,
-            controller: None,
-            value: None,
-            control: None,
-            transport: None,
-            data: None,
-            truncated: None,
-            reason: None,
-        }
-    }
-}
-
-fn transport_word(transport: Transport) -> &'static str {
-    match transport {
-        Transport::Play => "play",
-        Transport::Stop => "stop",
-        Transport::Record => "record",
-    }
-}
-
-fn transport_symbol(transport: Transport) -> &'static str {
-    match transport {
-        Transport::Play => "▶ Play",
-        Transport::Stop => "■ Stop",
-        Transport::Record => "● Record",
-    }
-}
-
-fn common_kind(common: &SystemCommon) -> (&'static str, Option<i32>) {
-    match *common {
-        SystemCommon::TimeCodeQuarterFrame(v) => ("time_code", Some(i32::from(v.as_int()))),
-        SystemCommon::SongPosition(v) => ("song_position", Some(i32::from(v.as_int()))),
-        SystemCommon::SongSelect(v) => ("song_select", Some(i32::from(v.as_int()))),
-        SystemCommon::TuneRequest => ("tune_request", None),
-        SystemCommon::Undefined(b) => ("undefined", Some(i32::from(b))),
-    }
-}
-
-fn realtime_kind(realtime: &SystemRealtime) -> &'static str {
-    match realtime {
-        SystemRealtime::TimingClock => "clock",
-        SystemRealtime::Start => "start",
-        SystemRealtime::Continue => "continue",
-        SystemRealtime::Stop => "stop",
-        SystemRealtime::ActiveSensing => "active_sensing",
-        SystemRealtime::Reset => "reset",
-        SystemRealtime::Undefined(_) => "undefined",
-    }
-}
-
-fn hex(bytes: &[u8], separator: &str) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(separator)
-}
-
-/// Formats events for people and for programs.
-pub struct Formatter<'a> {
-    /// The stream's source (panel names come from its device).
-    pub info: &'a SourceInfo,
-    /// How notes are named.
-    pub naming: NoteNaming,
-}
-
-impl Formatter<'_> {
-    /// The JSON object of one MIDI event.
-    pub fn json(&self, event: &MidiEvent, transport: Option<Transport>) -> JsonEvent<'static> {
-        let mut out = JsonEvent::new(event.t_us, "");
-        out.cable = (event.cable.as_int() != 0).then_some(event.cable.as_int());
-        match &event.message {
-            EventMessage::Channel { channel, message } => {
-                out.channel = Some(channel.as_int());
-                let mut note = |kind, key: u8, velocity: Option<u8>, value: Option<i32>| {
-                    out.kind = kind;
-                    out.note = Some(key);
-                    out.note_name = Some(self.naming.name(key));
-                    out.velocity = velocity;
-                    out.value = value;
-                };
-                match *message {
-                    ChannelMessage::NoteOn { key, vel } => {
-                        note("note_on", key.as_int(), Some(vel.as_int()), None)
-                    }
-                    ChannelMessage::NoteOff { key, vel } => {
-                        note("note_off", key.as_int(), Some(vel.as_int()), None)
-                    }
-                    ChannelMessage::Aftertouch { key, vel } => note(
-                        "poly_pressure",
-                        key.as_int(),
-                        None,
-                        Some(i32::from(vel.as_int())),
-                    ),
-                    ChannelMessage::Controller { controller, value } => {
-                        out.kind = "control_change";
-                        out.controller = Some(controller.as_int());
-                        out.value = Some(i32::from(value.as_int()));
-                        out.control = Some(control_name(self.info.device, controller.as_int()));
-                        out.transport = transport.map(transport_word);
-                    }
-                    ChannelMessage::ProgramChange { program } => {
-                        out.kind = "program_change";
-                        out.value = Some(i32::from(program.as_int()));
-                    }
-                    ChannelMessage::ChannelAftertouch { vel } => {
-                        out.kind = "channel_pressure";
-                        out.value = Some(i32::from(vel.as_int()));
-                    }
-                    ChannelMessage::PitchBend { bend } => {
-                        out.kind = "pitch_bend";
-                        out.value = Some(i32::from(bend.0.as_int()));
-                    }
-                }
-            }
-            EventMessage::SysEx { data, truncated } => {
-                out.kind = "sysex";
-                out.data = Some(hex(data, ""));
-                out.truncated = truncated.then_some(true);
-            }
-            EventMessage::Common(common) => {
-                let (kind, value) = common_kind(common);
-                out.kind = kind;
-                out.value = value;
-            }
-            EventMessage::Realtime(realtime) => out.kind = realtime_kind(realtime),
-        }
-        out
-    }
-
-    /// One text line for one MIDI event.
-    pub fn line(&self, event: &MidiEvent, transport: Option<Transport>) -> String {
-        let time = format!("{:>12.6}", event.t_us as f64 / 1e6);
-        let cable = if event.cable.as_int() != 0 {
-            format!(" cable {}", event.cable.as_int())
-        } else {
-            String::new()
-        };
-        let (what, channel, detail) = match &event.message {
-            EventMessage::Channel { channel, message } => {
-                let channel = format!("ch {:<2}", channel.as_int() + 1);
-                let note = |key: u8| format!("{} ({key})", self.naming.name(key));
-                let (what, detail) = match *message {
-                    ChannelMessage::NoteOn { key, vel } => (
-                        "Note on",
-                        format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::NoteOff { key, vel } => (
-                        "Note off",
-                        format!("{:<9} velocity {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::Aftertouch { key, vel } => (
-                        "Key pressure",
-                        format!("{:<9} value {}", note(key.as_int()), vel.as_int()),
-                    ),
-                    ChannelMessage::Controller { controller, value } => {
-                        let name = control_name(self.info.device, controller.as_int());
-                        let mut detail =
-                            format!("{name} (CC {}) = {}", controller.as_int(), value.as_int());
-                        if let Some(pressed) = transport {
-                            detail.push_str(&format!("  {} pressed", transport_symbol(pressed)));
-                        }
-                        ("Control change", detail)
-                    }
-                    ChannelMessage::ProgramChange { program } => {
-                        ("Program change", format!("program {}", program.as_int()))
-                    }
-                    ChannelMessage::ChannelAftertouch { vel } => {
-                        ("Channel pressure", format!("value {}", vel.as_int()))
-                    }
-                    ChannelMessage::PitchBend { bend } => (
-                        "Pitch bend",
-                        format!("{:+} (raw {})", bend.as_int(), bend.0.as_int()),
-                    ),
-                };
-                (what, channel, detail)
-            }
-            EventMessage::SysEx { data, truncated } => {
-                let shown = &data[..data.len().min(24)];
-                let more = if data.len() > shown.len() { " …" } else { "" };
-                let cut = if *truncated { " (truncated)" } else { "" };
-                (
-                    "SysEx",
-                    String::new(),
-                    format!(
-                        "{} bytes{cut}: {}{more}",
-                        data.len(),
-                        hex(shown, " ").to_uppercase()
-                    ),
-                )
-            }
-            EventMessage::Common(common) => {
-                let (kind, value) = common_kind(common);
-                let what = match kind {
-                    "time_code" => "Time code",
-                    "song_position" => "Song position",
-                    "song_select" => "Song select",
-                    "tune_request" => "Tune request",
-                    _ => "Undefined",
-                };
-                (
-                    what,
-                    String::new(),
-                    value.map(|v| v.to_string()).unwrap_or_default(),
-                )
-            }
-            EventMessage::Realtime(realtime) => {
-                let what = match realtime {
-                    SystemRealtime::TimingClock => "Clock",
-                    SystemRealtime::Start => "Start",
-                    SystemRealtime::Continue => "Continue",
-                    SystemRealtime::Stop => "Stop",
-                    SystemRealtime::ActiveSensing => "Active sensing",
-                    SystemRealtime::Reset => "Reset",
-                    SystemRealtime::Undefined(_) => "Undefined",
-                };
-                (what, String::new(), String::new())
-            }
-        };
-        format!("{time}{cable}  {what:<16} {channel:<5} {detail}")
-            .trim_end()
-            .to_owned()
-    }
-}
-
 /// Reads the stream and writes one line per shown event to `out` until a
 /// stop condition. Write errors (a closed pipe) end the run with `Err`.
 pub fn run(
@@ -423,10 +137,9 @@ pub fn run(
     let deadline = config.duration.map(|d| started + d);
     let info = stream.info().clone();
     let formatter = Formatter {
-        info: &info,
+        device: info.device,
         naming: config.naming,
     };
-    let mut tracker = NoteTracker::new(info.device);
     let mut shown = 0u64;
     loop {
         if config.count.is_some_and(|limit| shown >= limit) {
@@ -442,17 +155,13 @@ pub fn run(
             }
             None => Duration::from_millis(200),
         };
-        let event = match stream.next_timeout(wait) {
-            Next::Event(event) => event,
+        let (event, transport) = match stream.next_timeout(wait) {
+            Next::Event { event, transport } => (event, transport),
             Next::Timeout => continue,
             Next::Closed => return Ok(Ending::Ended),
         };
         match event {
             InputEvent::Midi(event) => {
-                let transport = match &event.message {
-                    EventMessage::Channel { channel, message } => tracker.apply(*channel, message),
-                    _ => None,
-                };
                 if !config.filter.accepts(&event.message) {
                     continue;
                 }
@@ -480,31 +189,9 @@ pub fn run(
                     Some("keyboard reconnected"),
                 )?;
             }
-            InputEvent::Played(_) => {}
+            InputEvent::Played(_) | InputEvent::Key(_) => {}
             InputEvent::Ended { .. } => return Ok(Ending::Ended),
             InputEvent::Interrupted { .. } => return Ok(Ending::Interrupted),
         }
-    }
-}
-
-fn write_stream_event(
-    out: &mut dyn Write,
-    json: bool,
-    t_us: u64,
-    kind: &'static str,
-    reason: Option<&str>,
-) -> std::io::Result<()> {
-    if json {
-        let mut event = JsonEvent::new(t_us, kind);
-        event.reason = reason;
-        let text = serde_json::to_string(&event).map_err(std::io::Error::other)?;
-        writeln!(out, "{text}")
-    } else {
-        writeln!(
-            out,
-            "{:>12.6}  {}",
-            t_us as f64 / 1e6,
-            reason.unwrap_or(kind)
-        )
     }
 }

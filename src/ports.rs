@@ -101,61 +101,26 @@ pub(crate) fn quietly<T>(open: impl FnOnce() -> T) -> T {
 
 #[cfg(target_os = "linux")]
 mod alsa_card {
-    //! ALSA specifics: which card a sequencer client belongs to, and
-    //! silencing alsa-lib's stderr messages.
-    use alsa_sys as sys;
-    use std::ffi::{c_char, c_int};
-    use std::ptr;
+    //! ALSA specifics, through the safe `alsa` crate: which card a
+    //! sequencer client belongs to, and keeping alsa-lib's stderr messages
+    //! out of sight.
 
-    unsafe extern "C" fn ignore_error(
-        _file: *const c_char,
-        _line: c_int,
-        _function: *const c_char,
-        _err: c_int,
-        _fmt: *const c_char,
-        _args: *mut sys::__va_list_tag,
-    ) {
-    }
-
+    /// Runs `open` with alsa-lib's messages on this thread going to a
+    /// buffer instead of stderr. The crate has no way to put the previous
+    /// handler back, so the thread keeps a (fresh, empty) buffer afterwards.
     pub fn with_silenced_errors<T>(open: impl FnOnce() -> T) -> T {
-        // SAFETY: the local handler is per thread and restored right after.
-        let previous = unsafe { sys::snd_lib_error_set_local(Some(ignore_error)) };
-        let result = open();
-        unsafe { sys::snd_lib_error_set_local(previous) };
-        result
+        let _buffer = alsa::Output::local_error_handler();
+        open()
     }
 
     /// The card of a kernel sequencer client, from midir's `client:port` id.
     pub fn of_port_id(id: &str) -> Option<u32> {
-        let client: c_int = id.split(':').next()?.parse().ok()?;
-        with_silenced_errors(|| card_of_client(client))
-    }
-
-    fn card_of_client(client: c_int) -> Option<u32> {
-        let mut seq: *mut sys::snd_seq_t = ptr::null_mut();
-        let mut info: *mut sys::snd_seq_client_info_t = ptr::null_mut();
-        // SAFETY: plain alsa-lib calls; every handle opened here is closed
-        // or freed before returning, and pointers are checked before use.
-        unsafe {
-            if sys::snd_seq_open(
-                &mut seq,
-                c"default".as_ptr(),
-                sys::SND_SEQ_OPEN_DUPLEX as c_int,
-                sys::SND_SEQ_NONBLOCK as c_int,
-            ) < 0
-            {
-                return None;
-            }
-            let mut card = None;
-            if sys::snd_seq_client_info_malloc(&mut info) == 0 {
-                if sys::snd_seq_get_any_client_info(seq, client, info) == 0 {
-                    card = u32::try_from(sys::snd_seq_client_info_get_card(info)).ok();
-                }
-                sys::snd_seq_client_info_free(info);
-            }
-            sys::snd_seq_close(seq);
-            card
-        }
+        let client: i32 = id.split(':').next()?.parse().ok()?;
+        with_silenced_errors(|| {
+            let seq = alsa::Seq::open(None, None, true).ok()?;
+            let card = seq.get_any_client_info(client).ok()?.get_card().ok()?;
+            u32::try_from(card).ok()
+        })
     }
 }
 

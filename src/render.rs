@@ -2,10 +2,7 @@
 //! timestamps instead of a sound card, written to WAV with hound. Serves
 //! `composer-probe render` and `play --wav`.
 
-use crate::decode::bytes::ByteStreamDecoder;
-use crate::decode::message::ChannelMessage;
-use crate::input::file::{self, FileError};
-use crate::input::EventMessage;
+use crate::record::read::{self, FileError};
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use std::fs;
 use std::io::BufWriter;
@@ -13,41 +10,6 @@ use std::path::{Path, PathBuf};
 
 /// The longest release/reverb tail rendered after the last event.
 const MAX_TAIL_SECONDS: u64 = 30;
-
-/// The synth's view of a MIDI message, if it has one.
-pub fn synth_event(message: &EventMessage) -> Option<SynthEvent> {
-    let EventMessage::Channel { channel, message } = message else {
-        return None;
-    };
-    let channel = channel.as_int();
-    Some(match *message {
-        ChannelMessage::NoteOn { key, vel } => SynthEvent::NoteOn {
-            channel,
-            key: key.as_int(),
-            velocity: vel.as_int(),
-        },
-        ChannelMessage::NoteOff { key, .. } => SynthEvent::NoteOff {
-            channel,
-            key: key.as_int(),
-        },
-        ChannelMessage::Controller { controller, value } => SynthEvent::Control {
-            channel,
-            controller: controller.as_int(),
-            value: value.as_int(),
-        },
-        ChannelMessage::PitchBend { bend } => SynthEvent::PitchBend {
-            channel,
-            value: bend.0.as_int(),
-        },
-        ChannelMessage::ProgramChange { program } => SynthEvent::ProgramChange {
-            channel,
-            program: program.as_int(),
-        },
-        ChannelMessage::Aftertouch { .. } | ChannelMessage::ChannelAftertouch { .. } => {
-            return None
-        }
-    })
-}
 
 /// Sample format of a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +27,13 @@ pub enum RenderError {
     #[error(transparent)]
     File(#[from] FileError),
     /// The WAV file could not be written.
-    #[error("cannot write {path}: {reason}; nothing was left behind")]
+    #[error("cannot write {path} (nothing was left behind)")]
     Write {
         /// The output file.
         path: PathBuf,
-        /// Why.
-        reason: String,
+        /// What hound (or the file system) said.
+        #[source]
+        source: hound::Error,
     },
 }
 
@@ -106,9 +69,9 @@ impl WavOutput {
             },
         };
         let writer =
-            hound::WavWriter::create(&temporary, spec).map_err(|e| RenderError::Write {
+            hound::WavWriter::create(&temporary, spec).map_err(|source| RenderError::Write {
                 path: target.to_owned(),
-                reason: e.to_string(),
+                source,
             })?;
         Ok(WavOutput {
             writer: Some(writer),
@@ -120,10 +83,10 @@ impl WavOutput {
         })
     }
 
-    fn failed(&self, error: impl std::fmt::Display) -> RenderError {
+    fn failed(&self, source: hound::Error) -> RenderError {
         RenderError::Write {
             path: self.target.clone(),
-            reason: error.to_string(),
+            source,
         }
     }
 
@@ -164,7 +127,8 @@ impl WavOutput {
         if let Some(writer) = self.writer.take() {
             writer.finalize().map_err(|e| self.failed(e))?;
         }
-        fs::rename(&self.temporary, &self.target).map_err(|e| self.failed(e))?;
+        fs::rename(&self.temporary, &self.target)
+            .map_err(|e| self.failed(hound::Error::IoError(e)))?;
         Ok(self.target.clone())
     }
 }
@@ -254,24 +218,15 @@ pub fn render_file(
     format: WavFormat,
     config: EngineConfig,
 ) -> Result<RenderSummary, RenderError> {
-    let events = file::load(input)?;
+    let events = read::load(input)?;
     let mut wav = WavOutput::create(output, sample_rate, format)?;
     let mut renderer = OfflineRenderer::new(Engine::new(sample_rate, config));
-    let mut decoder = ByteStreamDecoder::new();
     let mut notes = 0;
     for event in &events {
         renderer.render_until(event.t_us, &mut wav)?;
-        let mut decoded = Vec::new();
-        decoder.feed(&event.bytes, |message| {
-            decoded.push(EventMessage::from(message))
-        });
-        for message in decoded {
-            if let Some(synth) = synth_event(&message) {
-                if matches!(synth, SynthEvent::NoteOn { velocity, .. } if velocity > 0) {
-                    notes += 1;
-                }
-                renderer.handle(synth);
-            }
+        if let Some(synth) = SynthEvent::from_midi(&event.message) {
+            notes += u64::from(synth.starts_note());
+            renderer.handle(synth);
         }
     }
     renderer.finish_tail(&mut wav)?;

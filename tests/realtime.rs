@@ -6,7 +6,7 @@
 //! it touches only the rtrb consumer, atomics and the engine.)
 
 use composer_probe::audio::realtime;
-use composer_probe::input::Clock;
+use composer_probe::clock::Clock;
 use composer_probe::synth::{Engine, EngineConfig, Preset, SynthEvent};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -1,7 +1,6 @@
 //! The only place that opens an audio device (rodio on cpal: ALSA,
 //! CoreAudio, WASAPI).
 
-use super::realtime::SynthSource;
 use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _};
 use rodio::cpal::BufferSize;
 use rodio::{DeviceSinkBuilder, MixerDeviceSink};
@@ -24,12 +23,19 @@ pub enum AudioError {
         hint: &'static str,
     },
     /// The host exists but could not be used.
-    #[error("the {host} audio host is unavailable: {reason}")]
+    #[error("the {host} audio host is unavailable")]
     HostUnavailable {
         /// Host name.
         host: String,
         /// What cpal said.
-        reason: String,
+        #[source]
+        source: rodio::cpal::Error,
+    },
+    /// The host went away between listing and opening it.
+    #[error("the {host} audio host is gone since it was listed")]
+    HostGone {
+        /// Host name.
+        host: String,
     },
     /// A host other than the default has no output device.
     #[error("the {host} audio host has no output device; is its server running (for JACK: jackd or PipeWire's JACK)? Or leave out --audio-host")]
@@ -48,12 +54,13 @@ pub enum AudioError {
         available: String,
     },
     /// The device exists but refused to open.
-    #[error("cannot open the audio output \"{device}\": {reason}; use --wav FILE to write what would have been heard")]
+    #[error("cannot open the audio output \"{device}\" (use --wav FILE to write what would have been heard)")]
     Open {
         /// Device name.
         device: String,
-        /// What cpal said.
-        reason: String,
+        /// What rodio and cpal said.
+        #[source]
+        source: rodio::DeviceSinkError,
     },
 }
 
@@ -130,15 +137,16 @@ fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
         return Ok(rodio::cpal::default_host());
     };
     let name = resolve_host(wanted)?;
-    let unavailable = |reason: String| AudioError::HostUnavailable {
-        host: name.to_owned(),
-        reason,
-    };
     let id = rodio::cpal::available_hosts()
         .into_iter()
         .find(|id| id.name() == name)
-        .ok_or_else(|| unavailable("gone since it was listed".to_owned()))?;
-    rodio::cpal::host_from_id(id).map_err(|e| unavailable(e.to_string()))
+        .ok_or_else(|| AudioError::HostGone {
+            host: name.to_owned(),
+        })?;
+    rodio::cpal::host_from_id(id).map_err(|source| AudioError::HostUnavailable {
+        host: name.to_owned(),
+        source,
+    })
 }
 
 /// The error for a host without output devices: on the default host it is
@@ -210,9 +218,9 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
         }
     };
     let name = device_name(&device).unwrap_or_else(|| "default".to_owned());
-    let refused = |e: rodio::DeviceSinkError| AudioError::Open {
+    let refused = |source: rodio::DeviceSinkError| AudioError::Open {
         device: name.clone(),
-        reason: e.to_string(),
+        source,
     };
     let fixed = DeviceSinkBuilder::from_device(device.clone())
         .map_err(refused)?
@@ -228,7 +236,8 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
                 .open_stream()
                 .map_err(refused)?;
             let note = format!(
-                "the device refused {buffer_frames}-frame buffers ({error}); using its default"
+                "the device refused {buffer_frames}-frame buffers ({}); using its default",
+                crate::error::chain(&error)
             );
             (sink, Some(note))
         }
@@ -255,8 +264,9 @@ impl AudioOutput {
             .map(|frames| f64::from(frames) * 1000.0 / f64::from(self.sample_rate))
     }
 
-    /// Starts playing the synth.
-    pub fn play(&self, source: SynthSource) {
+    /// Starts playing `source` (the synth, or the latency probe around it)
+    /// through rodio's mixer.
+    pub fn play(&self, source: impl rodio::Source + Send + 'static) {
         self.sink.mixer().add(source);
     }
 }

@@ -1,30 +1,32 @@
-//! Key-to-sound latency of the real play path, measured against a JACK
-//! server (only with the `jack` feature; `benches/latency.rs` drives it).
+//! Key-to-sound latency of `play`'s own output path, measured against a
+//! JACK server (only with the `jack` feature; `benches/latency.rs` drives
+//! it).
 //!
-//! The path is the one `composer-probe play` uses: notes go into the
-//! [`EventSender`](super::realtime::EventSender) stamped with the input
-//! [`Clock`], and a [`SynthSource`](super::realtime::SynthSource) rendering
-//! blocks of exactly one period is pulled from a cpal output stream on
-//! cpal's JACK host. The data callback scans what it writes for the first
-//! sample louder than a threshold after each note and dates it with cpal's
-//! playback timestamp: frame `i` of a buffer plays at
-//! `timestamp().playback + i / sample_rate`. That instant is on JACK's
-//! clock; reading [`Clock::now_us`] at callback entry next to
-//! `timestamp().callback` (JACK's "now" for the same moment) gives the
-//! offset between the two clocks, so the onset lands on the input clock the
-//! note was stamped with. Latency = onset playback time − injection time.
+//! The path is exactly the one `composer-probe play` runs: the output is
+//! opened by [`device::open`] (rodio on cpal's JACK host, a fixed buffer of
+//! one period), notes go into the [`EventSender`](super::realtime::EventSender)
+//! stamped with the input [`Clock`], and the
+//! [`SynthSource`](super::realtime::SynthSource) plays through rodio's
+//! mixer by [`AudioOutput::play`]. The only addition is a probe: a rodio
+//! source wrapped around the synth that looks at every sample on its way
+//! out. rodio pulls a callback's samples back to back, so the first pull
+//! after a pause is the callback's start; the probe reads the input clock
+//! there. A note's first frame louder than a threshold, frame `i` of its
+//! callback, is dated `callback start + (i + playback latency) /
+//! sample_rate`, the playback latency being what the server reports for
+//! its playback ports (what cpal adds for its own playback timestamps);
+//! latency = that time − the time the note was queued.
 //!
-//! The callback neither allocates nor locks: the injection times come in
-//! and the measurements go out through rtrb queues, and the counters are
+//! The probe neither allocates nor locks: the injection times come in and
+//! the measurements go out through rtrb queues, and the counters are
 //! atomics.
 
+use super::device::{self, AudioError, AudioOutput, OutputChoice};
 use super::realtime::{self, SynthSource, TimedEvent};
-use crate::input::Clock;
+use crate::clock::Clock;
 use crate::synth::{Engine, EngineConfig, SynthEvent};
-use rodio::cpal;
-use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _, StreamTrait as _};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Output channels (the synth renders interleaved stereo).
@@ -57,6 +59,10 @@ pub struct LatencyConfig {
     pub seed: u32,
     /// The synth.
     pub engine: EngineConfig,
+    /// Frames from a buffer's start to the speaker, as the server reports
+    /// for its playback ports (`jack_lsp -l`, what cpal adds for its
+    /// playback time); `None`: one buffer.
+    pub playback_latency_frames: Option<u32>,
 }
 
 impl Default for LatencyConfig {
@@ -69,6 +75,7 @@ impl Default for LatencyConfig {
             hold_ms: 50,
             seed: 0x2545_F491,
             engine: EngineConfig::default(),
+            playback_latency_frames: None,
         }
     }
 }
@@ -76,19 +83,16 @@ impl Default for LatencyConfig {
 /// Why a measurement could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum LatencyError {
-    /// cpal was built without its JACK host or it failed to start.
-    #[error("cannot open cpal's JACK host: {0}")]
-    Host(String),
-    /// No JACK server answered.
-    #[error("no JACK server to connect to (start one, e.g. `jackd --no-realtime -d dummy -r 48000 -p 128`; libjack says why on stderr)")]
-    NoServer,
-    /// The server refused the stream (e.g. its period is not the one asked for).
-    #[error("cannot open a {period}-frame JACK output stream: {reason}")]
-    Stream {
+    /// The JACK output could not be opened the way `play` opens it.
+    #[error("cannot open the JACK output (start a server, e.g. `jackd --no-realtime -d dummy -r 48000 -p 128`)")]
+    Output(#[from] AudioError),
+    /// The server did not take the period asked for.
+    #[error(
+        "the JACK output did not take {period}-frame buffers (start the server with -p {period})"
+    )]
+    Period {
         /// Frames per period asked for.
         period: u32,
-        /// What cpal said.
-        reason: String,
     },
     /// The stream opened but its callback never ran.
     #[error("the JACK stream opened but its callback did not run within 2 s")]
@@ -147,41 +151,29 @@ pub struct LatencyReport {
     pub sample_rate: u32,
     /// Notes played.
     pub notes_sent: usize,
-    /// Key-to-sound latency of every heard note, ns, ascending: the onset's
-    /// `playback` time brought onto the input clock through the callback's
-    /// `callback` timestamp, minus the note's input-clock time.
+    /// Key-to-sound latency of every heard note, ns, ascending: the onset
+    /// dated on the input clock (callback start + frame offset + playback
+    /// latency) minus the note's input-clock time.
     pub latencies_ns: Vec<i64>,
-    /// The same notes measured on JACK's clock alone: the onset's `playback`
-    /// time minus `Stream::now()` read when the note was queued, ascending.
-    /// Differs from [`latencies_ns`](Self::latencies_ns) by how far JACK's
-    /// filtered cycle time is from the real wake-up.
-    pub jack_clock_latencies_ns: Vec<i64>,
     /// Notes never heard (no onset within 1 s).
     pub missed: usize,
     /// Sounds that started with no note waiting (should be 0).
     pub spurious: u64,
-    /// Audio callbacks.
+    /// Audio callbacks (as seen by the probe).
     pub callbacks: u64,
-    /// Callbacks that took longer than one period (render overruns).
+    /// Callbacks whose pulls took longer than one period (render overruns).
     pub late_callbacks: u64,
-    /// Longest callback, ns.
+    /// Longest callback, first pull to last, ns.
     pub max_callback_ns: u64,
-    /// Callbacks whose buffer was not exactly one period.
+    /// Callbacks that did not pull exactly one period.
     pub odd_buffers: u64,
-    /// Xruns JACK reported through cpal's error callback.
-    pub xruns: u64,
-    /// Other cpal stream errors.
+    /// Stream errors the device reported during the run (xruns included),
+    /// counted where `play` counts them.
     pub stream_errors: u64,
-    /// The first of those errors, for the report.
-    pub first_error: Option<String>,
     /// Events the queue had no room for.
     pub dropped_events: u64,
-    /// `playback − callback` as cpal reports it (min, max), ns.
-    pub playback_lead_ns: (i64, i64),
-    /// `callback` minus the input clock's "now" at callback entry, brought
-    /// onto one clock through `Stream::now()` (min, max), ns: how far JACK's
-    /// filtered cycle time strays from the real wake-up.
-    pub callback_error_ns: (i64, i64),
+    /// The playback latency added to every onset, ns.
+    pub output_latency_ns: i64,
     /// Frames from a note-on to its first loud sample in the synth alone
     /// (offline, keys of the run), max: part of every latency.
     pub synth_onset_frames: usize,
@@ -193,19 +185,14 @@ impl LatencyReport {
         Summary::of(&self.latencies_ns)
     }
 
-    /// Percentiles of [`jack_clock_latencies_ns`](Self::jack_clock_latencies_ns).
-    pub fn jack_clock_summary(&self) -> Option<Summary> {
-        Summary::of(&self.jack_clock_latencies_ns)
-    }
-
-    /// Xruns, stream errors and late callbacks together.
+    /// Stream errors and late callbacks together.
     pub fn dropouts(&self) -> u64 {
-        self.xruns + self.stream_errors + self.late_callbacks
+        self.stream_errors + self.late_callbacks
     }
 }
 
-/// Counters the callback and the error callback publish.
-#[derive(Debug)]
+/// Counters the probe publishes.
+#[derive(Debug, Default)]
 struct Shared {
     callbacks: AtomicU64,
     late_callbacks: AtomicU64,
@@ -213,52 +200,14 @@ struct Shared {
     odd_buffers: AtomicU64,
     spurious: AtomicU64,
     stale: AtomicU64,
-    xruns: AtomicU64,
-    errors: AtomicU64,
-    first_error: OnceLock<String>,
     /// No sound for [`QUIET_RESET`]: the next onset belongs to a new note.
     quiet: AtomicBool,
-    offset_min_ns: AtomicI64,
-    offset_max_ns: AtomicI64,
-    lead_min_ns: AtomicI64,
-    lead_max_ns: AtomicI64,
 }
 
-impl Shared {
-    fn new() -> Self {
-        Shared {
-            callbacks: AtomicU64::new(0),
-            late_callbacks: AtomicU64::new(0),
-            max_callback_ns: AtomicU64::new(0),
-            odd_buffers: AtomicU64::new(0),
-            spurious: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
-            xruns: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            first_error: OnceLock::new(),
-            quiet: AtomicBool::new(true),
-            offset_min_ns: AtomicI64::new(i64::MAX),
-            offset_max_ns: AtomicI64::new(i64::MIN),
-            lead_min_ns: AtomicI64::new(i64::MAX),
-            lead_max_ns: AtomicI64::new(i64::MIN),
-        }
-    }
-
-    fn count_error(&self, error: cpal::Error) {
-        if error.kind() == cpal::ErrorKind::Xrun {
-            self.xruns.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            let _ = self.first_error.set(error.to_string());
-        }
-    }
-}
-
-/// A queued note: its time on the input clock and on JACK's.
+/// A queued note: its time on the input clock.
 #[derive(Debug, Clone, Copy)]
 struct Injection {
     t_us: u64,
-    jack_ns: i64,
 }
 
 /// A heard note.
@@ -266,10 +215,10 @@ struct Injection {
 struct Onset {
     injected_us: u64,
     latency_ns: i64,
-    jack_clock_latency_ns: i64,
 }
 
-/// Everything the data callback owns.
+/// The synth as `play` plays it, watched on its way out: a rodio source
+/// around the [`SynthSource`] that dates each note's first loud frame.
 struct Probe {
     source: SynthSource,
     clock: Clock,
@@ -277,72 +226,69 @@ struct Probe {
     onsets: rtrb::Producer<Onset>,
     shared: Arc<Shared>,
     threshold: f32,
-    sample_rate: i64,
+    sample_rate: u32,
     period_frames: usize,
-    budget_ns: u64,
+    /// Pulls further apart than this belong to different callbacks.
+    gap: Duration,
+    /// One period: a callback that pulls for longer is late.
+    budget: Duration,
+    /// The playback latency, added to every onset.
+    output_latency_ns: i64,
+    /// The current callback's first pull: its instant, and the input clock.
+    entry: Instant,
+    entry_ns: i64,
+    /// When the last sample was handed out.
+    last_pull: Instant,
+    /// Samples pulled in the current callback.
+    pulled: usize,
+    /// A sample of the current frame was loud.
+    loud: bool,
     sounding: bool,
     quiet_frames: usize,
     quiet_reset_frames: usize,
 }
 
 impl Probe {
-    fn process(&mut self, data: &mut [f32], info: &cpal::OutputCallbackInfo) {
-        let entry = Instant::now();
-        let now_ns = self.clock.now_us() as i64 * 1000;
-        let stamp = info.timestamp();
-        let callback_ns = stamp.callback.as_nanos() as i64;
-        let playback_ns = stamp.playback.as_nanos() as i64;
-        // Input clock = JACK clock + offset.
-        let offset_ns = now_ns - callback_ns;
-        let first_frame_ns = playback_ns + offset_ns;
-        let shared = &*self.shared;
-        shared.offset_min_ns.fetch_min(offset_ns, Ordering::Relaxed);
-        shared.offset_max_ns.fetch_max(offset_ns, Ordering::Relaxed);
-        shared
-            .lead_min_ns
-            .fetch_min(playback_ns - callback_ns, Ordering::Relaxed);
-        shared
-            .lead_max_ns
-            .fetch_max(playback_ns - callback_ns, Ordering::Relaxed);
-
-        for sample in data.iter_mut() {
-            *sample = self.source.next().unwrap_or(0.0);
-        }
-        let channels = usize::from(CHANNELS);
-        if data.len() != self.period_frames * channels {
-            self.shared.odd_buffers.fetch_add(1, Ordering::Relaxed);
-        }
-        for (i, frame) in data.chunks_exact(channels).enumerate() {
-            if frame.iter().any(|x| x.abs() > self.threshold) {
-                self.quiet_frames = 0;
-                if !self.sounding {
-                    self.sounding = true;
-                    let frame_ns = i as i64 * 1_000_000_000 / self.sample_rate;
-                    self.onset(first_frame_ns + frame_ns, playback_ns + frame_ns);
-                }
-            } else if self.sounding {
-                self.quiet_frames += 1;
-                if self.quiet_frames >= self.quiet_reset_frames {
-                    self.sounding = false;
-                }
-            }
+    /// The callback that just ended: counted, timed and sized.
+    fn end_callback(&mut self) {
+        if self.pulled == 0 {
+            return;
         }
         let shared = &*self.shared;
-        shared.quiet.store(!self.sounding, Ordering::Release);
-
-        let took = entry.elapsed().as_nanos() as u64;
+        let took = self.last_pull.duration_since(self.entry);
         shared.callbacks.fetch_add(1, Ordering::Relaxed);
-        shared.max_callback_ns.fetch_max(took, Ordering::Relaxed);
-        if took > self.budget_ns {
+        let took_ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        shared.max_callback_ns.fetch_max(took_ns, Ordering::Relaxed);
+        if took > self.budget {
             shared.late_callbacks.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.pulled != self.period_frames * usize::from(CHANNELS) {
+            shared.odd_buffers.fetch_add(1, Ordering::Relaxed);
+        }
+        shared.quiet.store(!self.sounding, Ordering::Release);
+    }
+
+    /// Frame `frame` of the current callback is complete.
+    fn frame_done(&mut self, frame: usize) {
+        if std::mem::take(&mut self.loud) {
+            self.quiet_frames = 0;
+            if !self.sounding {
+                self.sounding = true;
+                let offset_ns = frame as i64 * 1_000_000_000 / i64::from(self.sample_rate);
+                self.onset(self.entry_ns + offset_ns + self.output_latency_ns);
+            }
+        } else if self.sounding {
+            self.quiet_frames += 1;
+            if self.quiet_frames >= self.quiet_reset_frames {
+                self.sounding = false;
+            }
         }
     }
 
-    /// A sound starts playing at `at_ns` on the input clock, `at_jack_ns`
-    /// on JACK's: match it with the note that caused it. The injector
-    /// queues a note's times before the note itself, so they are always
-    /// here before its sound.
-    fn onset(&mut self, at_ns: i64, at_jack_ns: i64) {
+    /// A sound starts playing at `at_ns` on the input clock: match it with
+    /// the note that caused it. The injector queues a note's time before
+    /// the note itself, so it is always here before its sound.
+    fn onset(&mut self, at_ns: i64) {
         while let Ok(injected) = self.injections.pop() {
             let latency_ns = at_ns - injected.t_us as i64 * 1000;
             if latency_ns > STALE_NS {
@@ -353,11 +299,50 @@ impl Probe {
             let _ = self.onsets.push(Onset {
                 injected_us: injected.t_us,
                 latency_ns,
-                jack_clock_latency_ns: at_jack_ns - injected.jack_ns,
             });
             return;
         }
         self.shared.spurious.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Iterator for Probe {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        let now = Instant::now();
+        if now.duration_since(self.last_pull) > self.gap {
+            self.end_callback();
+            self.entry = now;
+            self.entry_ns = self.clock.now_us() as i64 * 1000;
+            self.pulled = 0;
+        }
+        let sample = self.source.next().unwrap_or(0.0);
+        self.last_pull = Instant::now();
+        self.loud |= sample.abs() > self.threshold;
+        self.pulled += 1;
+        if self.pulled % usize::from(CHANNELS) == 0 {
+            self.frame_done(self.pulled / usize::from(CHANNELS) - 1);
+        }
+        Some(sample)
+    }
+}
+
+impl rodio::Source for Probe {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn channels(&self) -> rodio::ChannelCount {
+        self.source.channels()
+    }
+
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.source.sample_rate()
+    }
+
+    fn total_duration(&self) -> Option<Duration> {
+        None
     }
 }
 
@@ -378,13 +363,6 @@ impl Rng {
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + u64::from(self.next()) % (hi - lo + 1)
     }
-}
-
-/// cpal's JACK output device, if a JACK server answers.
-pub fn jack_output_device() -> Result<cpal::Device, LatencyError> {
-    let host =
-        cpal::host_from_id(cpal::HostId::Jack).map_err(|e| LatencyError::Host(e.to_string()))?;
-    host.default_output_device().ok_or(LatencyError::NoServer)
 }
 
 /// Frames from a note-on at frame 0 to the first sample louder than
@@ -414,68 +392,126 @@ pub fn synth_onset_frames(
     worst
 }
 
-/// Plays `config.notes` notes through the synth into a JACK output stream
-/// of `config.period_frames` frames and measures when each is heard. Needs
-/// a JACK server running at that period.
-pub fn measure(config: &LatencyConfig) -> Result<LatencyReport, LatencyError> {
-    let device = jack_output_device()?;
-    let period = config.period_frames;
-    let stream_error = |e: cpal::Error| LatencyError::Stream {
-        period,
-        reason: e.to_string(),
-    };
-    let sample_rate = device
-        .default_output_config()
-        .map_err(stream_error)?
-        .sample_rate();
-    let stream_config = cpal::StreamConfig {
-        channels: CHANNELS,
-        sample_rate,
-        buffer_size: cpal::BufferSize::Fixed(period),
-    };
+/// A run in progress: the open output and both ends of the probe.
+struct Run {
+    output: AudioOutput,
+    clock: Clock,
+    sender: realtime::EventSender,
+    injections: rtrb::Producer<Injection>,
+    onsets: rtrb::Consumer<Onset>,
+    shared: Arc<Shared>,
+    audio_stats: Arc<realtime::AudioStats>,
+    output_latency_ns: i64,
+}
 
+/// Opens the JACK output as `play` does and starts the synth through the
+/// probe.
+fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
+    let period = config.period_frames;
+    let output = device::open(&OutputChoice {
+        host: Some("JACK".to_owned()),
+        device: None,
+        buffer_frames: period,
+    })?;
+    if output.buffer_frames != Some(period) {
+        return Err(LatencyError::Period { period });
+    }
+    let sample_rate = output.sample_rate;
+    let latency_frames = config.playback_latency_frames.unwrap_or(period);
+    let output_latency_ns = i64::from(latency_frames) * 1_000_000_000 / i64::from(sample_rate);
     let clock = Clock::start();
     let engine = Engine::new(sample_rate, config.engine);
-    let (mut sender, source) = realtime::build(engine, period as usize, clock, 1024);
+    let (sender, source) = realtime::build(engine, period as usize, clock, 1024);
     let audio_stats = source.stats();
-    let (mut injections, injections_out) = rtrb::RingBuffer::new(config.notes + 1);
-    let (onsets_in, mut onsets) = rtrb::RingBuffer::new(config.notes + 1);
-    let shared = Arc::new(Shared::new());
-    let mut probe = Probe {
+    let (injections, injections_out) = rtrb::RingBuffer::new(config.notes + 1);
+    let (onsets_in, onsets) = rtrb::RingBuffer::new(config.notes + 1);
+    let shared = Arc::new(Shared::default());
+    shared.quiet.store(true, Ordering::Relaxed);
+    let period_time = Duration::from_secs_f64(f64::from(period) / f64::from(sample_rate));
+    let now = Instant::now();
+    output.play(Probe {
         source,
         clock,
         injections: injections_out,
         onsets: onsets_in,
         shared: Arc::clone(&shared),
         threshold: config.threshold,
-        sample_rate: i64::from(sample_rate),
+        sample_rate,
         period_frames: period as usize,
-        budget_ns: u64::from(period) * 1_000_000_000 / u64::from(sample_rate),
+        gap: period_time / 4,
+        budget: period_time,
+        output_latency_ns,
+        entry: now,
+        entry_ns: 0,
+        last_pull: now - period_time,
+        pulled: 0,
+        loud: false,
         sounding: false,
         quiet_frames: 0,
         quiet_reset_frames: (QUIET_RESET.as_secs_f64() * f64::from(sample_rate)) as usize,
-    };
-    let errors = Arc::clone(&shared);
-    let stream = device
-        .build_output_stream(
-            stream_config,
-            move |data: &mut [f32], info: &cpal::OutputCallbackInfo| probe.process(data, info),
-            move |error| errors.count_error(error),
-            Some(Duration::from_secs(5)),
-        )
-        .map_err(stream_error)?;
-    stream.play().map_err(stream_error)?;
-    // Input clock − JACK clock, read back to back (both are monotonic
-    // clocks; on Linux the same one), for the callback-error figure.
-    let jack_now_ns = |clock: &Clock| {
-        let t_us = clock.now_us();
-        (t_us, stream.now().as_nanos() as i64)
-    };
-    let (t_us, jack_ns) = jack_now_ns(&clock);
-    let clock_minus_jack_ns = t_us as i64 * 1000 - jack_ns;
+    });
+    Ok(Run {
+        output,
+        clock,
+        sender,
+        injections,
+        onsets,
+        shared,
+        audio_stats,
+        output_latency_ns,
+    })
+}
 
+impl Run {
+    /// Plays one note (after the last one has died away, at a random phase
+    /// of the period) and waits for its onset. `None`: never heard.
+    fn note(&mut self, key: u8, at: Instant, hold: Duration) -> Option<i64> {
+        let quiet_since = Instant::now();
+        while !self.shared.quiet.load(Ordering::Acquire) && quiet_since.elapsed() < QUIET_TIMEOUT {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        let on = Instant::now();
+        let t_us = self.clock.now_us();
+        let _ = self.injections.push(Injection { t_us });
+        let velocity = 100;
+        self.sender.send(TimedEvent {
+            t_us,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key,
+                velocity,
+            },
+        });
+        std::thread::sleep(hold);
+        self.sender.send(TimedEvent {
+            t_us: self.clock.now_us(),
+            event: SynthEvent::NoteOff { channel: 0, key },
+        });
+        loop {
+            // An onset for another note was heard after its timeout: skip it.
+            if let Ok(onset) = self.onsets.pop() {
+                if onset.injected_us == t_us {
+                    return Some(onset.latency_ns);
+                }
+                continue;
+            }
+            if on.elapsed() > ONSET_TIMEOUT {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Plays `config.notes` notes through `play`'s output path into a JACK
+/// server running at `config.period_frames` frames, and measures when each
+/// is heard.
+pub fn measure(config: &LatencyConfig) -> Result<LatencyReport, LatencyError> {
+    let errors_before = device::STREAM_ERRORS.load(Ordering::Relaxed);
+    let mut run = start(config)?;
     let started = Instant::now();
-    while shared.callbacks.load(Ordering::Relaxed) == 0 {
+    while run.shared.callbacks.load(Ordering::Relaxed) == 0 {
         if started.elapsed() > Duration::from_secs(2) {
             return Err(LatencyError::NoCallbacks);
         }
@@ -486,91 +522,38 @@ pub fn measure(config: &LatencyConfig) -> Result<LatencyReport, LatencyError> {
     let mut rng = Rng(config.seed.max(1));
     let mut keys = Vec::with_capacity(config.notes);
     let mut latencies_ns = Vec::with_capacity(config.notes);
-    let mut jack_clock_latencies_ns = Vec::with_capacity(config.notes);
-    let mut missed = 0;
     let (lo, hi) = config.interval_ms;
     let mut next_on = Instant::now();
     for _ in 0..config.notes {
-        // Start from silence, at a random phase of the period.
-        let quiet_since = Instant::now();
-        while !shared.quiet.load(Ordering::Acquire) && quiet_since.elapsed() < QUIET_TIMEOUT {
-            std::thread::sleep(Duration::from_millis(1));
-        }
         let at = next_on.max(Instant::now() + Duration::from_micros(rng.range(0, 20_000)));
-        std::thread::sleep(at.saturating_duration_since(Instant::now()));
-
         let key = 48 + (rng.next() % 25) as u8;
         keys.push(key);
-        let on = Instant::now();
-        let (t_us, jack_ns) = jack_now_ns(&clock);
-        next_on = on + Duration::from_micros(rng.range(lo * 1000, hi.max(lo) * 1000));
-        let _ = injections.push(Injection { t_us, jack_ns });
-        sender.send(TimedEvent {
-            t_us,
-            event: SynthEvent::NoteOn {
-                channel: 0,
-                key,
-                velocity: 100,
-            },
-        });
-        std::thread::sleep(Duration::from_millis(config.hold_ms));
-        sender.send(TimedEvent {
-            t_us: clock.now_us(),
-            event: SynthEvent::NoteOff { channel: 0, key },
-        });
-        let heard = loop {
-            // An onset for another note was heard after its timeout: skip it.
-            if let Ok(onset) = onsets.pop() {
-                if onset.injected_us == t_us {
-                    break Some(onset);
-                }
-                continue;
-            }
-            if on.elapsed() > ONSET_TIMEOUT {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        };
-        match heard {
-            Some(onset) => {
-                latencies_ns.push(onset.latency_ns);
-                jack_clock_latencies_ns.push(onset.jack_clock_latency_ns);
-            }
-            None => missed += 1,
-        }
+        next_on = at + Duration::from_micros(rng.range(lo * 1000, hi.max(lo) * 1000));
+        latencies_ns.extend(run.note(key, at, Duration::from_millis(config.hold_ms)));
     }
     std::thread::sleep(Duration::from_millis(100));
-    drop(stream);
+    let sample_rate = run.output.sample_rate;
+    drop(run.output);
     latencies_ns.sort_unstable();
-    jack_clock_latencies_ns.sort_unstable();
     keys.sort_unstable();
     keys.dedup();
 
+    let shared = &run.shared;
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let load_i = |a: &AtomicI64| a.load(Ordering::Relaxed);
     Ok(LatencyReport {
-        period_frames: period,
+        period_frames: config.period_frames,
         sample_rate,
         notes_sent: config.notes,
+        missed: config.notes - latencies_ns.len(),
         latencies_ns,
-        jack_clock_latencies_ns,
-        missed,
         spurious: load(&shared.spurious),
         callbacks: load(&shared.callbacks),
         late_callbacks: load(&shared.late_callbacks),
         max_callback_ns: load(&shared.max_callback_ns),
         odd_buffers: load(&shared.odd_buffers),
-        xruns: load(&shared.xruns),
-        stream_errors: load(&shared.errors),
-        first_error: shared.first_error.get().cloned(),
-        dropped_events: load(&audio_stats.dropped_events),
-        playback_lead_ns: (load_i(&shared.lead_min_ns), load_i(&shared.lead_max_ns)),
-        // offset = clock − callback, so callback − now (JACK clock) is
-        // (clock − JACK) − offset.
-        callback_error_ns: (
-            clock_minus_jack_ns - load_i(&shared.offset_max_ns),
-            clock_minus_jack_ns - load_i(&shared.offset_min_ns),
-        ),
+        stream_errors: load(&device::STREAM_ERRORS) - errors_before,
+        dropped_events: load(&run.audio_stats.dropped_events),
+        output_latency_ns: run.output_latency_ns,
         synth_onset_frames: synth_onset_frames(config.engine, sample_rate, config.threshold, keys),
     })
 }

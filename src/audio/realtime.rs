@@ -4,7 +4,7 @@
 //! at its sample inside the block. Nothing here allocates, locks, blocks,
 //! logs or does I/O after construction (see `tests/realtime.rs`).
 
-use crate::input::Clock;
+use crate::clock::Clock;
 use crate::synth::{Engine, SynthEvent};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;

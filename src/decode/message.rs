@@ -90,6 +90,18 @@ pub enum EventMessage {
     Realtime(SystemRealtime),
 }
 
+/// One MIDI message with when and where it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MidiEvent {
+    /// Microseconds since the stream started (monotonic clock; for a file,
+    /// the event's time in the file).
+    pub t_us: u64,
+    /// Cable (port) of the source it came in on; 0 for single-port sources.
+    pub cable: u4,
+    /// The message.
+    pub message: EventMessage,
+}
+
 impl EventMessage {
     /// The message's MIDI 1.0 bytes (no running status), appended to `out`.
     pub fn write_bytes(&self, out: &mut Vec<u8>) {

@@ -1,8 +1,10 @@
 //! The note tracker: what is held, sustained and set on every channel, and
-//! transport button presses. The synth, the visualizer and the recorder all
-//! read the same tracker state.
+//! transport button presses. The input stream keeps the one tracker of a
+//! session and hands each event on with its meaning; the terminal view, the
+//! recorder's stop rule and the SMF writer read tracker state instead of
+//! keeping their own.
 
-use super::message::{u4, ChannelMessage};
+use super::message::{u4, u7, ChannelMessage, EventMessage};
 use crate::devices::{KnownDevice, TransportControls};
 
 /// Controller number of the sustain pedal.
@@ -138,6 +140,49 @@ impl NoteTracker {
         None
     }
 
+    /// Applies any message: channel messages change the state (see
+    /// [`NoteTracker::apply`]); others mean nothing to it.
+    pub fn track(&mut self, message: &EventMessage) -> Option<Transport> {
+        match message {
+            EventMessage::Channel { channel, message } => self.apply(*channel, message),
+            _ => None,
+        }
+    }
+
+    /// Copies one channel's state from `other` (a view showing what the
+    /// stream's tracker says).
+    pub fn mirror(&mut self, channel: u4, other: &NoteTracker) {
+        let index = usize::from(channel.as_int());
+        self.channels[index].clone_from(&other.channels[index]);
+    }
+
+    /// What releases everything held, channel by channel: a Note Off for
+    /// every key down, then a sustain release where the pedal is down.
+    pub fn releases(&self) -> Vec<(u4, ChannelMessage)> {
+        let mut found = Vec::new();
+        for channel in (0u8..16).map(u4::new) {
+            let state = self.channel(channel);
+            for key in state.held_keys() {
+                let (key, vel) = (u7::new(key), u7::new(0));
+                found.push((channel, ChannelMessage::NoteOff { key, vel }));
+            }
+            if state.sustain() {
+                let (controller, value) = (u7::new(SUSTAIN_PEDAL), u7::new(0));
+                found.push((channel, ChannelMessage::Controller { controller, value }));
+            }
+        }
+        found
+    }
+
+    /// True when no note is held or sustained and no sustain pedal is down.
+    pub fn all_released(&self) -> bool {
+        self.channels.iter().all(|state| {
+            !state.sustain()
+                && state.held_keys().next().is_none()
+                && state.sustained_keys().next().is_none()
+        })
+    }
+
     fn transport_press(&self, controller: u8, previous: u8, value: u8) -> Option<Transport> {
         let map = self.transport?;
         if value < 64 {
@@ -233,8 +278,27 @@ mod tests {
             "struck again: held, not sustained"
         );
         tracker.apply(ch(), &off(60));
+        assert!(!tracker.all_released(), "the pedal is still down");
         tracker.apply(ch(), &cc(64, 0));
         assert!(tracker.sounding().is_empty());
+        assert!(tracker.all_released());
+    }
+
+    #[test]
+    fn releases_lift_every_held_key_and_pedal() {
+        let mut tracker = NoteTracker::new(None);
+        tracker.apply(ch(), &on(60, 100));
+        tracker.apply(u4::new(3), &on(64, 90));
+        tracker.apply(ch(), &cc(64, 127));
+        let releases = tracker.releases();
+        assert_eq!(
+            releases,
+            vec![(ch(), off(60)), (ch(), cc(64, 0)), (u4::new(3), off(64))]
+        );
+        for (channel, message) in &releases {
+            tracker.apply(*channel, message);
+        }
+        assert!(tracker.all_released());
     }
 
     #[test]

@@ -1,24 +1,10 @@
-//! The event type that flows from every input source to the synth,
-//! visualizer, recorder and monitor: the project's spine.
+//! The event type that flows from every input source to the synth, the
+//! recorder, `--thru`, the view and the monitor: the project's spine.
 
-use crate::decode::message::u4;
-
-// The owned MIDI message lives with the other MIDI types in
-// `crate::decode::message`; re-exported so `crate::input::event::EventMessage`
-// and `crate::input::EventMessage` keep working.
-pub use crate::decode::message::EventMessage;
-
-/// One MIDI message with when and where it arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MidiEvent {
-    /// Microseconds since the stream started (monotonic clock; for a file,
-    /// the event's time in the file).
-    pub t_us: u64,
-    /// Cable (port) of the source it came in on; 0 for single-port sources.
-    pub cable: u4,
-    /// The message.
-    pub message: EventMessage,
-}
+// The owned MIDI message and its timed form live with the other MIDI types
+// in `crate::decode::message`; re-exported so the stream's users find them
+// beside the event that carries them.
+pub use crate::decode::message::{EventMessage, MidiEvent};
 
 /// Everything an input stream can deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +32,11 @@ pub enum InputEvent {
     /// An event of a recorded take being played back (▶), not played on
     /// the keyboard: heard, shown, never recorded again.
     Played(MidiEvent),
-    /// The user asked to stop (Ctrl+C, SIGTERM).
+    /// A key of the computer keyboard for the view (not `--keys`, whose
+    /// keys arrive as MIDI).
+    Key(crossterm::event::KeyEvent),
+    /// The user asked to stop (Ctrl+C, SIGTERM, Esc under `--keys`), or the
+    /// terminal hung up.
     Interrupted {
         /// When.
         t_us: u64,

@@ -1,218 +1,76 @@
-//! A Standard MIDI File as an input source: its events in time order,
-//! replayed in real time or as fast as possible.
+//! A Standard MIDI File replayed into an input stream: as the stream's
+//! source (`--file`, in real time or as fast as possible) or as a take
+//! played back (▶). The file is read by [`crate::record::read`].
 
 use super::worker::Worker;
-use super::{Feed, InputError, InputEvent, SourceInfo, Via};
-use crate::decode::message::u4;
-use midly::{MetaMessage, Smf, Timing, TrackEventKind};
-use std::path::{Path, PathBuf};
+use super::{Feed, InputError, InputEvent, MidiEvent, SourceInfo, Via};
+use crate::record::read;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Why a MIDI file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// It is not a Standard MIDI File at all.
-    #[error(
-        "{path} is not a Standard MIDI File (it does not start with \"MThd\"); give a .mid file"
-    )]
-    NotMidi {
-        /// The file.
-        path: PathBuf,
-    },
-    /// It starts like one but is damaged.
-    #[error("{path} is a damaged MIDI file ({reason}); nothing was played from it")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        reason: String,
-    },
-}
-
-/// One event of a file: its time and its MIDI bytes (a complete channel
-/// message or SysEx, ready for the byte-stream decoder).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileEvent {
-    /// Microseconds from the start of the file, tempo changes applied.
-    pub t_us: u64,
-    /// The message's bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// Reads a MIDI file into time-ordered events (all tracks merged; meta
-/// events other than tempo are dropped).
-pub fn load(path: &Path) -> Result<Vec<FileEvent>, FileError> {
-    let raw = std::fs::read(path).map_err(|source| FileError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(&raw).map_err(|reason| {
-        if raw.starts_with(b"MThd") || raw.starts_with(b"RIFF") {
-            FileError::Corrupt {
-                path: path.to_owned(),
-                reason,
-            }
-        } else {
-            FileError::NotMidi {
-                path: path.to_owned(),
-            }
-        }
-    })
-}
-
-/// Parses SMF bytes into time-ordered events.
-pub fn parse(raw: &[u8]) -> Result<Vec<FileEvent>, String> {
-    // midly 0.5.3 negates the SMPTE frame rate byte with `-(fps as i8)`,
-    // which overflows (a panic in debug builds) for 0x80 = -128 frames per
-    // second. No file uses that rate: refuse it before midly sees it. The
-    // frame-rate byte sits 12 bytes after "MThd" (length, format, tracks).
-    let bad_smpte = raw
-        .windows(4)
-        .enumerate()
-        .any(|(at, chunk)| chunk == b"MThd" && raw.get(at + 12) == Some(&0x80));
-    if bad_smpte {
-        return Err("its header asks for SMPTE timing at -128 frames per second".into());
-    }
-    let smf = Smf::parse(raw).map_err(|e| e.to_string())?;
-    // midly's lenient parser accepts a track cut short; a track without its
-    // End of Track is a damaged file, not a shorter song.
-    for (number, track) in smf.tracks.iter().enumerate() {
-        let ended = matches!(
-            track.last().map(|e| e.kind),
-            Some(TrackEventKind::Meta(MetaMessage::EndOfTrack))
-        );
-        if !ended {
-            return Err(format!(
-                "track {} is cut short (no End of Track)",
-                number + 1
-            ));
-        }
-    }
-    let mut timed: Vec<(u64, usize, TrackEventKind<'_>)> = Vec::new();
-    for track in &smf.tracks {
-        let mut tick = 0u64;
-        for event in track {
-            tick += u64::from(event.delta.as_int());
-            timed.push((tick, timed.len(), event.kind));
-        }
-    }
-    timed.sort_by_key(|(tick, order, _)| (*tick, *order));
-
-    let clock = TickClock::new(smf.header.timing);
-    let mut clock = clock;
-    let mut events = Vec::new();
-    for (tick, _, kind) in timed {
-        let t_us = clock.at(tick);
-        match kind {
-            TrackEventKind::Meta(MetaMessage::Tempo(tempo)) => {
-                clock.set_tempo(tick, tempo.as_int())
-            }
-            TrackEventKind::Midi { channel, message } => {
-                let mut bytes = Vec::with_capacity(3);
-                let live = midly::live::LiveEvent::Midi { channel, message };
-                live.write_std(&mut bytes).map_err(|e| e.to_string())?;
-                events.push(FileEvent { t_us, bytes });
-            }
-            TrackEventKind::SysEx(data) => {
-                let mut bytes = Vec::with_capacity(data.len() + 1);
-                bytes.push(0xf0);
-                bytes.extend_from_slice(data);
-                events.push(FileEvent { t_us, bytes });
-            }
-            TrackEventKind::Escape(data) => events.push(FileEvent {
-                t_us,
-                bytes: data.to_vec(),
-            }),
-            TrackEventKind::Meta(_) => {}
-        }
-    }
-    Ok(events)
-}
-
-/// Converts ticks to microseconds across tempo changes without drift:
-/// each tempo segment is computed from its start, never accumulated.
-struct TickClock {
-    ticks_per_beat: u64,
-    /// Microseconds per tick when the file uses SMPTE timing.
-    smpte_us_per_tick: Option<f64>,
-    tempo_us_per_beat: u64,
-    segment_tick: u64,
-    segment_us: u64,
-}
-
-impl TickClock {
-    fn new(timing: Timing) -> Self {
-        let (ticks_per_beat, smpte_us_per_tick) = match timing {
-            Timing::Metrical(ppq) => (u64::from(ppq.as_int().max(1)), None),
-            Timing::Timecode(fps, subframes) => (
-                1,
-                Some(1_000_000.0 / (f64::from(fps.as_f32()) * f64::from(subframes.max(1)))),
-            ),
-        };
-        TickClock {
-            ticks_per_beat,
-            smpte_us_per_tick,
-            tempo_us_per_beat: 500_000,
-            segment_tick: 0,
-            segment_us: 0,
-        }
-    }
-
-    fn at(&self, tick: u64) -> u64 {
-        if let Some(us_per_tick) = self.smpte_us_per_tick {
-            return (tick as f64 * us_per_tick).round() as u64;
-        }
-        let ticks = u128::from(tick.saturating_sub(self.segment_tick));
-        let us = ticks * u128::from(self.tempo_us_per_beat) / u128::from(self.ticks_per_beat);
-        self.segment_us
-            .saturating_add(u64::try_from(us).unwrap_or(u64::MAX))
-    }
-
-    fn set_tempo(&mut self, tick: u64, us_per_beat: u32) {
-        self.segment_us = self.at(tick);
-        self.segment_tick = tick;
-        self.tempo_us_per_beat = u64::from(us_per_beat.max(1));
-    }
-}
-
 /// Opens a MIDI file as a source: real-time replay, or as fast as possible
 /// with `fast`. Event times are the file's, so downstream timing is exact.
 pub fn open(path: &Path, fast: bool) -> Result<super::InputStream, InputError> {
-    let events = load(path)?;
+    let events = read::load(path)?;
     let info = SourceInfo {
         name: path.display().to_string(),
         via: Via::File,
         device: None,
     };
-    super::InputStream::start(info, move |feed| Ok(spawn_replay(events, fast, feed)))
+    super::InputStream::start(info, move |feed| {
+        Ok(spawn_replay(events, feed, Replay::Source { fast }))
+    })
 }
 
-fn spawn_replay(events: Vec<FileEvent>, fast: bool, feed: Feed) -> Worker {
+/// Plays a saved take into a running stream (▶): the same replay as a file
+/// source, its events tagged [`InputEvent::Played`] and shifted to start
+/// now. Dropping the returned worker stops it.
+pub fn play_back(path: &Path, feed: Feed) -> Result<Worker, read::FileError> {
+    let events = read::load(path)?;
+    Ok(spawn_replay(events, feed, Replay::Playback))
+}
+
+/// How a replay hands its events on.
+#[derive(Debug, Clone, Copy)]
+enum Replay {
+    /// As the stream's own source, ending it when the file ends.
+    Source {
+        /// As fast as possible instead of in real time.
+        fast: bool,
+    },
+    /// As a take played back into another source's stream.
+    Playback,
+}
+
+fn spawn_replay(events: Vec<MidiEvent>, feed: Feed, replay: Replay) -> Worker {
     Worker::spawn(move |stopped: &AtomicBool| {
         let start = Instant::now();
+        let offset = match replay {
+            Replay::Source { .. } => 0,
+            Replay::Playback => feed.now_us(),
+        };
+        let realtime = !matches!(replay, Replay::Source { fast: true });
         let mut last_us = 0;
-        for event in events {
-            if !fast && !sleep_until(start, event.t_us, stopped) {
-                return;
-            }
-            if stopped.load(Ordering::Relaxed)
-                || !feed.bytes_at(event.t_us, u4::new(0), &event.bytes)
-            {
+        for mut event in events {
+            if realtime && !sleep_until(start, event.t_us, stopped) {
                 return;
             }
             last_us = event.t_us;
+            event.t_us += offset;
+            let delivered = !stopped.load(Ordering::Relaxed)
+                && feed.event(match replay {
+                    Replay::Source { .. } => InputEvent::Midi(event),
+                    Replay::Playback => InputEvent::Played(event),
+                });
+            if !delivered {
+                return;
+            }
         }
-        feed.event(InputEvent::Ended { t_us: last_us });
+        if let Replay::Source { .. } = replay {
+            feed.event(InputEvent::Ended { t_us: last_us });
+        }
     })
 }
 
@@ -228,63 +86,5 @@ fn sleep_until(start: Instant, t_us: u64, stop: &AtomicBool) -> bool {
             return true;
         }
         thread::sleep((due - now).min(Duration::from_millis(50)));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A format-0 file: PPQ 96, one note at tick 0 and its release at 96,
-    /// a tempo change to 60 bpm at tick 96, another note at 192.
-    fn small_file() -> Vec<u8> {
-        let track: Vec<u8> = vec![
-            0x00, 0x90, 60, 100, // note on
-            0x60, 0x80, 60, 0, // note off at 96
-            0x00, 0xff, 0x51, 0x03, 0x0f, 0x42, 0x40, // tempo 1,000,000 at 96
-            0x60, 0x90, 62, 90, // note on at 192
-            0x00, 0xff, 0x2f, 0x00,
-        ];
-        let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk".to_vec();
-        bytes.extend((track.len() as u32).to_be_bytes());
-        bytes.extend(track);
-        bytes
-    }
-
-    #[test]
-    fn times_follow_tempo_changes() {
-        let events = parse(&small_file()).unwrap();
-        let times: Vec<u64> = events.iter().map(|e| e.t_us).collect();
-        assert_eq!(times, [0, 500_000, 1_500_000]);
-        assert_eq!(events[0].bytes, [0x90, 60, 100]);
-    }
-
-    #[test]
-    fn an_hour_of_ticks_does_not_drift() {
-        let mut clock = TickClock::new(Timing::Metrical(midly::num::u15::new(480)));
-        clock.set_tempo(0, 500_000);
-        // 3600 s at 120 bpm = 7200 beats.
-        assert_eq!(clock.at(7200 * 480), 3_600_000_000);
-    }
-
-    #[test]
-    fn garbage_is_not_midi_and_a_cut_file_is_damaged() {
-        let dir = std::env::temp_dir().join(format!("cp-file-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let text = dir.join("notes.txt");
-        std::fs::write(&text, "hello").unwrap();
-        assert!(matches!(load(&text), Err(FileError::NotMidi { .. })));
-        let cut = dir.join("cut.mid");
-        std::fs::write(&cut, &small_file()[..30]).unwrap();
-        assert!(
-            matches!(load(&cut), Err(FileError::Corrupt { .. })),
-            "{:?}",
-            load(&cut)
-        );
-        assert!(matches!(
-            load(&dir.join("missing.mid")),
-            Err(FileError::Read { .. })
-        ));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,16 +1,13 @@
 //! The computer keyboard as a piano (`--keys`), laid out like VMPK and
 //! trackers: the bottom letter row plays one octave, the top row the next.
 //! Up/Down shift octaves, Left/Right change velocity, Esc or Ctrl+C quits.
-//! The terminal leaves raw mode on every exit path (drop, panic).
+//! Only translation lives here; the terminal and its reader belong to
+//! [`crate::terminal`].
 
-use super::worker::Worker;
-use super::{Feed, InputError, InputEvent, InputStream, SourceInfo, Via};
-use crate::decode::message::u4;
-use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use crossterm::terminal;
+use super::{InputError, InputStream, SourceInfo, Via};
+use crate::terminal::{read_keys, KeyRoute, RawMode};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::io::{self, IsTerminal as _, Write as _};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 /// Bottom row: semitones above the base C.
@@ -92,51 +89,115 @@ impl KeysState {
     }
 }
 
-/// Puts the terminal in raw mode and takes it out again when dropped.
-struct RawMode {
-    enhanced: bool,
+/// What a key means to the music.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyed {
+    /// These MIDI bytes (a Note On or a Note Off on channel 1).
+    Midi([u8; 3]),
+    /// Leave (Esc, Ctrl+C).
+    Quit,
+    /// Nothing to play.
+    Nothing,
 }
 
-impl RawMode {
-    fn enter() -> std::io::Result<Self> {
-        static HOOK: Once = Once::new();
-        HOOK.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                let _ = terminal::disable_raw_mode();
-                previous(info);
-            }));
-        });
-        terminal::enable_raw_mode()?;
-        let enhanced = terminal::supports_keyboard_enhancement().unwrap_or(false)
-            && crossterm::execute!(
-                std::io::stdout(),
-                event::PushKeyboardEnhancementFlags(
-                    event::KeyboardEnhancementFlags::REPORT_EVENT_TYPES
-                )
-            )
-            .is_ok();
-        Ok(RawMode { enhanced })
-    }
+/// The computer keyboard as MIDI: presses become Note Ons, releases Note
+/// Offs; where the terminal reports no releases, a note ends a hold time
+/// after its last (auto-repeated) press. Pure: the terminal's reader feeds
+/// it keys and the time.
+#[derive(Debug, Clone)]
+pub struct Translator {
+    state: KeysState,
+    /// The terminal reports releases.
+    releases: bool,
+    /// Sounding notes and, without release reports, when they end.
+    sounding: Vec<(u8, Instant)>,
 }
 
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if self.enhanced {
-            let _ = crossterm::execute!(std::io::stdout(), event::PopKeyboardEnhancementFlags);
+fn note_off(note: u8) -> [u8; 3] {
+    [0x80, note, 0]
+}
+
+impl Translator {
+    /// A translator for a terminal that does (or does not) report releases.
+    pub fn new(releases: bool) -> Self {
+        Translator {
+            state: KeysState::default(),
+            releases,
+            sounding: Vec::new(),
         }
-        let _ = terminal::disable_raw_mode();
+    }
+
+    /// One key event at `now`.
+    pub fn key(&mut self, key: KeyEvent, now: Instant) -> Keyed {
+        if key.kind == KeyEventKind::Release {
+            let KeyCode::Char(c) = key.code else {
+                return Keyed::Nothing;
+            };
+            return match key_offset(c).and_then(|o| self.state.base.checked_add(o)) {
+                Some(note) => {
+                    self.sounding.retain(|(n, _)| *n != note);
+                    Keyed::Midi(note_off(note))
+                }
+                None => Keyed::Nothing,
+            };
+        }
+        match self.state.press(key) {
+            KeyAction::Quit => Keyed::Quit,
+            KeyAction::Note(note) => {
+                let until = now + HOLD_WITHOUT_RELEASE;
+                if let Some(entry) = self.sounding.iter_mut().find(|(n, _)| *n == note) {
+                    entry.1 = until; // auto-repeat of a held key
+                    return Keyed::Nothing;
+                }
+                self.sounding.push((note, until));
+                Keyed::Midi([0x90, note, self.state.velocity])
+            }
+            KeyAction::Changed | KeyAction::None => Keyed::Nothing,
+        }
+    }
+
+    /// Ends the notes whose hold time ran out by `now` (only where the
+    /// terminal reports no releases), handing each Note Off to `off`.
+    pub fn expire(&mut self, now: Instant, mut off: impl FnMut([u8; 3])) {
+        if self.releases {
+            return;
+        }
+        self.sounding.retain(|(note, until)| {
+            let keep = *until > now;
+            if !keep {
+                off(note_off(*note));
+            }
+            keep
+        });
+    }
+
+    /// How long the reader may wait: not long while a note waits for its
+    /// timed release.
+    pub fn wait(&self) -> Duration {
+        if self.sounding.is_empty() || self.releases {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(20)
+        }
+    }
+
+    /// Ends every sounding note (the source is stopping).
+    pub fn release_all(self, mut off: impl FnMut([u8; 3])) {
+        for (note, _) in self.sounding {
+            off(note_off(note));
+        }
     }
 }
 
-/// Opens the computer keyboard as a source.
+/// Opens the computer keyboard as a source: raw mode with release reports,
+/// and the terminal's reader playing through a [`Translator`].
 pub fn open() -> Result<InputStream, InputError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(InputError::Terminal(std::io::Error::other(
+    if !io::stdin().is_terminal() {
+        return Err(InputError::Terminal(io::Error::other(
             "standard input is not a terminal",
         )));
     }
-    let raw = RawMode::enter().map_err(InputError::Terminal)?;
+    let raw = RawMode::enter(true).map_err(InputError::Terminal)?;
     let info = SourceInfo {
         name: "computer keyboard".into(),
         via: Via::Keys,
@@ -146,122 +207,9 @@ pub fn open() -> Result<InputStream, InputError> {
         io::stderr(),
         "keys: z s x d c ... and q 2 w 3 e ... play, Up/Down octave, Left/Right velocity, Esc quits\r\n"
     );
-    InputStream::start(info, move |feed| Ok(spawn_keys(raw, feed)))
-}
-
-/// Whether the terminal is still there, seen without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TerminalInput {
-    /// Open: input may or may not be waiting; ask crossterm.
-    Open,
-    /// The terminal hung up (its window was closed).
-    Closed,
-}
-
-/// Waits up to `timeout` for terminal input and notices a hang-up.
-///
-/// crossterm 0.28 re-reads a hung-up terminal forever (every read returns
-/// 0 bytes) inside its own poll, so ask here first: after `Closed`, do not
-/// poll crossterm again.
-pub fn wait_for_input(timeout: Duration) -> TerminalInput {
-    #[cfg(unix)]
-    {
-        // Asked once: a terminal that hung up no longer says it is one.
-        static STDIN_IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if *STDIN_IS_TERMINAL.get_or_init(|| io::stdin().is_terminal()) {
-            let mut stdin = libc::pollfd {
-                fd: libc::STDIN_FILENO,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-            // SAFETY: one valid pollfd that outlives the call.
-            unsafe { libc::poll(&mut stdin, 1, ms) };
-            let hung_up = stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
-            return if hung_up {
-                TerminalInput::Closed
-            } else {
-                TerminalInput::Open
-            };
-        }
-    }
-    match event::poll(timeout) {
-        Ok(_) => TerminalInput::Open,
-        Err(_) => TerminalInput::Closed,
-    }
-}
-
-fn spawn_keys(raw: RawMode, feed: Feed) -> Worker {
-    Worker::spawn(move |stopped: &AtomicBool| {
-        let raw = raw;
-        let mut state = KeysState::default();
-        // Sounding notes and, without release reports, when they end.
-        let mut sounding: Vec<(u8, Instant)> = Vec::new();
-        let channel = u4::new(0);
-        let note_off = |note: u8| feed.bytes(channel, &[0x80, note, 0]);
-        while !stopped.load(Ordering::Relaxed) {
-            let now = Instant::now();
-            if !raw.enhanced {
-                sounding.retain(|(note, until)| {
-                    let keep = *until > now;
-                    if !keep {
-                        note_off(*note);
-                    }
-                    keep
-                });
-            }
-            // Wake often only while a note waits for its timed release.
-            let wait = if sounding.is_empty() || raw.enhanced {
-                100
-            } else {
-                20
-            };
-            if wait_for_input(Duration::from_millis(wait)) == TerminalInput::Closed {
-                // The window closed: end the stream as Esc would.
-                feed.event(InputEvent::Interrupted {
-                    t_us: feed.now_us(),
-                });
-                break;
-            }
-            // Even after a quiet wait: crossterm may hold events parsed earlier.
-            if !event::poll(Duration::ZERO).unwrap_or(false) {
-                continue;
-            }
-            let Ok(Event::Key(key)) = event::read() else {
-                continue;
-            };
-            if key.kind == KeyEventKind::Release {
-                if let KeyCode::Char(c) = key.code {
-                    if let Some(note) = key_offset(c).and_then(|o| state.base.checked_add(o)) {
-                        sounding.retain(|(n, _)| *n != note);
-                        note_off(note);
-                    }
-                }
-                continue;
-            }
-            match state.press(key) {
-                KeyAction::Quit => {
-                    feed.event(InputEvent::Interrupted {
-                        t_us: feed.now_us(),
-                    });
-                    break;
-                }
-                KeyAction::Note(note) => {
-                    let until = Instant::now() + HOLD_WITHOUT_RELEASE;
-                    if let Some(entry) = sounding.iter_mut().find(|(n, _)| *n == note) {
-                        entry.1 = until; // auto-repeat of a held key
-                    } else {
-                        sounding.push((note, until));
-                        feed.bytes(channel, &[0x90, note, state.velocity]);
-                    }
-                }
-                KeyAction::Changed | KeyAction::None => {}
-            }
-        }
-        for (note, _) in sounding {
-            note_off(note);
-        }
-        drop(raw);
+    let keys = Translator::new(raw.reports_releases());
+    InputStream::start(info, move |feed| {
+        Ok(read_keys(feed, raw, KeyRoute::Instrument(keys)))
     })
 }
 

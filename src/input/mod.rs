@@ -1,24 +1,28 @@
 //! The MIDI input stream: one interface that every source feeds (system
-//! port, direct USB, a MIDI file, the computer keyboard), and the decoding
-//! of what they deliver into [`InputEvent`]s.
+//! port, direct USB, a MIDI file, the computer keyboard), the decoding of
+//! what they deliver into [`InputEvent`]s, and the one note tracker every
+//! event is applied to on its way out.
 //!
-//! Sources run on their own threads and only hand raw bytes over (a
-//! [`Feed`]); decoding happens on the reader's side, in [`InputStream`].
+//! Sources run on their own threads and only hand raw bytes (or events a
+//! file already decoded) over a [`Feed`]; decoding and tracking happen on
+//! the reader's side, in [`InputStream`].
 
 pub mod event;
-pub mod file;
-pub mod keys;
+pub(crate) mod file;
+pub(crate) mod keys;
 pub mod select;
-pub mod system_port;
-pub mod usb;
-pub mod worker;
+pub(crate) mod system_port;
+pub(crate) mod usb;
+pub(crate) mod worker;
 
 pub use event::{EventMessage, InputEvent, MidiEvent};
+pub use usb::UsbSelector;
 
+use crate::clock::Clock;
 use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
+use crate::decode::tracker::{NoteTracker, Transport};
 use crate::decode::usb_midi::UsbMidiDecoder;
-use crate::decode::DecodeStats;
 use crate::devices::KnownDevice;
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -60,22 +64,6 @@ pub struct SourceInfo {
     pub device: Option<&'static KnownDevice>,
 }
 
-/// A monotonic clock counting from the start of a stream.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock(Instant);
-
-impl Clock {
-    /// Starts counting now.
-    pub fn start() -> Self {
-        Clock(Instant::now())
-    }
-
-    /// Microseconds since the start.
-    pub fn now_us(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX)
-    }
-}
-
 /// What sources hand to the stream.
 #[derive(Debug)]
 enum Raw {
@@ -102,14 +90,9 @@ impl Feed {
     /// MIDI 1.0 bytes (one or more messages, running status allowed) that
     /// arrived now on `cable`. Returns false once the stream is gone.
     pub fn bytes(&self, cable: u4, data: &[u8]) -> bool {
-        self.bytes_at(self.now_us(), cable, data)
-    }
-
-    /// MIDI 1.0 bytes with an explicit time (file playback).
-    pub fn bytes_at(&self, t_us: u64, cable: u4, data: &[u8]) -> bool {
         self.sender
             .send(Raw::Bytes {
-                t_us,
+                t_us: self.now_us(),
                 cable,
                 data: data.to_vec(),
             })
@@ -153,17 +136,25 @@ impl<T: Send> Running for T {}
 /// The result of waiting for the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
-    /// An event arrived.
-    Event(InputEvent),
+    /// An event arrived; the stream's tracker has applied it.
+    Event {
+        /// The event.
+        event: InputEvent,
+        /// The transport button a keyboard event pressed (never one of a
+        /// take played back).
+        transport: Option<Transport>,
+    },
     /// Nothing arrived in time.
     Timeout,
     /// Every source is gone and everything was delivered.
     Closed,
 }
 
-/// A running input: decoded events from one source, in arrival order.
+/// A running input: decoded events from one source, in arrival order, each
+/// applied to the stream's note tracker as it is handed out.
 pub struct InputStream {
     info: SourceInfo,
+    tracker: NoteTracker,
     receiver: Receiver<Raw>,
     feed: Feed,
     byte_decoders: Vec<ByteStreamDecoder>,
@@ -187,6 +178,7 @@ impl InputStream {
         };
         let running = start(feed.clone())?;
         Ok(InputStream {
+            tracker: NoteTracker::new(info.device),
             info,
             receiver,
             feed,
@@ -200,6 +192,30 @@ impl InputStream {
     /// What this stream listens to.
     pub fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    /// What is held, sustained and set on every channel, as of the last
+    /// event handed out.
+    pub fn tracker(&self) -> &NoteTracker {
+        &self.tracker
+    }
+
+    /// Releases everything the tracker holds, at `t_us`: the keyboard went
+    /// away and `--wait` waits for it, so the releases of what it held are
+    /// lost. Returns the releases, already tracked, to be played.
+    pub fn release_held(&mut self, t_us: u64) -> Vec<MidiEvent> {
+        let releases = self.tracker.releases();
+        releases
+            .into_iter()
+            .map(|(channel, message)| {
+                self.tracker.apply(channel, &message);
+                MidiEvent {
+                    t_us,
+                    cable: u4::new(0),
+                    message: EventMessage::Channel { channel, message },
+                }
+            })
+            .collect()
     }
 
     /// A handle that interrupts this stream from another thread.
@@ -222,19 +238,6 @@ impl InputStream {
         self.feed.clock
     }
 
-    /// What the decoders had to skip so far.
-    pub fn decode_stats(&self) -> DecodeStats {
-        let mut total = self.usb_decoder.stats();
-        for decoder in &self.byte_decoders {
-            let stats = decoder.stats();
-            total.messages += stats.messages;
-            total.stray_bytes += stats.stray_bytes;
-            total.malformed_packets += stats.malformed_packets;
-            total.truncated_sysex += stats.truncated_sysex;
-        }
-        total
-    }
-
     /// Stops the source (its thread or port connection) now.
     pub fn stop_source(&mut self) {
         self.running = None;
@@ -245,7 +248,15 @@ impl InputStream {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(event) = self.pending.pop_front() {
-                return Next::Event(event);
+                let transport = match &event {
+                    InputEvent::Midi(midi) => self.tracker.track(&midi.message),
+                    InputEvent::Played(played) => {
+                        self.tracker.track(&played.message);
+                        None
+                    }
+                    _ => None,
+                };
+                return Next::Event { event, transport };
             }
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.receiver.recv_timeout(wait) {
@@ -287,6 +298,11 @@ impl InputStream {
     }
 }
 
+/// Why midir could not connect a port: its words (it gives no more).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectFailed(pub midir::ConnectErrorKind);
+
 /// Why an input could not be opened. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -297,10 +313,8 @@ pub enum InputError {
         found: String,
     },
     /// The system MIDI service could not be opened.
-    #[error(
-        "the system MIDI service is unavailable ({0}); try --usb to read the keyboard directly"
-    )]
-    MidiService(String),
+    #[error("the system MIDI service is unavailable (try --usb to read the keyboard directly)")]
+    MidiService(#[source] midir::InitError),
     /// `--port` matched nothing.
     #[error("no MIDI input port matches \"{wanted}\" (available: {available}); `composer-probe list` shows the ports")]
     PortNotFound {
@@ -310,12 +324,13 @@ pub enum InputError {
         available: String,
     },
     /// The port exists but could not be connected.
-    #[error("cannot connect to MIDI port \"{port}\": {reason}")]
+    #[error("cannot connect to MIDI port \"{port}\"")]
     PortConnect {
         /// Port name.
         port: String,
-        /// midir's words.
-        reason: String,
+        /// Why, in midir's words.
+        #[source]
+        source: ConnectFailed,
     },
     /// `--usb` matched no device.
     #[error("no USB MIDI device matches {0}; `composer-probe list` shows what is connected")]
@@ -342,15 +357,15 @@ pub enum InputError {
     #[error("the keyboard was unplugged while it was being opened")]
     UsbGone,
     /// Another libusb error.
-    #[error("USB error while opening the keyboard: {0}")]
+    #[error("USB error while opening the keyboard")]
     Usb(#[from] rusb::Error),
     /// The USB bus could not be read.
     #[error(transparent)]
     UsbBus(#[from] crate::usb::UsbError),
     /// A MIDI file could not be used.
     #[error(transparent)]
-    File(#[from] file::FileError),
+    File(#[from] crate::record::read::FileError),
     /// The terminal could not be put in raw mode for `--keys`.
-    #[error("cannot read the computer keyboard: {0} (--keys needs an interactive terminal)")]
+    #[error("cannot read the computer keyboard (--keys needs an interactive terminal)")]
     Terminal(#[source] std::io::Error),
 }

@@ -1,11 +1,11 @@
 //! Choosing what to listen to: the flags the user gave, or the automatic
 //! order (DeepComposer via its system port, then via USB, then any other
-//! USB MIDI keyboard).
+//! USB MIDI keyboard), a pure function of the [`Inventory`].
 
 use super::usb::UsbSelector;
 use super::{file, keys, system_port, usb, InputError, InputStream};
 use crate::devices;
-use crate::list::{DeviceReport, ListReport, PortDirection, Status};
+use crate::inventory::{DeviceReport, Inventory, Status};
 use crate::ports;
 use std::path::PathBuf;
 
@@ -46,7 +46,7 @@ pub fn open(options: &InputOptions) -> Result<(InputStream, String), InputError>
     let stream = match &options.choice {
         SourceChoice::Auto => return open_auto(options),
         SourceChoice::Port(wanted) => {
-            let device = known_device_of_port(wanted);
+            let device = Inventory::discover(false).known_device_of_port(wanted);
             system_port::open(wanted, device, options.wait)?
         }
         SourceChoice::Usb(selector) => usb::open(selector, options.detach, options.wait)?,
@@ -62,85 +62,65 @@ fn describe(stream: &InputStream) -> String {
     format!("listening to {} via {}", info.name, info.via.describe())
 }
 
-/// The known keyboard a system port belongs to, when `list` can pair them.
-fn known_device_of_port(wanted: &str) -> Option<&'static devices::KnownDevice> {
-    let report = ListReport::build(
-        crate::usb::enumerate().map_err(|e| e.to_string()),
-        ports::discover(),
-        false,
-    );
-    report.devices.iter().find_map(|device| {
-        let paired = device.os_ports.iter().any(|p| {
-            p.id == wanted
-                || p.name == wanted
-                || p.name.to_lowercase().contains(&wanted.to_lowercase())
-        });
-        paired
-            .then(|| devices::lookup(device.vendor_id, device.product_id))
-            .flatten()
-    })
+/// What the automatic choice picked, and why, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pick {
+    /// A device's system input port.
+    Port {
+        /// midir's port id.
+        id: String,
+        /// The device, for people.
+        device: String,
+        /// Its USB port path.
+        port_path: String,
+        /// What we know of the model.
+        known: Option<&'static devices::KnownDevice>,
+    },
+    /// A device read directly over USB.
+    Usb {
+        /// Its USB port path.
+        port_path: String,
+        /// Why not through a system port.
+        why: String,
+    },
 }
 
-fn input_port(device: &DeviceReport) -> Option<&crate::list::PairedPort> {
-    device
-        .os_ports
-        .iter()
-        .find(|p| p.direction == PortDirection::Input)
-}
-
-fn usb_usable(device: &DeviceReport, detach: bool) -> bool {
-    device.midi.as_ref().is_some_and(|m| !m.inputs.is_empty())
-        && match device.status {
-            Status::Ready => true,
-            Status::ClaimedByDriver => detach && device.access == crate::usb::Access::Granted,
-            _ => false,
-        }
-}
-
-fn open_auto(options: &InputOptions) -> Result<(InputStream, String), InputError> {
-    let report = ListReport::build(
-        crate::usb::enumerate().map_err(|e| e.to_string()),
-        ports::discover(),
-        false,
-    );
-    let mut midi: Vec<&DeviceReport> = report
+/// The automatic choice: known keyboards (the DeepComposer) first, each by
+/// its system port when it has one, else directly over USB when that can
+/// work (with `detach`, also from the kernel driver). `Err` says what was
+/// found instead.
+fn choose(inventory: &Inventory, detach: bool) -> Result<Pick, String> {
+    let mut midi: Vec<&DeviceReport> = inventory
         .devices
         .iter()
-        .filter(|d| d.midi.as_ref().is_some_and(|m| !m.inputs.is_empty()))
+        .filter(|d| d.sends_midi())
         .collect();
-    // Known keyboards (the DeepComposer) first; the sort is stable.
+    // The sort is stable: otherwise the bus order stays.
     midi.sort_by_key(|d| d.known.is_none());
     for device in &midi {
-        let known = devices::lookup(device.vendor_id, device.product_id);
-        if let Some(port) = input_port(device) {
-            let stream = system_port::open(&port.id, known, options.wait)?;
-            let said = format!(
-                "{} (found {} at USB port {})",
-                describe(&stream),
-                device.name,
-                device.port_path
-            );
-            return Ok((stream, said));
+        if let Some(port) = device.input_port() {
+            return Ok(Pick::Port {
+                id: port.id.clone(),
+                device: device.name.clone(),
+                port_path: device.port_path.clone(),
+                known: devices::lookup(device.vendor_id, device.product_id),
+            });
         }
-        if usb_usable(device, options.detach) {
-            let selector = UsbSelector::PortPath(device.port_path.clone());
-            let stream = usb::open(&selector, options.detach, options.wait)?;
-            let why = match &report.midi_service {
+        if usb_usable(device, detach) {
+            let why = match &inventory.midi_service {
                 ports::ServiceStatus::Available => "it has no system MIDI port".to_owned(),
                 ports::ServiceStatus::Unavailable(reason) => {
                     format!("the system MIDI service is unavailable: {reason}")
                 }
             };
-            let said = format!(
-                "{} at USB port {} ({why})",
-                describe(&stream),
-                device.port_path
-            );
-            return Ok((stream, said));
+            return Ok(Pick::Usb {
+                port_path: device.port_path.clone(),
+                why,
+            });
         }
     }
-    let found = if midi.is_empty() {
-        match &report.usb_error {
+    Err(if midi.is_empty() {
+        match &inventory.usb_error {
             Some(error) => format!("USB could not be read ({error})"),
             None => "no USB MIDI device is connected".to_owned(),
         }
@@ -149,6 +129,157 @@ fn open_auto(options: &InputOptions) -> Result<(InputStream, String), InputError
             .map(|d| format!("{} is {}", d.name, d.verdict))
             .collect::<Vec<_>>()
             .join("; ")
-    };
-    Err(InputError::NothingToListenTo { found })
+    })
+}
+
+/// Direct USB can work: the device is ready, or held by the kernel driver
+/// and `--detach` may take it.
+fn usb_usable(device: &DeviceReport, detach: bool) -> bool {
+    match device.status {
+        Status::Ready => true,
+        Status::ClaimedByDriver => detach && device.access == crate::usb::Access::Granted,
+        _ => false,
+    }
+}
+
+fn open_auto(options: &InputOptions) -> Result<(InputStream, String), InputError> {
+    let pick = choose(&Inventory::discover(false), options.detach)
+        .map_err(|found| InputError::NothingToListenTo { found })?;
+    match pick {
+        Pick::Port {
+            id,
+            device,
+            port_path,
+            known,
+        } => {
+            let stream = system_port::open(&id, known, options.wait)?;
+            let said = format!(
+                "{} (found {device} at USB port {port_path})",
+                describe(&stream)
+            );
+            Ok((stream, said))
+        }
+        Pick::Usb { port_path, why } => {
+            let selector = UsbSelector::PortPath(port_path.clone());
+            let stream = usb::open(&selector, options.detach, options.wait)?;
+            let said = format!("{} at USB port {port_path} ({why})", describe(&stream));
+            Ok((stream, said))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::test_support::{keyboard, no_service, ports};
+    use crate::usb::{Access, UsbDevice};
+
+    const KEYBOARD: &str = "AWS DeepComposer keyboard (Midiplus AKM322)";
+
+    /// Another maker's keyboard at port 1-2, readable directly.
+    fn other_keyboard() -> UsbDevice {
+        UsbDevice {
+            vendor_id: 0x1234,
+            product_id: 0x0001,
+            port_path: "1-2".into(),
+            product: Some("Other Keys".into()),
+            sound_cards: Vec::new(),
+            ..keyboard(None, Access::Granted)
+        }
+    }
+
+    fn inventory(devices: Vec<UsbDevice>, ports: crate::ports::MidiPorts) -> Inventory {
+        Inventory::build(Ok(devices), ports, false)
+    }
+
+    #[test]
+    fn a_paired_system_port_comes_first() {
+        let found = inventory(
+            vec![keyboard(Some("snd-usb-audio"), Access::Granted)],
+            ports(Some(2), "AKM322:AKM322 MIDI 1 24:0"),
+        );
+        let Ok(Pick::Port {
+            id,
+            device,
+            port_path,
+            known,
+        }) = choose(&found, false)
+        else {
+            panic!("{:?}", choose(&found, false));
+        };
+        assert_eq!(
+            (id.as_str(), device.as_str(), port_path.as_str()),
+            ("24:0", KEYBOARD, "1-1")
+        );
+        assert_eq!(known.map(|k| k.name), Some(KEYBOARD));
+    }
+
+    #[test]
+    fn without_a_port_a_free_interface_is_read_directly() {
+        let found = inventory(vec![keyboard(None, Access::Granted)], no_service());
+        assert_eq!(
+            choose(&found, false),
+            Ok(Pick::Usb {
+                port_path: "1-1".into(),
+                why: "the system MIDI service is unavailable: /dev/snd/seq is missing".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_driver_held_interface_needs_detach() {
+        let found = inventory(
+            vec![keyboard(Some("snd-usb-audio"), Access::Granted)],
+            no_service(),
+        );
+        assert_eq!(
+            choose(&found, false),
+            Err(format!(
+                "{KEYBOARD} is claimed by snd-usb-audio, use the system port"
+            ))
+        );
+        assert!(matches!(choose(&found, true), Ok(Pick::Usb { .. })));
+        let denied = inventory(
+            vec![keyboard(Some("snd-usb-audio"), Access::Denied)],
+            no_service(),
+        );
+        assert!(choose(&denied, true).is_err(), "detach needs access");
+    }
+
+    #[test]
+    fn the_known_keyboard_wins_over_one_found_earlier() {
+        let found = inventory(
+            vec![other_keyboard(), keyboard(None, Access::Granted)],
+            no_service(),
+        );
+        assert!(matches!(
+            choose(&found, false),
+            Ok(Pick::Usb { port_path, .. }) if port_path == "1-1"
+        ));
+        let only_other = inventory(vec![other_keyboard()], no_service());
+        assert!(matches!(
+            choose(&only_other, false),
+            Ok(Pick::Usb { port_path, .. }) if port_path == "1-2"
+        ));
+    }
+
+    #[test]
+    fn nothing_found_says_what_there_is() {
+        assert_eq!(
+            choose(&inventory(Vec::new(), no_service()), false),
+            Err("no USB MIDI device is connected".into())
+        );
+        let unreadable = Inventory::build(Err("no USB".into()), no_service(), false);
+        assert_eq!(
+            choose(&unreadable, false),
+            Err("USB could not be read (no USB)".into())
+        );
+        let denied = inventory(vec![keyboard(None, Access::Denied)], no_service());
+        assert_eq!(
+            choose(&denied, false),
+            Err(format!(
+                "{KEYBOARD} is no permission: install the udev rule"
+            ))
+        );
+    }
 }

@@ -29,8 +29,7 @@ fn stable_name(name: &str) -> &str {
 }
 
 fn new_input() -> Result<MidiInput, InputError> {
-    let mut input = quietly(|| MidiInput::new(CLIENT_NAME))
-        .map_err(|e| InputError::MidiService(e.to_string()))?;
+    let mut input = quietly(|| MidiInput::new(CLIENT_NAME)).map_err(InputError::MidiService)?;
     input.ignore(Ignore::None);
     Ok(input)
 }
@@ -90,7 +89,7 @@ fn connect(
         )
         .map_err(|e| InputError::PortConnect {
             port: name.to_owned(),
-            reason: e.to_string(),
+            source: super::ConnectFailed(e.kind()),
         })
 }
 

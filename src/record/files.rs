@@ -67,9 +67,9 @@ pub(crate) fn reason(error: &io::Error, dir: &Path) -> String {
 /// into place and syncs the directory. On failure the temporary file is
 /// removed and `target` is untouched.
 pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), RecordError> {
-    let failed = |e: io::Error| RecordError::Write {
+    let failed = |source: io::Error| RecordError::Write {
         path: target.to_owned(),
-        reason: e.to_string(),
+        source,
     };
     let temporary = hidden_beside(target, ".tmp")?;
     let written = (|| {

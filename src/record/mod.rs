@@ -4,7 +4,8 @@
 //! This module owns the take: which events belong to it and where its time
 //! zero is (`take`), the crash-safe journal written while recording
 //! (`journal`), turning a take into SMF bytes with midly (`smf`), and
-//! putting files in place atomically (`files`). The caller owns the input
+//! putting files in place atomically (`files`); reading SMF files back
+//! lives beside the writer (`read`). The caller owns the input
 //! stream, signals and transport buttons: it feeds events to a [`Recorder`],
 //! calls [`Recorder::flush_if_due`] from its loop and [`Recorder::finish`]
 //! at the end. A take cut short by a crash is turned into a file by
@@ -12,13 +13,13 @@
 
 mod files;
 mod journal;
+pub mod read;
 mod smf;
 mod take;
 #[cfg(test)]
 mod tests;
 
 use crate::decode::message::ChannelMessage;
-use crate::decode::tracker::NoteTracker;
 use crate::input::event::{EventMessage, MidiEvent};
 use journal::{JournalHeader, JournalWriter};
 use serde::{Deserialize, Serialize};
@@ -117,14 +118,15 @@ pub enum RecordError {
     },
     /// Writing failed part-way (disk full, device gone...).
     #[error(
-        "writing {path} failed ({reason}): free some disk space or choose another directory; \
-         what was recorded so far stays in the take's journal (composer-probe recover)"
+        "writing {path} failed (free some disk space or choose another directory; \
+         what was recorded so far stays in the take's journal: composer-probe recover)"
     )]
     Write {
         /// The file being written (the journal or the MIDI file).
         path: PathBuf,
         /// What the OS said.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
     /// A journal could not be read or is not a composer-probe journal.
     #[error(
@@ -189,7 +191,6 @@ pub struct Recorder {
     options: RecordOptions,
     journal: JournalWriter,
     take: Take,
-    tracker: NoteTracker,
     events: usize,
     scratch: Vec<u8>,
 }
@@ -244,7 +245,6 @@ impl Recorder {
             take: Take::new(now_us, options.keep_leading_silence),
             options,
             journal,
-            tracker: NoteTracker::new(None),
             events: 0,
             scratch: Vec::with_capacity(16),
         })
@@ -265,9 +265,6 @@ impl Recorder {
             return Ok(());
         }
         let message = take::normalize(event.message.clone());
-        if let EventMessage::Channel { channel, message } = &message {
-            self.tracker.apply(*channel, message);
-        }
         self.scratch.clear();
         message.write_bytes(&mut self.scratch);
         self.take.push(event.t_us, message);
@@ -281,7 +278,7 @@ impl Recorder {
                     Ok(())
                 }
             })
-            .map_err(|e| self.journal_error(&e))
+            .map_err(|e| self.journal_error(e))
     }
 
     /// The Record button was pressed: the take starts at `t_us`, leading
@@ -307,7 +304,7 @@ impl Recorder {
             self.journal
                 .alive(now_us)
                 .and_then(|()| self.journal.flush())
-                .map_err(|e| self.journal_error(&e))?;
+                .map_err(|e| self.journal_error(e))?;
         }
         Ok(())
     }
@@ -316,12 +313,6 @@ impl Recorder {
     /// just because of `keep_leading_silence`).
     pub fn started(&self) -> bool {
         self.take.started()
-    }
-
-    /// True when no note is held or sustained and no sustain pedal is down
-    /// (for `--until-silence`).
-    pub fn all_released(&self) -> bool {
-        self.tracker.sounding().is_empty() && self.tracker.pedals_down().is_empty()
     }
 
     /// Microseconds since time zero (0 before it is known). With
@@ -335,11 +326,6 @@ impl Recorder {
     /// Events recorded so far.
     pub fn events(&self) -> usize {
         self.events
-    }
-
-    /// The file the take will be written to.
-    pub fn output(&self) -> &Path {
-        &self.output
     }
 
     /// The journal being written (what to pass to [`recover`] after a crash).
@@ -356,10 +342,10 @@ impl Recorder {
         // The file is what matters; a journal that cannot be flushed any
         // more is only a fallback.
         let _ = self.journal.flush();
-        let written = smf::write_take(&self.take, stop_us, &self.options).map_err(|reason| {
+        let written = smf::write_take(&self.take, stop_us, &self.options).map_err(|source| {
             RecordError::Write {
                 path: self.output.clone(),
-                reason,
+                source,
             }
         })?;
         files::write_atomically(&self.output, &written.bytes)?;
@@ -370,10 +356,10 @@ impl Recorder {
         Ok(written.summary(self.output))
     }
 
-    fn journal_error(&self, e: &std::io::Error) -> RecordError {
+    fn journal_error(&self, source: std::io::Error) -> RecordError {
         RecordError::Write {
             path: self.journal.path().to_owned(),
-            reason: e.to_string(),
+            source,
         }
     }
 
@@ -426,10 +412,10 @@ pub fn recover(
     let options = &recovered.header.options;
     options.validate()?;
     let stop_us = recovered.take.last_us();
-    let written = smf::write_take(&recovered.take, stop_us, options).map_err(|reason| {
+    let written = smf::write_take(&recovered.take, stop_us, options).map_err(|source| {
         RecordError::Write {
             path: output.clone(),
-            reason,
+            source,
         }
     })?;
     files::write_atomically(&output, &written.bytes)?;

@@ -4,8 +4,8 @@
 
 use super::take::Take;
 use super::{RecordOptions, TakeSummary};
-use crate::decode::message::{u4, u7, ChannelMessage};
-use crate::decode::tracker::SUSTAIN_PEDAL;
+use crate::decode::message::{u4, ChannelMessage};
+use crate::decode::tracker::NoteTracker;
 use crate::input::event::EventMessage;
 use midly::num::{u15, u24, u28};
 use midly::{Format, Header, MetaMessage, Smf, Timing, TrackEvent, TrackEventKind};
@@ -113,7 +113,7 @@ pub(crate) fn write_take(
     take: &Take,
     stop_us: u64,
     options: &RecordOptions,
-) -> Result<Written, String> {
+) -> std::io::Result<Written> {
     let ppq = options.ppq.max(1);
     let tempo = tempo_us_per_beat(options.bpm);
     let zero = take
@@ -125,43 +125,84 @@ pub(crate) fn write_take(
         .deepcomposer_export
         .then(|| DEEPCOMPOSER_BARS * bar_ticks(options));
 
-    let mut placed: Vec<(u64, Payload)> = Vec::with_capacity(take.events.len() + 8);
-    let mut open = [[false; 128]; 16];
-    let mut pedal = [false; 16];
-    let mut last_tick = 0;
-    let mut last_us = zero;
-    let mut notes = 0;
+    let mut placed = place(take, options, &at, limit);
+    let events = placed.events.len();
+    let stop_tick = at(stop_us).max(placed.last_tick);
+    let (end_tick, duration_us) = match limit {
+        Some(limit) if stop_tick > limit => (limit, us_at_tempo(limit, ppq, tempo)),
+        _ => (
+            stop_tick,
+            stop_us.max(placed.last_us.max(zero)).saturating_sub(zero),
+        ),
+    };
+    let closed_notes = close_held(&mut placed, end_tick);
+    let names: Vec<String> = (1..=16).map(|n| format!("Channel {n}")).collect();
+    let smf = Smf {
+        header: Header::new(layout_format(options), Timing::Metrical(u15::new(ppq))),
+        tracks: layout(&placed.events, options, tempo, end_tick, &names),
+    };
+    let mut bytes = Vec::new();
+    smf.write_std(&mut bytes)?;
+    Ok(Written {
+        bytes,
+        notes: placed.notes,
+        events,
+        closed_notes,
+        duration_us,
+    })
+}
+
+/// The take's events at their ticks, and what is still open after them.
+struct Placed {
+    events: Vec<(u64, Payload)>,
+    /// What the take holds after its last event: the notes to close and
+    /// pedals to lift at the stop.
+    open: NoteTracker,
+    notes: usize,
+    last_tick: u64,
+    /// Stream time of the last event placed (0 before any).
+    last_us: u64,
+}
+
+/// Places every event of the take at its tick (never before the one
+/// before it), up to the DeepComposer cut at `limit`. A Note Off whose Note
+/// On is not in the take is left out.
+fn place(
+    take: &Take,
+    options: &RecordOptions,
+    at: &dyn Fn(u64) -> u64,
+    limit: Option<u64>,
+) -> Placed {
+    let mut placed = Placed {
+        events: Vec::with_capacity(take.events.len() + 8),
+        open: NoteTracker::new(None),
+        notes: 0,
+        last_tick: 0,
+        last_us: 0,
+    };
     for event in &take.events {
-        let tick = at(event.t_us).max(last_tick);
+        let tick = at(event.t_us).max(placed.last_tick);
         if limit.is_some_and(|limit| tick >= limit) {
             break;
         }
         let payload = match &event.message {
             EventMessage::Channel { channel, message } => {
-                let c = usize::from(channel.as_int());
                 let message = match *message {
-                    ChannelMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                        open[c][usize::from(key.as_int())] = true;
-                        notes += 1;
+                    ChannelMessage::NoteOn { vel, .. } if vel.as_int() > 0 => {
+                        placed.notes += 1;
                         *message
                     }
                     ChannelMessage::NoteOn { key, vel } | ChannelMessage::NoteOff { key, vel } => {
-                        let k = usize::from(key.as_int());
-                        if !open[c][k] {
+                        let held = placed.open.channel(*channel).held_velocity(key.as_int());
+                        if held.is_none() {
                             // Released before the take: its Note On is not in it.
                             continue;
                         }
-                        open[c][k] = false;
                         ChannelMessage::NoteOff { key, vel }
-                    }
-                    ChannelMessage::Controller { controller, value }
-                        if controller.as_int() == SUSTAIN_PEDAL =>
-                    {
-                        pedal[c] = value.as_int() >= 64;
-                        *message
                     }
                     other => other,
                 };
+                placed.open.apply(*channel, &message);
                 Payload::Midi {
                     channel: *channel,
                     message,
@@ -181,108 +222,84 @@ pub(crate) fn write_take(
                 Payload::Escape(bytes)
             }
         };
-        last_tick = tick;
-        last_us = last_us.max(event.t_us);
-        placed.push((tick, payload));
+        placed.last_tick = tick;
+        placed.last_us = placed.last_us.max(event.t_us);
+        placed.events.push((tick, payload));
     }
-    let events = placed.len();
+    placed
+}
 
-    let stop_tick = at(stop_us).max(last_tick);
-    let (end_tick, duration_us) = match limit {
-        Some(limit) if stop_tick > limit => (limit, us_at_tempo(limit, ppq, tempo)),
-        _ => (stop_tick, stop_us.max(last_us).saturating_sub(zero)),
-    };
+/// Closes what the take leaves open at `end_tick`: a Note Off for every
+/// held note and a release for every pedal down. Returns the notes closed.
+fn close_held(placed: &mut Placed, end_tick: u64) -> usize {
     let mut closed_notes = 0;
-    for (c, keys) in open.iter().enumerate() {
-        let channel = u4::new(c as u8);
-        for (key, _) in keys.iter().enumerate().filter(|(_, open)| **open) {
-            closed_notes += 1;
-            placed.push((
-                end_tick,
-                Payload::Midi {
-                    channel,
-                    message: ChannelMessage::NoteOff {
-                        key: u7::new(key as u8),
-                        vel: u7::new(0),
-                    },
-                },
-            ));
-        }
-        if pedal[c] {
-            placed.push((
-                end_tick,
-                Payload::Midi {
-                    channel,
-                    message: ChannelMessage::Controller {
-                        controller: u7::new(SUSTAIN_PEDAL),
-                        value: u7::new(0),
-                    },
-                },
-            ));
-        }
+    for (channel, message) in placed.open.releases() {
+        closed_notes += usize::from(matches!(message, ChannelMessage::NoteOff { .. }));
+        placed
+            .events
+            .push((end_tick, Payload::Midi { channel, message }));
     }
+    closed_notes
+}
 
+/// Format 1 (a conductor track and one track per channel) when the
+/// channels are split, else format 0.
+fn layout_format(options: &RecordOptions) -> Format {
+    if options.split_channels && !options.deepcomposer_export {
+        Format::Parallel
+    } else {
+        Format::SingleTrack
+    }
+}
+
+/// The tracks of the file: the conductor's meta events (name, tempo, time
+/// signature) first, then the events, in one track or split by channel.
+fn layout<'a>(
+    placed: &'a [(u64, Payload)],
+    options: &'a RecordOptions,
+    tempo: u32,
+    end_tick: u64,
+    names: &'a [String],
+) -> Vec<Vec<TrackEvent<'a>>> {
     let (numerator, denominator) = options.time_signature;
     let conductor = [
         MetaMessage::TrackName(options.track_name.as_bytes()),
         MetaMessage::Tempo(u24::new(tempo)),
         MetaMessage::TimeSignature(numerator, denominator.trailing_zeros() as u8, 24, 8),
     ];
-    let split = options.split_channels && !options.deepcomposer_export;
-    let names: Vec<String> = (1..=16).map(|n| format!("Channel {n}")).collect();
-    let mut tracks = Vec::new();
-    let format = if split {
-        let mut first: Vec<(u64, TrackEventKind<'_>)> = conductor
+    let mut first: Vec<(u64, TrackEventKind<'_>)> = conductor
+        .iter()
+        .map(|meta| (0, TrackEventKind::Meta(*meta)))
+        .collect();
+    if layout_format(options) == Format::SingleTrack {
+        first.extend(placed.iter().map(|(tick, p)| (*tick, p.kind())));
+        return vec![track(first, end_tick)];
+    }
+    first.extend(
+        placed
             .iter()
-            .map(|meta| (0, TrackEventKind::Meta(*meta)))
-            .collect();
-        first.extend(
+            .filter(|(_, p)| p.channel().is_none())
+            .map(|(tick, p)| (*tick, p.kind())),
+    );
+    let mut tracks = vec![track(first, end_tick)];
+    for (c, name) in names.iter().enumerate() {
+        let channel = Some(u4::new(c as u8));
+        if !placed.iter().any(|(_, p)| p.channel() == channel) {
+            continue;
+        }
+        let mut events = vec![(
+            0,
+            TrackEventKind::Meta(MetaMessage::TrackName(name.as_bytes())),
+        )];
+        events.extend(
             placed
                 .iter()
-                .filter(|(_, p)| p.channel().is_none())
+                .filter(|(_, p)| p.channel() == channel)
                 .map(|(tick, p)| (*tick, p.kind())),
         );
-        tracks.push(track(first, end_tick));
-        for (c, name) in names.iter().enumerate() {
-            let channel = Some(u4::new(c as u8));
-            if !placed.iter().any(|(_, p)| p.channel() == channel) {
-                continue;
-            }
-            let mut events = vec![(
-                0,
-                TrackEventKind::Meta(MetaMessage::TrackName(name.as_bytes())),
-            )];
-            events.extend(
-                placed
-                    .iter()
-                    .filter(|(_, p)| p.channel() == channel)
-                    .map(|(tick, p)| (*tick, p.kind())),
-            );
-            tracks.push(track(events, end_tick));
-        }
-        Format::Parallel
-    } else {
-        let mut events: Vec<(u64, TrackEventKind<'_>)> = conductor
-            .iter()
-            .map(|meta| (0, TrackEventKind::Meta(*meta)))
-            .collect();
-        events.extend(placed.iter().map(|(tick, p)| (*tick, p.kind())));
         tracks.push(track(events, end_tick));
-        Format::SingleTrack
-    };
-    let smf = Smf {
-        header: Header::new(format, Timing::Metrical(u15::new(ppq))),
-        tracks,
-    };
-    let mut bytes = Vec::new();
-    smf.write_std(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(Written {
-        bytes,
-        notes,
-        events,
-        closed_notes,
-        duration_us,
-    })
+    }
+    tracks
 }
 
 /// A track from events at absolute ticks (in order), ended at `end_tick`.

@@ -1,9 +1,10 @@
 //! The built-in synthesizer: a pure-Rust polyphonic engine with no I/O.
 //!
-//! Feed it [`SynthEvent`]s with [`Engine::handle`] and pull interleaved
-//! stereo `f32` samples with [`Engine::render`]; `composer-probe play`
-//! drives it from the audio callback and `composer-probe render` from a
-//! MIDI file. Neither call allocates, locks or panics; all memory is taken
+//! Feed it [`SynthEvent`]s (a MIDI message becomes one by
+//! [`SynthEvent::from_midi`], in `midi.rs`) with [`Engine::handle`] and
+//! pull interleaved stereo `f32` samples with [`Engine::render`];
+//! `composer-probe play` drives it from the audio callback and
+//! `composer-probe render` from a MIDI file. Neither call allocates, locks or panics; all memory is taken
 //! in [`Engine::new`].
 //!
 //! ```
@@ -36,6 +37,7 @@ mod effects;
 mod engine;
 mod envelope;
 mod filter;
+mod midi;
 mod oscillator;
 mod preset;
 mod voice;

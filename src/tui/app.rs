@@ -3,11 +3,11 @@
 //! render functions in [`mod@super::ui`] read it out. A `dirty` flag tells the
 //! terminal loop whether a redraw is due.
 
+use crate::decode::format::Formatter;
 use crate::decode::message::{u4, ChannelMessage, SystemRealtime};
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{ChannelState, NoteTracker, Transport};
 use crate::input::{EventMessage, MidiEvent, SourceInfo};
-use crate::monitor::Formatter;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -104,7 +104,8 @@ pub enum LogKind {
 pub struct App {
     source: SourceInfo,
     naming: NoteNaming,
-    tracker: NoteTracker,
+    /// The channels as the stream's tracker last showed them.
+    channels: NoteTracker,
     home_range: (u8, u8),
     octave_shift: i32,
     last_note: Option<(u8, u8)>,
@@ -131,7 +132,7 @@ impl App {
     pub fn new(source: SourceInfo, naming: NoteNaming) -> App {
         let (lo, hi) = source.device.map_or(UNKNOWN_RANGE, |d| d.default_range);
         App {
-            tracker: NoteTracker::new(source.device),
+            channels: NoteTracker::new(source.device),
             source,
             naming,
             home_range: (lo.min(hi).min(127), hi.max(lo).min(127)),
@@ -147,17 +148,22 @@ impl App {
         }
     }
 
-    /// Takes one MIDI event in: updates held keys, controllers, the last
-    /// note, the shown range (it follows octave shifts so the played note
-    /// is visible), flashes transport buttons and logs the event. Returns
-    /// the transport press the event was, if any. Timing clock and active
-    /// sensing are neither logged nor redrawn for: keyboards send them
-    /// continuously.
-    pub fn apply(&mut self, event: &MidiEvent, now: Instant) -> Option<Transport> {
-        let mut transport = None;
+    /// Takes one MIDI event in, as the stream's `tracker` applied it (with
+    /// the transport button it pressed): mirrors the event's channel, notes
+    /// the last note, moves the shown range (it follows octave shifts so
+    /// the played note is visible), flashes transport buttons and logs the
+    /// event. Timing clock and active sensing are neither logged nor
+    /// redrawn for: keyboards send them continuously.
+    pub fn apply(
+        &mut self,
+        event: &MidiEvent,
+        transport: Option<Transport>,
+        tracker: &NoteTracker,
+        now: Instant,
+    ) {
         match &event.message {
             EventMessage::Channel { channel, message } => {
-                transport = self.tracker.apply(*channel, message);
+                self.channels.mirror(*channel, tracker);
                 self.control_channel = *channel;
                 if let ChannelMessage::NoteOn { key, vel } = *message {
                     if vel.as_int() > 0 {
@@ -170,17 +176,16 @@ impl App {
                 }
             }
             EventMessage::Realtime(SystemRealtime::TimingClock | SystemRealtime::ActiveSensing) => {
-                return None;
+                return;
             }
             _ => {}
         }
         let formatter = Formatter {
-            info: &self.source,
+            device: self.source.device,
             naming: self.naming,
         };
         let line = formatter.line(event, transport);
         self.push_log(LogKind::Event, line);
-        transport
     }
 
     /// Logs a note about the stream (disconnected, reconnected...).
@@ -294,9 +299,9 @@ impl App {
         self.naming
     }
 
-    /// The note tracker fed by [`App::apply`].
+    /// The channels as [`App::apply`] last mirrored them.
     pub fn tracker(&self) -> &NoteTracker {
-        &self.tracker
+        &self.channels
     }
 
     /// The status last set.
@@ -317,12 +322,12 @@ impl App {
 
     /// The state of [`App::control_channel`].
     pub fn control_state(&self) -> &ChannelState {
-        self.tracker.channel(self.control_channel)
+        self.channels.channel(self.control_channel)
     }
 
     /// True while a sustain pedal is down on any channel.
     pub fn pedal_down(&self) -> bool {
-        !self.tracker.pedals_down().is_empty()
+        !self.channels.pedals_down().is_empty()
     }
 
     /// Transport buttons lit right now: ▶, ■, ●.
@@ -376,7 +381,7 @@ impl App {
     pub fn key_states(&self) -> [KeyState; 128] {
         let mut keys = [KeyState::Up; 128];
         for channel in 0u8..16 {
-            let state = self.tracker.channel(u4::new(channel));
+            let state = self.channels.channel(u4::new(channel));
             for key in state.held_keys() {
                 let velocity = state.held_velocity(key).unwrap_or(1);
                 let slot = &mut keys[usize::from(key)];
@@ -399,6 +404,16 @@ impl App {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// Shows an event as a session does: tracked first (by a tracker that
+    /// starts where the app's mirror is), then applied. Returns the
+    /// transport press.
+    pub(crate) fn show(app: &mut App, event: &MidiEvent, now: Instant) -> Option<Transport> {
+        let mut tracker = app.tracker().clone();
+        let transport = tracker.track(&event.message);
+        app.apply(event, transport, &tracker, now);
+        transport
+    }
     use crate::decode::message::{u14, u7, PitchBend};
     use crate::devices::DEEPCOMPOSER;
     use crate::input::Via;
@@ -468,11 +483,11 @@ pub(crate) mod tests {
         assert!(app.tick(start), "the first frame is due");
         app.mark_drawn();
         assert!(!app.tick(start));
-        app.apply(&on(60, 100), start);
+        show(&mut app, &on(60, 100), start);
         assert!(app.tick(start), "a note changes the screen");
         app.mark_drawn();
         assert_eq!(
-            app.apply(&cc(105, 127), start),
+            show(&mut app, &cc(105, 127), start),
             Some(Transport::Play),
             "▶ press"
         );
@@ -517,7 +532,7 @@ pub(crate) mod tests {
             cable: u4::new(0),
             message: EventMessage::Realtime(SystemRealtime::ActiveSensing),
         };
-        app.apply(&clock, Instant::now());
+        show(&mut app, &clock, Instant::now());
         assert_eq!(app.log().len(), 0);
         assert!(!app.is_dirty());
     }
@@ -526,7 +541,7 @@ pub(crate) mod tests {
     fn the_log_keeps_the_last_lines() {
         let mut app = App::new(deepcomposer(), NoteNaming::default());
         for i in 0..250u16 {
-            app.apply(&on((i % 100) as u8 + 1, 64), Instant::now());
+            show(&mut app, &on((i % 100) as u8 + 1, 64), Instant::now());
         }
         app.note_stream_event("keyboard disconnected");
         assert_eq!(app.log().len(), LOG_LINES);
@@ -541,20 +556,20 @@ pub(crate) mod tests {
         let now = Instant::now();
         let mut app = App::new(deepcomposer(), NoteNaming::default());
         assert_eq!(app.shown_range(), (41, 72));
-        app.apply(&on(84, 90), now);
+        show(&mut app, &on(84, 90), now);
         let (lo, hi) = app.shown_range();
         assert!((lo..=hi).contains(&84), "{lo}–{hi}");
         assert_eq!((lo, hi), (53, 84), "one octave up");
         assert_eq!(app.octave_shift(), 1);
-        app.apply(&on(60, 90), now);
+        show(&mut app, &on(60, 90), now);
         assert_eq!(app.shown_range(), (53, 84), "still visible: no move");
-        app.apply(&on(0, 90), now);
+        show(&mut app, &on(0, 90), now);
         assert_eq!(app.shown_range(), (0, 24));
-        app.apply(&on(127, 90), now);
+        show(&mut app, &on(127, 90), now);
         assert_eq!(app.shown_range(), (101, 127));
         let mut other = App::new(other_keyboard(), NoteNaming::default());
         assert_eq!(other.shown_range(), (48, 84));
-        other.apply(&on(30, 90), now);
+        show(&mut other, &on(30, 90), now);
         assert_eq!(other.shown_range(), (24, 60));
     }
 
@@ -562,10 +577,10 @@ pub(crate) mod tests {
     fn keys_merge_held_and_sustained() {
         let now = Instant::now();
         let mut app = App::new(deepcomposer(), NoteNaming::default());
-        app.apply(&on(60, 100), now);
-        app.apply(&cc(64, 127), now);
-        app.apply(&on(62, 30), now);
-        app.apply(&off(62), now);
+        show(&mut app, &on(60, 100), now);
+        show(&mut app, &cc(64, 127), now);
+        show(&mut app, &on(62, 30), now);
+        show(&mut app, &off(62), now);
         let keys = app.key_states();
         assert_eq!(keys[60], KeyState::Held(100));
         assert_eq!(keys[62], KeyState::Sustained);

@@ -293,7 +293,7 @@ impl Widget for &KeyboardView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::tests::{cc, deepcomposer, off, on};
+    use crate::tui::app::tests::{cc, deepcomposer, off, on, show};
     use std::time::Instant;
 
     fn view(held: &[(u8, u8)], monochrome: bool) -> KeyboardView {
@@ -446,12 +446,12 @@ mod tests {
     fn sustained_keys_differ_from_held_keys() {
         let now = Instant::now();
         let mut app = App::new(deepcomposer(), NoteNaming::default());
-        app.apply(&on(60, 100), now);
-        app.apply(&cc(64, 127), now);
-        app.apply(&on(62, 100), now);
-        app.apply(&off(62), now);
-        app.apply(&on(61, 100), now);
-        app.apply(&off(61), now);
+        show(&mut app, &on(60, 100), now);
+        show(&mut app, &cc(64, 127), now);
+        show(&mut app, &on(62, 100), now);
+        show(&mut app, &off(62), now);
+        show(&mut app, &on(61, 100), now);
+        show(&mut app, &off(61), now);
         let area = Rect::new(0, 0, 80, 5);
         for monochrome in [true, false] {
             app.monochrome(monochrome);
@@ -473,7 +473,7 @@ mod tests {
     fn the_view_follows_an_octave_shift() {
         let mut app = App::new(deepcomposer(), NoteNaming::default());
         app.monochrome(true);
-        app.apply(&on(84, 100), Instant::now());
+        show(&mut app, &on(84, 100), Instant::now());
         let v = KeyboardView::new(&app);
         let area = Rect::new(0, 0, 80, 5);
         let (first, last) = Geometry::new(&v, area).expect("fits").notes();

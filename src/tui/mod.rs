@@ -6,20 +6,17 @@
 //!   no I/O, and a `dirty` flag saying when a redraw is due.
 //! - [`mod@ui`] (with the [`keyboard`] and [`panel`] widgets): one pure function
 //!   drawing an `App` into a frame; tested against ratatui's `TestBackend`.
-//! - [`terminal`]: the [`TerminalGuard`] that owns the real terminal
-//!   (alternate screen, raw mode, restored on drop and on panic), draws
-//!   when the state changed, and [`poll_key`].
+//! - [`terminal`]: the [`TerminalGuard`] that draws on the real terminal
+//!   when the state changed (the terminal itself is owned by
+//!   [`crate::terminal`]).
 //!
 //! The loop itself (how often to poll input, at most 60 redraws a second)
 //! belongs to the caller; see [`terminal`].
-pub mod app;
-pub mod keyboard;
-pub mod panel;
-pub mod terminal;
-pub mod ui;
+pub(crate) mod app;
+pub(crate) mod keyboard;
+pub(crate) mod panel;
+pub(crate) mod terminal;
+pub(crate) mod ui;
 
-pub use app::{Action, App, KeyState, LogKind, Status};
-pub use keyboard::KeyboardView;
-pub use panel::PanelView;
-pub use terminal::{poll_key, wants_monochrome, TerminalGuard};
-pub use ui::ui;
+pub(crate) use app::{Action, App, Status};
+pub(crate) use terminal::TerminalGuard;

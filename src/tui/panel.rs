@@ -302,7 +302,7 @@ pub fn panel_height(width: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::tests::{bend, cc, deepcomposer, on, other_keyboard};
+    use crate::tui::app::tests::{bend, cc, deepcomposer, on, other_keyboard, show};
     use std::time::Instant;
 
     fn render(app: &App, width: u16) -> Buffer {
@@ -345,7 +345,7 @@ mod tests {
     fn app_with(source: crate::input::SourceInfo, events: &[crate::input::MidiEvent]) -> App {
         let mut app = App::new(source, NoteNaming::default());
         for event in events {
-            app.apply(event, Instant::now());
+            show(&mut app, event, Instant::now());
         }
         app
     }
@@ -459,7 +459,7 @@ mod tests {
             "{lines}"
         );
         app.monochrome(true);
-        app.apply(&cc(107, 127), Instant::now());
+        show(&mut app, &cc(107, 127), Instant::now());
         let buf = render(&app, 80);
         let row = text(&buf)
             .into_iter()

@@ -180,6 +180,33 @@ fn log_section(app: &App, area: Rect, buf: &mut Buffer) {
 /// when the line is too long (load and voices, then timing, the audio
 /// device, dropouts, the preset; the input and REC stay).
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut pieces = status_pieces(app);
+    let width = |pieces: &[(u8, String, Style)]| -> usize {
+        pieces
+            .iter()
+            .map(|(_, text, _)| Span::raw(text.as_str()).width() + 2)
+            .sum()
+    };
+    while width(&pieces) > usize::from(area.width) + 2 && pieces.len() > 1 {
+        let least = pieces
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (importance, _, _))| *importance)
+            .map_or(0, |(i, _)| i);
+        pieces.remove(least);
+    }
+    let mut spans = Vec::new();
+    for (i, (_, text, style)) in pieces.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(text, style));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+/// The status line's pieces: (importance, higher stays longer; text; style).
+fn status_pieces(app: &App) -> Vec<(u8, String, Style)> {
     let status = app.status();
     let mono = app.is_monochrome();
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -244,28 +271,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             style,
         ));
     }
-    let width = |pieces: &[(u8, String, Style)]| -> usize {
-        pieces
-            .iter()
-            .map(|(_, text, _)| Span::raw(text.as_str()).width() + 2)
-            .sum()
-    };
-    while width(&pieces) > usize::from(area.width) + 2 && pieces.len() > 1 {
-        let least = pieces
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (importance, _, _))| *importance)
-            .map_or(0, |(i, _)| i);
-        pieces.remove(least);
-    }
-    let mut spans = Vec::new();
-    for (i, (_, text, style)) in pieces.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::raw("  "));
-        }
-        spans.push(Span::styled(text, style));
-    }
-    Line::from(spans).render(area, buf);
+    pieces
 }
 
 fn hint_line(app: &App, area: Rect, buf: &mut Buffer) {
@@ -324,7 +330,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
 mod tests {
     use super::*;
     use crate::decode::names::NoteNaming;
-    use crate::tui::app::tests::{bend, cc, deepcomposer, on};
+    use crate::tui::app::tests::{bend, cc, deepcomposer, on, show};
     use crate::tui::app::Status;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -344,7 +350,7 @@ mod tests {
         let now = Instant::now();
         let mut app = App::new(deepcomposer(), NoteNaming::default());
         for event in [on(60, 100), on(64, 80), bend(12288), cc(21, 100)] {
-            app.apply(&event, now);
+            show(&mut app, &event, now);
         }
         app.set_status(Status {
             input: "AKM322 (system port)".into(),

@@ -7,7 +7,7 @@
 
 pub mod descriptor;
 #[cfg(target_os = "linux")]
-pub mod sysfs;
+pub(crate) mod sysfs;
 
 use descriptor::{Configuration, DescriptorProblem, MidiInterface};
 use rusb::UsbContext as _;
@@ -18,9 +18,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum UsbError {
     /// libusb could not start or list devices.
-    #[error(
-        "cannot read the USB bus ({0}); is this a machine with USB, and is /dev/bus/usb present?"
-    )]
+    #[error("cannot read the USB bus (is this a machine with USB, and is /dev/bus/usb present?)")]
     Unavailable(#[source] rusb::Error),
 }
 

@@ -1,0 +1,214 @@
+//! Where a session's music leaves the program: the synth's sound (the
+//! speakers through the real-time path, or a WAV file rendered by event
+//! time) and the `--thru` MIDI port.
+
+use super::SessionError;
+use crate::audio::device::{self, AudioOutput};
+use crate::audio::realtime::{self, TimedEvent};
+use crate::clock::Clock;
+use crate::decode::message::EventMessage;
+use crate::input::ConnectFailed;
+use crate::render::{OfflineRenderer, WavFormat, WavOutput};
+use crate::synth::{Engine, EngineConfig, SynthEvent};
+use crate::tui::Status;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Sample rate of `--wav` output.
+pub const WAV_SAMPLE_RATE: u32 = 48_000;
+/// Room in the event queue: far more than anyone can play in one block.
+const QUEUE_CAPACITY: usize = 4096;
+
+/// Where the synth's sound goes once open.
+pub(crate) enum Sink {
+    Speakers {
+        output: AudioOutput,
+        events: realtime::EventSender,
+        stats: Arc<realtime::AudioStats>,
+    },
+    Wav {
+        renderer: Box<OfflineRenderer>,
+        wav: WavOutput,
+    },
+}
+
+impl Sink {
+    /// Starts the synth on an opened sound device.
+    pub(crate) fn speakers(output: AudioOutput, engine: EngineConfig, clock: Clock) -> Self {
+        let frames = output.buffer_frames.unwrap_or(128) as usize;
+        let engine = Engine::new(output.sample_rate, engine);
+        let (events, source) = realtime::build(engine, frames, clock, QUEUE_CAPACITY);
+        let stats = source.stats();
+        output.play(source);
+        Sink::Speakers {
+            output,
+            events,
+            stats,
+        }
+    }
+
+    /// Starts rendering what would be heard into a WAV file.
+    pub(crate) fn wav(path: &Path, engine: EngineConfig) -> Result<Self, SessionError> {
+        Ok(Sink::Wav {
+            renderer: Box::new(OfflineRenderer::new(Engine::new(WAV_SAMPLE_RATE, engine))),
+            wav: WavOutput::create(path, WAV_SAMPLE_RATE, WavFormat::Int16)?,
+        })
+    }
+
+    /// Where the sound goes, for people.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Sink::Speakers { output, .. } => {
+                let latency = output
+                    .latency_ms()
+                    .map_or("unknown latency".to_owned(), |ms| {
+                        format!("{ms:.1} ms output latency")
+                    });
+                let buffer = output
+                    .buffer_frames
+                    .map_or("device-chosen buffer".to_owned(), |f| {
+                        format!("{f}-frame buffer")
+                    });
+                let mut text = format!(
+                    "sound on \"{}\", {} Hz, {buffer}, {latency}",
+                    output.device_name, output.sample_rate
+                );
+                if let Some(note) = &output.fallback_note {
+                    text.push_str(&format!(" (note: {note})"));
+                }
+                text
+            }
+            Sink::Wav { wav, .. } => {
+                format!("writing what would be heard to {}", wav.target().display())
+            }
+        }
+    }
+
+    /// Fills in the status line's sound fields.
+    pub(crate) fn show(&self, status: &mut Status) {
+        match self {
+            Sink::Speakers { output, stats, .. } => {
+                status.audio = Some(output.device_name.clone());
+                status.buffer_frames = output.buffer_frames;
+                status.latency_ms = output.latency_ms();
+                status.voices = stats.voices.load(Ordering::Relaxed);
+                status.load_percent = stats.load_permille.load(Ordering::Relaxed) as f32 / 10.0;
+                status.dropouts = stats.overruns.load(Ordering::Relaxed)
+                    + device::STREAM_ERRORS.load(Ordering::Relaxed);
+            }
+            Sink::Wav { wav, .. } => {
+                status.audio = Some(format!("{} (WAV)", wav.target().display()))
+            }
+        }
+    }
+
+    /// Hands the synth one event at its time.
+    pub(crate) fn handle(&mut self, t_us: u64, event: SynthEvent) -> Result<(), SessionError> {
+        match self {
+            Sink::Speakers { events, .. } => {
+                events.send(TimedEvent { t_us, event });
+            }
+            Sink::Wav { renderer, wav } => {
+                renderer.render_until(t_us, wav)?;
+                renderer.handle(event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases every note and lets the tail ring out, without a click.
+    /// Returns the WAV written (path, seconds) and the audio overruns.
+    pub(crate) fn finish(self, t_us: u64) -> Result<(Option<(PathBuf, f64)>, u64), SessionError> {
+        match self {
+            Sink::Speakers {
+                output,
+                mut events,
+                stats,
+            } => {
+                events.send(TimedEvent {
+                    t_us,
+                    event: SynthEvent::AllNotesOff,
+                });
+                let until = Instant::now() + Duration::from_secs(3);
+                std::thread::sleep(Duration::from_millis(50));
+                while !stats.silent.load(Ordering::Relaxed) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                drop(output);
+                Ok((None, stats.overruns.load(Ordering::Relaxed)))
+            }
+            Sink::Wav {
+                mut renderer,
+                mut wav,
+            } => {
+                renderer.render_until(t_us, &mut wav)?;
+                renderer.finish_tail(&mut wav)?;
+                let seconds = wav.seconds();
+                let path = wav.finish()?;
+                Ok((Some((path, seconds)), 0))
+            }
+        }
+    }
+}
+
+/// Why the `--thru` port could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ThruError {
+    /// The system MIDI service could not be opened.
+    #[error("the system MIDI service is unavailable")]
+    Service(#[source] midir::InitError),
+    /// No output port has that id or name.
+    #[error("no such MIDI output port (see `composer-probe list`)")]
+    NotFound,
+    /// midir could not connect it.
+    #[error(transparent)]
+    Connect(ConnectFailed),
+}
+
+/// The `--thru` port: every played event forwarded as MIDI bytes.
+pub(crate) struct Thru {
+    connection: midir::MidiOutputConnection,
+    /// Reused for each message.
+    bytes: Vec<u8>,
+}
+
+impl Thru {
+    /// Opens the MIDI output port whose id is `port` or whose name contains
+    /// it (ignoring case).
+    pub(crate) fn open(port: &str) -> Result<Self, SessionError> {
+        let failed = |source: ThruError| SessionError::Thru {
+            port: port.to_owned(),
+            source,
+        };
+        let output = crate::ports::quietly(|| midir::MidiOutput::new("composer-probe"))
+            .map_err(|e| failed(ThruError::Service(e)))?;
+        let wanted = port.to_lowercase();
+        let found = output
+            .ports()
+            .into_iter()
+            .find(|p| {
+                p.id() == port
+                    || output
+                        .port_name(p)
+                        .is_ok_and(|n| n.to_lowercase().contains(&wanted))
+            })
+            .ok_or_else(|| failed(ThruError::NotFound))?;
+        let connection = output
+            .connect(&found, "composer-probe thru")
+            .map_err(|e| failed(ThruError::Connect(ConnectFailed(e.kind()))))?;
+        Ok(Thru {
+            connection,
+            bytes: Vec::with_capacity(64),
+        })
+    }
+
+    /// Forwards one message. A failing port must not stop the music: errors
+    /// are ignored.
+    pub(crate) fn send(&mut self, message: &EventMessage) {
+        self.bytes.clear();
+        message.write_bytes(&mut self.bytes);
+        let _ = self.connection.send(&self.bytes);
+    }
+}

@@ -1,0 +1,225 @@
+//! The recording side of a session: the take being recorded, the takes
+//! saved, and their names (`take-YYYYMMDD-HHMMSS-NN.mid`, with the calendar
+//! routine that dates them).
+
+use super::config::RecordChoice;
+use super::view::View;
+use super::SessionError;
+use crate::error::chain;
+use crate::input::MidiEvent;
+use crate::record::{self, RecordOptions, Recorder, TakeSummary};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The takes of a session.
+pub(crate) struct Takes {
+    choice: RecordChoice,
+    options: RecordOptions,
+    /// The take being recorded.
+    current: Option<Recorder>,
+    last_saved: Option<PathBuf>,
+    saved: Vec<TakeSummary>,
+    counter: u32,
+}
+
+impl Takes {
+    /// Prepares the recording side; `record OUT.mid` starts its journal
+    /// now, after pointing at unfinished takes left beside it.
+    pub(crate) fn open(
+        choice: &RecordChoice,
+        options: &RecordOptions,
+        view: &mut View,
+    ) -> Result<Self, SessionError> {
+        let mut takes = Takes {
+            choice: choice.clone(),
+            options: options.clone(),
+            current: None,
+            last_saved: None,
+            saved: Vec::new(),
+            counter: 0,
+        };
+        if let RecordChoice::Single { path, force, .. } = choice {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            for journal in record::leftover_journals(dir) {
+                view.status(&format!(
+                    "found an unfinished take; `composer-probe recover {}` saves it",
+                    journal.display()
+                ));
+            }
+            takes.current = Some(Recorder::start(path, options.clone(), *force, 0)?);
+        }
+        Ok(takes)
+    }
+
+    /// Gives up a take that never began (the input could not be opened):
+    /// its journal goes.
+    pub(crate) fn abandon(&mut self) {
+        if let Some(recorder) = self.current.take() {
+            let _ = std::fs::remove_file(recorder.journal_path());
+        }
+    }
+
+    /// Records one played event into the current take, if any. A failure is
+    /// a warning: the music goes on.
+    pub(crate) fn record(&mut self, event: &MidiEvent, view: &mut View) {
+        if let Some(recorder) = self.current.as_mut() {
+            if let Err(error) = recorder.record(event) {
+                view.status(&format!("warning: {}", chain(&error)));
+            }
+        }
+    }
+
+    /// Writes the journal out when it is time.
+    pub(crate) fn flush_if_due(&mut self, now_us: u64, view: &mut View) {
+        if let Some(recorder) = self.current.as_mut() {
+            if let Err(error) = recorder.flush_if_due(now_us) {
+                view.status(&format!("warning: {}", chain(&error)));
+            }
+        }
+    }
+
+    /// ● on `record OUT.mid`: time zero is now, if the take has not begun.
+    pub(crate) fn mark_start(&mut self, t_us: u64) {
+        if let Some(recorder) = self.current.as_mut().filter(|r| !r.started()) {
+            recorder.mark_start(t_us);
+        }
+    }
+
+    /// Starts a new take in the takes directory.
+    pub(crate) fn begin(&mut self, now_us: u64, view: &mut View) -> Result<(), SessionError> {
+        let RecordChoice::Takes { dir } = &self.choice else {
+            return Ok(());
+        };
+        let path = take_path(dir, &mut self.counter, SystemTime::now());
+        let mut recorder = Recorder::start(&path, self.options.clone(), false, now_us)?;
+        recorder.mark_start(now_us);
+        view.status(&format!("● recording {}", path.display()));
+        self.current = Some(recorder);
+        Ok(())
+    }
+
+    /// Finishes the current take, if any, and keeps its summary.
+    pub(crate) fn save(&mut self, stop_us: u64, view: &mut View) -> Result<(), SessionError> {
+        if let Some(recorder) = self.current.take() {
+            let summary = recorder.finish(stop_us)?;
+            view.status(&format!("■ saved {}", describe_take(&summary)));
+            self.last_saved = Some(summary.path.clone());
+            self.saved.push(summary);
+        }
+        Ok(())
+    }
+
+    /// The take saved last, for ▶.
+    pub(crate) fn last_saved(&self) -> Option<&Path> {
+        self.last_saved.as_deref()
+    }
+
+    /// How long the current take has run, for the status line.
+    pub(crate) fn recording_for(&self, now_us: u64) -> Option<Duration> {
+        self.current
+            .as_ref()
+            .map(|recorder| Duration::from_micros(recorder.elapsed_us(now_us)))
+    }
+
+    /// True when the take has begun and nothing was played for `quiet`
+    /// (with every note and pedal released: the `--until-silence` rule).
+    pub(crate) fn silent_for(&self, quiet: Duration, silent: Duration) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|r| r.started() && silent >= quiet)
+    }
+
+    /// The takes saved.
+    pub(crate) fn into_saved(self) -> Vec<TakeSummary> {
+        self.saved
+    }
+}
+
+/// The name of a new take: `take-YYYYMMDD-HHMMSS-NN.mid` (UTC), never an
+/// existing file.
+pub(crate) fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    let stamp = format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    loop {
+        *counter += 1;
+        let path = dir.join(format!("take-{stamp}-{:02}.mid", counter));
+        if !path.exists() {
+            return path;
+        }
+    }
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (proleptic Gregorian).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// One line about a saved take.
+pub fn describe_take(take: &TakeSummary) -> String {
+    let closed = match take.closed_notes {
+        0 => String::new(),
+        n => format!(", {n} held note(s) closed at the stop"),
+    };
+    format!(
+        "{}: {} notes, {} events, {:.1} s{closed}",
+        take.path.display(),
+        take.notes,
+        take.events,
+        take.duration_us as f64 / 1e6
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_names_carry_the_utc_date_and_a_counter() {
+        let dir = std::env::temp_dir().join(format!("cp-takes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(1_795_700_000); // 2026-11-26 ...
+        let mut counter = 0;
+        let first = take_path(&dir, &mut counter, at);
+        assert_eq!(
+            first.file_name().unwrap().to_str().unwrap(),
+            "take-20261126-120000-01.mid".replace("120000", &{
+                let rest = 1_795_700_000u64 % 86_400;
+                format!("{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+            })
+        );
+        std::fs::write(dir.join(first.file_name().unwrap()), b"x").unwrap();
+        let mut again = 0;
+        let second = take_path(&dir, &mut again, at);
+        assert!(
+            second.to_str().unwrap().ends_with("-02.mid"),
+            "an existing take is never overwritten"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

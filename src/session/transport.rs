@@ -1,0 +1,75 @@
+//! The transport buttons' meaning in a session: ● starts a take (or marks
+//! time zero of `record OUT.mid`), ■ saves it (or ends `record OUT.mid`),
+//! ▶ plays the last take back, opening the speakers if `record` had none.
+
+use super::config::{RecordChoice, SoundChoice};
+use super::output::Sink;
+use super::view::View;
+use super::{Deck, SessionError};
+use crate::audio::device;
+use crate::decode::tracker::Transport;
+use crate::error::chain;
+use crate::input::{file, InputError, InputStream};
+
+impl Deck {
+    /// Routes a button press. Returns true when it ends the session (■
+    /// while recording a single file).
+    pub(crate) fn press(
+        &mut self,
+        pressed: Transport,
+        t_us: u64,
+        stream: &InputStream,
+        view: &mut View,
+    ) -> Result<bool, SessionError> {
+        match (pressed, &self.recording) {
+            (Transport::Record, RecordChoice::Single { .. }) => self.takes.mark_start(t_us),
+            (Transport::Stop, RecordChoice::Single { .. }) => return Ok(true),
+            (Transport::Record, RecordChoice::Takes { .. }) => {
+                self.playback = None;
+                self.takes.save(t_us, view)?;
+                self.takes.begin(t_us, view)?;
+            }
+            (Transport::Stop, RecordChoice::Takes { .. }) => {
+                self.playback = None;
+                self.takes.save(t_us, view)?;
+            }
+            (Transport::Play, RecordChoice::Takes { .. }) => self.play_last_take(stream, view)?,
+            (Transport::Play, RecordChoice::Single { .. }) | (_, RecordChoice::Off) => {}
+        }
+        Ok(false)
+    }
+
+    /// ▶: the last take, played back into the stream as
+    /// [`InputEvent::Played`](crate::input::InputEvent::Played) events.
+    fn play_last_take(
+        &mut self,
+        stream: &InputStream,
+        view: &mut View,
+    ) -> Result<(), SessionError> {
+        self.playback = None;
+        let Some(path) = self.takes.last_saved().map(ToOwned::to_owned) else {
+            view.status("▶ no take yet: press ● to record one");
+            return Ok(());
+        };
+        self.open_sound_on_demand(stream, view);
+        if self.sink.is_some() {
+            view.status(&format!("▶ playing {}", path.display()));
+            let worker = file::play_back(&path, stream.feed()).map_err(InputError::from)?;
+            self.playback = Some(worker);
+        }
+        Ok(())
+    }
+
+    /// `record` opens the speakers only when ▶ asks to hear a take.
+    fn open_sound_on_demand(&mut self, stream: &InputStream, view: &mut View) {
+        if self.sink.is_some() {
+            return;
+        }
+        if let SoundChoice::OnDemand(choice) = &self.sound {
+            match device::open(choice) {
+                Ok(output) => self.sink = Some(Sink::speakers(output, self.engine, stream.clock())),
+                Err(error) => view.status(&format!("▶ cannot play back: {}", chain(&error))),
+            }
+        }
+    }
+}
