@@ -401,9 +401,16 @@ fn play_wait_silences_the_note_held_at_the_unplug_until_the_replug() {
         "G4 still sounds while the keyboard is unplugged: RMS {}",
         rms(unplugged)
     );
+    // The loudest 50 ms after the replug, at least 26 dB above the silence
+    // asked of the unplugged stretch (the session may end soon after the
+    // last key, so the notes can be short).
+    let after = left[sample(back)..]
+        .chunks(usize::try_from(rate / 20).unwrap())
+        .map(rms)
+        .fold(0.0, f32::max);
     assert!(
-        rms(&left[sample(back)..]) > 0.005,
-        "the keys played after the replug are heard"
+        after > 0.002,
+        "the keys played after the replug are heard: loudest 50 ms at RMS {after}"
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
