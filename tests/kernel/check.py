@@ -206,7 +206,7 @@ def compare_notes(captured, reference, notes, label):
             f"{label}: key {key} sounded at {f_heard:.2f} Hz, {off_theory:+.1f} cents from {key_hz(key):.2f} Hz",
         )
         expect(
-            abs(cents(f_heard, f_rendered)) < 3,
+            abs(cents(f_heard, f_rendered)) < 5,
             f"{label}: key {key} at {f_heard:.2f} Hz through the sound card but {f_rendered:.2f} Hz rendered",
         )
         figures.append((key, f_heard, level_db(heard), level_db(rendered)))
@@ -298,7 +298,7 @@ def check_play(s, binary):
     figures = compare_notes(captured, reference, [(60, first, r_first), (69, second, r_second)], "play")
     for key, hz, heard_db, rendered_db in figures:
         expect(
-            abs(heard_db - rendered_db) < 12,
+            abs(heard_db - rendered_db) < 3,
             f"key {key}: {heard_db:.1f} dB through the sound card, {rendered_db:.1f} dB rendered",
         )
     # Each key is released: the first note has died away before the second.
@@ -306,7 +306,9 @@ def check_play(s, binary):
     latencies = [(first - sent[0]) * 1000 / RATE, (second - sent[2]) * 1000 / RATE]
     for latency in latencies:
         expect(0 < latency < 1000, f"key-to-sound latency {latency:.1f} ms")
-    return "key-to-sound " + ", ".join(f"{ms:.1f} ms" for ms in latencies) + " (1024-frame buffer, emulated)"
+    levels = ", ".join(f"{heard - rendered:+.1f} dB" for _, _, heard, rendered in figures)
+    return ("key-to-sound " + ", ".join(f"{ms:.1f} ms" for ms in latencies)
+            + f" (1024-frame buffer, emulated); level against render {levels}")
 
 
 def check_record(s, binary):
@@ -327,8 +329,11 @@ def check_record(s, binary):
               for (_, key, velocity, on), (_, _, _, off) in zip(notes[0::2], notes[1::2])]
     reference = render(binary, played, played[-1][3] + 1.0)
     gap = round(played[1][2] * RATE)
+    # Under emulation playback may run late by a block: find the second
+    # note from a little before where the take puts it.
+    second = onset(mono, first + gap - RATE // 10)
     compare_notes(captured, reference, [(60, first, onset(reference.mean(axis=1), 0)),
-                                        (69, first + gap, onset(reference.mean(axis=1), gap))], "▶ playback")
+                                        (69, second, onset(reference.mean(axis=1), gap))], "▶ playback")
 
 
 def check_replug(s, binary, run="take", monitor=True):
