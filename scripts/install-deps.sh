@@ -18,7 +18,8 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
   # from outside; tmux drives the terminal view.
-  packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux)
+  # man and groff read the generated manual page.
+  packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux man-db groff-base)
   # umockdev's library API through GObject introspection (Debian's python3):
   # tests/fixtures/replug.py unplugs and replugs an emulated keyboard in one
   # run, which `umockdev-run` cannot do.

@@ -41,6 +41,18 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the udev rule that gives the logged-in user access to USB MIDI devices.
     UdevRule,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `composer-probe man | man -l -`.
+    Man,
+}
+
+/// Options of `completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Options of `list`.

@@ -47,7 +47,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_stdout(inventory::UDEV_RULE)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "composer-probe", &mut script);
+            // clap_complete 4.6 spells a hyphenated binary's subcommand
+            // states two ways in bash, so no subcommand option would ever
+            // complete (clap-rs/clap#6421): use the loop's spelling.
+            let script = String::from_utf8_lossy(&script)
+                .replace("composer__subcmd__probe", "composer__probe");
+            write_stdout(&script)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            write_stdout(&manual_page().context("cannot build the manual page")?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// One manual page for the whole program: clap_mangen's page for the
+/// command, then each subcommand's synopsis and options as its own section,
+/// so that `man composer-probe` answers what `--help` of each would.
+fn manual_page() -> std::io::Result<String> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let man = clap_mangen::Man::new(sub.clone());
+        let mut section = Vec::new();
+        man.render_synopsis_section(&mut section)?;
+        man.render_description_section(&mut section)?;
+        man.render_options_section(&mut section)?;
+        let section = String::from_utf8_lossy(&section)
+            .replacen(
+                ".SH SYNOPSIS",
+                &format!(".SH \"COMPOSER-PROBE {}\"", sub.get_name().to_uppercase()),
+                1,
+            )
+            .replace(".SH DESCRIPTION", ".PP")
+            .replace(".SH OPTIONS", ".SS Options");
+        page.extend_from_slice(section.as_bytes());
+    }
+    Ok(String::from_utf8_lossy(&page).into_owned())
 }
 
 fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
