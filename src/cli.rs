@@ -130,9 +130,9 @@ pub struct MonitorArgs {
     /// bend, pressure, aftertouch, sysex, common, realtime.
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,
-    /// Show only these channels, 1–16 (comma-separated).
-    #[arg(long = "channel", value_name = "N", value_delimiter = ',')]
-    pub channels: Vec<u8>,
+    /// Show only these channels, 1–16 (comma-separated, ranges as 1-4).
+    #[arg(long = "channel", value_name = "N", value_delimiter = ',', value_parser = parse_channels)]
+    pub channels: Vec<Vec<u8>>,
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
@@ -146,12 +146,8 @@ pub struct MonitorArgs {
     #[arg(long, conflicts_with_all = ["json", "count"])]
     pub tui: bool,
     /// Octave number of middle C (note 60) in note names: 4 (C4, default) or 3 (C3).
-    #[arg(
-        long,
-        value_name = "OCTAVE",
-        default_value_t = 4,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "OCTAVE", default_value_t = 4,
+          value_parser = clap::value_parser!(i8).range(3..=4))]
     pub middle_c: i8,
 }
 
@@ -176,25 +172,12 @@ impl MonitorArgs {
             .iter()
             .map(|t| EventKind::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
-        let channels = self
-            .channels
-            .iter()
-            .map(|c| match c {
-                1..=16 => Ok(c - 1),
-                _ => Err(format!("channel {c} does not exist: channels are 1 to 16")),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let channels = self.channels.iter().flatten().map(|c| c - 1).collect();
         let duration = match self.duration {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
             Some(secs) => return Err(format!("--duration {secs} is not a number of seconds")),
             None => None,
         };
-        if !(-2..=6).contains(&self.middle_c) {
-            return Err(format!(
-                "--middle-c {} is not an octave between -2 and 6",
-                self.middle_c
-            ));
-        }
         Ok(MonitorConfig {
             filter: Filter { kinds, channels },
             json: self.json,
@@ -307,12 +290,12 @@ pub struct SmfArgs {
     /// Ticks per quarter note.
     #[arg(long, default_value_t = 480)]
     pub ppq: u16,
-    /// Tempo written to the file (beats per minute).
-    #[arg(long, default_value_t = 120.0)]
+    /// Tempo written to the file (beats per minute, 4 to 60000000).
+    #[arg(long, default_value_t = 120.0, value_parser = parse_bpm)]
     pub bpm: f64,
     /// Time signature written to the file, e.g. 3/4.
-    #[arg(long, value_name = "N/D", default_value = "4/4")]
-    pub timesig: String,
+    #[arg(long, value_name = "N/D", default_value = "4/4", value_parser = parse_time_signature)]
+    pub timesig: (u8, u8),
     /// SMF format 1 with one track per channel (default: format 0, one track).
     #[arg(long)]
     pub split_channels: bool,
@@ -330,11 +313,7 @@ pub struct SmfArgs {
 impl SmfArgs {
     /// The recorder settings these flags mean.
     pub fn options(&self) -> Result<RecordOptions, String> {
-        let (numerator, denominator) = self
-            .timesig
-            .split_once('/')
-            .and_then(|(n, d)| Some((n.trim().parse::<u8>().ok()?, d.trim().parse::<u8>().ok()?)))
-            .ok_or_else(|| format!("--timesig {} is not N/D, e.g. 4/4 or 6/8", self.timesig))?;
+        let (numerator, denominator) = self.timesig;
         let options = RecordOptions {
             ppq: self.ppq,
             bpm: self.bpm,
@@ -461,5 +440,53 @@ impl RenderArgs {
         } else {
             WavFormat::Int16
         }
+    }
+}
+
+/// `--channel`: one channel 1–16 or a range such as `1-4`.
+fn parse_channels(text: &str) -> Result<Vec<u8>, String> {
+    let channel = |part: &str| match part.trim().parse::<u8>() {
+        Ok(n @ 1..=16) => Ok(n),
+        _ => Err(format!(
+            "channel {part} does not exist: channels are 1 to 16"
+        )),
+    };
+    match text.split_once('-') {
+        Some((first, last)) => {
+            let (first, last) = (channel(first)?, channel(last)?);
+            if first > last {
+                return Err(format!(
+                    "{text} is an empty range: write the lower channel first"
+                ));
+            }
+            Ok((first..=last).collect())
+        }
+        None => Ok(vec![channel(text)?]),
+    }
+}
+
+/// `--bpm`: a tempo a MIDI file can hold.
+fn parse_bpm(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(bpm) if (4.0..=60_000_000.0).contains(&bpm) => Ok(bpm),
+        Ok(_) => Err("a MIDI file holds tempos from 4 to 60000000 bpm".into()),
+        Err(_) => Err("not a number of beats per minute".into()),
+    }
+}
+
+/// `--timesig N/D`: beats per bar and a power-of-two note value.
+fn parse_time_signature(text: &str) -> Result<(u8, u8), String> {
+    let (numerator, denominator) = text
+        .split_once('/')
+        .ok_or("write it as N/D, e.g. 4/4 or 6/8")?;
+    let numerator = match numerator.trim().parse::<u8>() {
+        Ok(n @ 1..=255) => n,
+        _ => return Err(format!("{numerator} beats per bar: use 1 to 255")),
+    };
+    match denominator.trim().parse::<u8>() {
+        Ok(d @ (1 | 2 | 4 | 8 | 16 | 32 | 64)) => Ok((numerator, d)),
+        _ => Err(format!(
+            "{denominator} is not a note value: use 1, 2, 4, 8, 16, 32 or 64"
+        )),
     }
 }

@@ -35,6 +35,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// A value the program checked after clap parsed it is as much a usage
+/// mistake as one clap refused: said the same way, with exit status 2.
+fn usage_error<T>(subcommand: &str, message: String) -> T {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    let mut sub = command
+        .find_subcommand(subcommand)
+        .cloned()
+        .unwrap_or(command);
+    sub.error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List(args) => run_list(&args),
@@ -114,10 +127,17 @@ fn run_list(args: &ListArgs) -> anyhow::Result<ExitCode> {
 
 fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     if args.tui {
-        return run_session(&args.tui_session().map_err(anyhow::Error::msg)?);
+        return run_session(
+            &args
+                .tui_session()
+                .unwrap_or_else(|m| usage_error("monitor", m)),
+        );
     }
-    let config = args.config().map_err(anyhow::Error::msg)?;
-    let options = args.input.options().map_err(anyhow::Error::msg)?;
+    let config = args.config().unwrap_or_else(|m| usage_error("monitor", m));
+    let options = args
+        .input
+        .options()
+        .unwrap_or_else(|m| usage_error("monitor", m));
     let (mut stream, picked) = select::open(&options)?;
     say!("composer-probe: {picked}; Ctrl+C stops");
     let stop = stream.stop_handle();
@@ -138,7 +158,7 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
         write_stdout(&audio_listing(args.audio_host.as_deref())?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    run_session(&args.config().map_err(anyhow::Error::msg)?)
+    run_session(&args.config().unwrap_or_else(|m| usage_error("play", m)))
 }
 
 /// `play --list-audio`: each host (or the one asked for) and its output
@@ -170,7 +190,7 @@ fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
 }
 
 fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
-    run_session(&args.config().map_err(anyhow::Error::msg)?)
+    run_session(&args.config().unwrap_or_else(|m| usage_error("record", m)))
 }
 
 fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {

@@ -87,3 +87,67 @@ fn the_manual_page_reads_in_man_and_covers_every_subcommand() {
     );
     assert_eq!(warnings, "", "groff warnings");
 }
+
+#[test]
+fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
+    // (arguments, what the one-line error must say); checked before any
+    // device, file or sound is touched.
+    let cases: &[(&[&str], &str)] = &[
+        (&["monitor", "--channel", "17"], "channels are 1 to 16"),
+        (&["monitor", "--channel", "4-1"], "empty range"),
+        (
+            &["monitor", "--channel", "one"],
+            "channel one does not exist",
+        ),
+        (
+            &["monitor", "--type", "bogus"],
+            "unknown event type \"bogus\"",
+        ),
+        (&["monitor", "--count", "many"], "--count"),
+        (&["monitor", "--duration", "NaN"], "not a number of seconds"),
+        (&["monitor", "--middle-c", "5"], "--middle-c"),
+        (&["monitor", "--usb=take.mid"], "take.mid"),
+        (&["play", "--buffer", "0"], "16 to 4096 frames"),
+        (&["play", "--bend-range", "100"], "0 to 24 semitones"),
+        (&["play", "--preset", "flute"], "--preset"),
+        (&["play", "--ppq", "0"], "ticks per quarter note"),
+        (&["record", "x.mid", "--ppq", "0"], "ticks per quarter note"),
+        (&["record", "x.mid", "--timesig", "4/3"], "not a note value"),
+        (&["record", "x.mid", "--timesig", "300/4"], "beats per bar"),
+        (&["record", "x.mid", "--timesig", "4"], "N/D"),
+        (
+            &["record", "x.mid", "--bpm", "1e300"],
+            "tempos from 4 to 60000000 bpm",
+        ),
+        (
+            &["record", "x.mid", "--duration", "inf"],
+            "not a number of seconds",
+        ),
+        (
+            &["record", "x.mid", "--until-silence", "NaN"],
+            "not a number of seconds",
+        ),
+        (&["record", "x.mid", "--buffer", "1"], "16 to 4096 frames"),
+        (&["record"], "<OUTPUT>"),
+    ];
+    for (args, says) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(says),
+            "{args:?} should say {says:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("--help"),
+            "{args:?} points at --help: {stderr}"
+        );
+        let longest = stderr.lines().map(str::len).max().unwrap_or(0);
+        assert!(longest < 200, "{args:?}: a line of {longest} characters");
+        assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
+    }
+}

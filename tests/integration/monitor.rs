@@ -333,7 +333,7 @@ fn nothing_to_listen_to_says_what_to_do() {
     assert!(run.stderr.contains("--usb=VID:PID"), "{}", run.stderr);
 
     let run = crate::util::probe(&[], &["monitor", "--usb=take.mid"]);
-    assert_eq!(run.code, Some(1));
+    assert_eq!(run.code, Some(2), "a malformed selector is a usage error");
     assert!(run.stderr.contains("neither VID:PID"), "{}", run.stderr);
 
     let run = crate::util::probe(&[], &["monitor", "--port", "AKM322"]);
