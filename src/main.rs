@@ -238,8 +238,8 @@ fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;
     say!(
-        "composer-probe: rendered {} notes, {:.1} s, to {}",
-        summary.notes,
+        "composer-probe: rendered {}, {:.1} s, to {}",
+        composer_probe::decode::counted(summary.notes, "note"),
         summary.seconds,
         args.output.display()
     );

@@ -3,7 +3,7 @@
 //! names and the transport button a message pressed.
 
 use super::message::{ChannelMessage, EventMessage, MidiEvent, SystemCommon, SystemRealtime};
-use super::names::{control_name, NoteNaming};
+use super::names::{control_name, NoteNaming, GM_PROGRAMS};
 use super::tracker::Transport;
 use crate::devices::KnownDevice;
 use serde::Serialize;
@@ -210,7 +210,8 @@ impl Formatter {
         };
         let (what, channel, detail) = match &event.message {
             EventMessage::Channel { channel, message } => {
-                let (what, detail) = self.channel_words(message, transport);
+                let drums = channel.as_int() == 9;
+                let (what, detail) = self.channel_words(message, transport, drums);
                 (what, format!("ch {:<2}", channel.as_int() + 1), detail)
             }
             EventMessage::SysEx { data, truncated } => {
@@ -265,6 +266,7 @@ impl Formatter {
         &self,
         message: &ChannelMessage,
         transport: Option<Transport>,
+        drums: bool,
     ) -> (&'static str, String) {
         let note = |key: u8| format!("{} ({key})", self.naming.name(key));
         match *message {
@@ -290,7 +292,16 @@ impl Formatter {
                 ("Control change", detail)
             }
             ChannelMessage::ProgramChange { program } => {
-                ("Program change", format!("program {}", program.as_int()))
+                let program = usize::from(program.as_int());
+                // Counted from 1, as instrument lists print them, with the
+                // General MIDI name; channel 10 chooses drum kits instead.
+                let name = if drums {
+                    "drum kit"
+                } else {
+                    GM_PROGRAMS[program]
+                };
+                let detail = format!("program {} ({name})", program + 1);
+                ("Program change", detail)
             }
             ChannelMessage::ChannelAftertouch { vel } => {
                 ("Channel pressure", format!("value {}", vel.as_int()))
@@ -323,5 +334,53 @@ pub fn write_stream_event(
             t_us as f64 / 1e6,
             reason.unwrap_or(kind)
         )
+    }
+}
+
+/// "1 note", "2 notes": a count with its noun in the right number.
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::message::{u4, u7};
+
+    fn program_line(channel: u8, program: u8) -> String {
+        let formatter = Formatter {
+            device: None,
+            naming: NoteNaming::default(),
+        };
+        let event = MidiEvent {
+            t_us: 0,
+            cable: u4::new(0),
+            message: EventMessage::Channel {
+                channel: u4::new(channel),
+                message: ChannelMessage::ProgramChange {
+                    program: u7::new(program),
+                },
+            },
+        };
+        formatter.line(&event, None)
+    }
+
+    #[test]
+    fn programs_are_counted_from_1_with_their_general_midi_names() {
+        assert!(program_line(0, 0).ends_with("program 1 (Acoustic Grand Piano)"));
+        assert!(program_line(0, 5).ends_with("program 6 (Electric Piano 2)"));
+        assert!(program_line(0, 127).ends_with("program 128 (Gunshot)"));
+        assert!(program_line(9, 0).ends_with("program 1 (drum kit)"));
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(counted(1, "note"), "1 note");
+        assert_eq!(counted(0, "note"), "0 notes");
+        assert_eq!(counted(2, "event"), "2 events");
     }
 }

@@ -11,6 +11,7 @@
 //! Both decoders are pure: no I/O, no panics, no allocation per message.
 pub mod bytes;
 pub(crate) mod format;
+pub use format::counted;
 pub mod message;
 pub mod names;
 #[cfg(test)]

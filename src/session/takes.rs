@@ -5,6 +5,7 @@
 use super::config::RecordChoice;
 use super::view::View;
 use super::SessionError;
+use crate::decode::counted;
 use crate::error::chain;
 use crate::input::MidiEvent;
 use crate::record::{self, RecordOptions, Recorder, TakeSummary};
@@ -177,13 +178,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 pub fn describe_take(take: &TakeSummary) -> String {
     let closed = match take.closed_notes {
         0 => String::new(),
-        n => format!(", {n} held note(s) closed at the stop"),
+        n => format!(", {} closed at the stop", counted(n as u64, "held note")),
     };
     format!(
-        "{}: {} notes, {} events, {:.1} s{closed}",
+        "{}: {}, {}, {:.1} s{closed}",
         take.path.display(),
-        take.notes,
-        take.events,
+        counted(take.notes as u64, "note"),
+        counted(take.events as u64, "event"),
         take.duration_us as f64 / 1e6
     )
 }

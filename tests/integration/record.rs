@@ -149,7 +149,7 @@ fn unplug_mid_take_saves_everything_and_closes_the_held_note() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("disconnected"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("1 held note(s) closed at the stop"),
+        run.stderr.contains("1 held note closed at the stop"),
         "{}",
         run.stderr
     );

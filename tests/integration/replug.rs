@@ -354,7 +354,7 @@ fn without_wait_an_unplug_saves_the_take_up_to_the_unplug() {
     );
     assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
     assert!(
-        r.run.stderr.contains("1 held note(s) closed at the stop"),
+        r.run.stderr.contains("1 held note closed at the stop"),
         "{}",
         r.run.stderr
     );

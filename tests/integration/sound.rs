@@ -125,7 +125,7 @@ fn render_writes_a_wav_that_sox_and_python_read_with_the_right_pitch() {
         None,
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stderr.contains("rendered 1 notes"), "{}", run.stderr);
+    assert!(run.stderr.contains("rendered 1 note,"), "{}", run.stderr);
 
     let soxi = Command::new("soxi")
         .arg(&wav)
