@@ -45,6 +45,11 @@ pub struct OsPortList {
 pub enum Status {
     /// Usable now, through its system port or directly over USB.
     Ready,
+    /// Usable, but its descriptors are malformed: it may misbehave.
+    UsableWithProblems,
+    /// A MIDI device that describes no cable towards the computer: nothing
+    /// it plays can be received.
+    NoInput,
     /// The kernel driver holds the MIDI interface and no system port can be used.
     ClaimedByDriver,
     /// Direct access is refused: the udev rule is missing.
@@ -279,10 +284,16 @@ fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
         .chain(device.midi.iter().flat_map(|m| &m.problems));
     let before = problems.len();
     problems.extend(malformed.map(|p| format!("malformed descriptor: {p}")));
-    let verdict = if problems.len() > before && status != Status::Malformed {
-        format!("{verdict}; malformed descriptor")
+    // A usable device with a broken descriptor is not simply ready.
+    let (status, verdict) = if problems.len() > before && status == Status::Ready {
+        (
+            Status::UsableWithProblems,
+            format!("{verdict}, but its descriptor is malformed"),
+        )
+    } else if problems.len() > before && status != Status::Malformed {
+        (status, format!("{verdict}; malformed descriptor"))
     } else {
-        verdict
+        (status, verdict)
     };
     let driver = device
         .midi_driver()
@@ -383,6 +394,11 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
     };
     if midi.inputs.is_empty() {
         problems.push("the device describes no cable towards the computer, so nothing it plays can be received".into());
+        return Assessment::new(
+            Status::NoInput,
+            "sends no MIDI (no cable towards the computer)",
+            problems,
+        );
     }
     if let Some(input) = os_ports
         .iter()

@@ -43,7 +43,10 @@ impl Palette {
     fn of(&self, status: Status) -> &'static str {
         match status {
             Status::Ready => self.good,
-            Status::ClaimedByDriver | Status::Malformed => self.warn,
+            Status::ClaimedByDriver
+            | Status::Malformed
+            | Status::UsableWithProblems
+            | Status::NoInput => self.warn,
             Status::NoPermission | Status::Unreachable => self.bad,
             Status::NotMidi => self.dim,
         }

@@ -332,6 +332,9 @@ pub enum InputError {
         #[source]
         source: ConnectFailed,
     },
+    /// `--usb` matched a MIDI device that only receives.
+    #[error("{0} sends no MIDI: its descriptor has no cable towards the computer (it can only receive MIDI)")]
+    SendsNoMidi(String),
     /// `--usb` matched no device.
     #[error("no USB MIDI device matches {0}; `composer-probe list` shows what is connected")]
     UsbNotFound(String),

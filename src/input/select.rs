@@ -119,9 +119,18 @@ fn choose(inventory: &Inventory, detach: bool) -> Result<Pick, String> {
             });
         }
     }
+    // MIDI devices that cannot send (they only receive) are named, not
+    // passed over as if nothing were connected.
+    let silent: Vec<String> = inventory
+        .devices
+        .iter()
+        .filter(|d| d.status == Status::NoInput)
+        .map(|d| format!("{} {}", d.name, d.verdict))
+        .collect();
     Err(if midi.is_empty() {
         match &inventory.usb_error {
             Some(error) => format!("USB could not be read ({error})"),
+            None if !silent.is_empty() => silent.join("; "),
             None => "no USB MIDI device is connected".to_owned(),
         }
     } else {
@@ -136,7 +145,7 @@ fn choose(inventory: &Inventory, detach: bool) -> Result<Pick, String> {
 /// and `--detach` may take it.
 fn usb_usable(device: &DeviceReport, detach: bool) -> bool {
     match device.status {
-        Status::Ready => true,
+        Status::Ready | Status::UsableWithProblems => true,
         Status::ClaimedByDriver => detach && device.access == crate::usb::Access::Granted,
         _ => false,
     }

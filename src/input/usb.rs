@@ -76,11 +76,14 @@ impl fmt::Display for UsbSelector {
 
 /// Picks the device `selector` means among the enumerated ones.
 pub fn choose(devices: &[UsbDevice], selector: &UsbSelector) -> Result<UsbDevice, InputError> {
-    let midi: Vec<&UsbDevice> = devices
+    let chosen = devices
         .iter()
-        .filter(|d| d.midi.as_ref().is_some_and(|m| !m.inputs.is_empty()))
-        .filter(|d| selector.matches(d))
-        .collect();
+        .filter(|d| d.midi.is_some() && selector.matches(d));
+    let (midi, receive_only): (Vec<&UsbDevice>, Vec<&UsbDevice>) =
+        chosen.partition(|d| d.midi.as_ref().is_some_and(|m| !m.inputs.is_empty()));
+    if let ([], [device, ..]) = (midi.as_slice(), receive_only.as_slice()) {
+        return Err(InputError::SendsNoMidi(device_label(device)));
+    }
     if *selector == UsbSelector::Auto {
         if let Some(known) = midi
             .iter()
@@ -355,6 +358,16 @@ fn spawn_reader(
             }
         }
     })
+}
+
+/// How a device is named in messages: its product string, else VID:PID,
+/// with where it is plugged in.
+fn device_label(device: &UsbDevice) -> String {
+    let name = device
+        .product
+        .clone()
+        .unwrap_or_else(|| format!("{:04x}:{:04x}", device.vendor_id, device.product_id));
+    format!("{name} at USB port {}", device.port_path)
 }
 
 #[cfg(test)]

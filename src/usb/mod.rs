@@ -12,6 +12,7 @@ pub(crate) mod sysfs;
 use descriptor::{Configuration, DescriptorProblem, MidiInterface};
 use rusb::UsbContext as _;
 use serde::Serialize;
+use std::path::Path;
 use std::time::Duration;
 
 /// Errors from looking at the USB bus as a whole.
@@ -20,6 +21,9 @@ pub enum UsbError {
     /// libusb could not start or list devices.
     #[error("cannot read the USB bus (is this a machine with USB, and is /dev/bus/usb present?)")]
     Unavailable(#[source] rusb::Error),
+    /// There is no USB bus at all: not even a root hub, and no `/dev/bus/usb`.
+    #[error("cannot read the USB bus: /dev/bus/usb does not exist (a container or a virtual machine without USB? pass the USB bus through to it)")]
+    NoBus,
 }
 
 /// Link speed of a device.
@@ -162,6 +166,12 @@ pub fn enumerate() -> Result<Vec<UsbDevice>, UsbError> {
     let context = rusb::Context::new().map_err(UsbError::Unavailable)?;
     let list = context.devices().map_err(UsbError::Unavailable)?;
     let mut found: Vec<UsbDevice> = list.iter().filter_map(|d| describe(&d)).collect();
+    // A machine with USB lists its root hubs even with nothing plugged in;
+    // nothing at all and no device nodes means there is no bus to look at,
+    // which no cable or keyboard can explain.
+    if found.is_empty() && cfg!(target_os = "linux") && !Path::new("/dev/bus/usb").exists() {
+        return Err(UsbError::NoBus);
+    }
     found.sort_by(|a, b| (a.bus, &a.port_path).cmp(&(b.bus, &b.port_path)));
     Ok(found)
 }

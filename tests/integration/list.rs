@@ -239,10 +239,12 @@ fn malformed_descriptors_are_listed_with_a_note_not_a_panic() {
         let report = probe(&[fixture], &["list", "--json"]).report();
         let broken = only_device(&report);
         assert!(
-            broken.verdict.contains("malformed descriptor"),
+            broken.verdict.contains("descriptor is malformed"),
             "{fixture}: {}",
             broken.verdict
         );
+        // Usable, but not simply "ready": the JSON says so too.
+        assert_eq!(broken.status, "usable_with_problems", "{fixture}");
         assert!(
             broken
                 .problems
@@ -292,16 +294,65 @@ fn several_devices_in_text_with_all() {
 
 #[test]
 fn no_device_at_all_gets_a_friendly_sentence_and_exit_0() {
-    let run = probe(&[], &["list"]);
+    // A machine with USB and nothing plugged in: only its root hub.
+    let run = probe(&["empty-bus.umockdev"], &["list"]);
     let text = run.success();
     assert!(
         text.starts_with("No USB MIDI device found. Check that the keyboard is plugged in"),
         "{text}"
     );
     assert!(text.contains("composer-probe list --all"));
-    let report = probe(&[], &["list", "--json"]).report();
+    let report = probe(&["empty-bus.umockdev"], &["list", "--json"]).report();
     assert!(report.devices.is_empty());
     assert_eq!(report.usb_error, None);
+}
+
+#[test]
+fn no_usb_bus_at_all_is_not_blamed_on_the_cable_and_exits_1() {
+    // A container or a VM without USB: no root hub, no /dev/bus/usb.
+    let run = probe(&[], &["list"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("cannot read the USB bus: /dev/bus/usb does not exist"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("cable"), "{}", run.stdout);
+    let json = probe(&[], &["list", "--json"]);
+    assert_eq!(json.code, Some(1));
+    let report: crate::util::Report = serde_json::from_str(&json.stdout).unwrap();
+    assert!(report
+        .usb_error
+        .unwrap()
+        .contains("/dev/bus/usb does not exist"));
+}
+
+#[test]
+fn a_midi_device_that_only_receives_is_not_ready_and_says_why() {
+    let report = probe(&["out-only.umockdev"], &["list", "--json"]).report();
+    let module = only_device(&report);
+    assert_eq!(module.status, "no_input");
+    assert!(
+        module.verdict.contains("sends no MIDI"),
+        "{}",
+        module.verdict
+    );
+    let run = probe(&["out-only.umockdev"], &["monitor", "--usb=16c0:05e5"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("MIDI Sound Module at USB port 1-10 sends no MIDI"),
+        "not 'no such device': {}",
+        run.stderr
+    );
+    let run = probe(&["out-only.umockdev"], &["monitor"]);
+    assert!(
+        run.stderr
+            .contains("Stomp Labs MIDI Sound Module sends no MIDI"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -322,7 +322,7 @@ fn ctrl_c_ends_monitor_cleanly_with_status_0() {
 
 #[test]
 fn nothing_to_listen_to_says_what_to_do() {
-    let run = crate::util::probe(&[], &["monitor"]);
+    let run = crate::util::probe(&["empty-bus.umockdev"], &["monitor"]);
     assert_eq!(run.code, Some(1));
     assert!(
         run.stderr
