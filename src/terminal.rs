@@ -77,6 +77,23 @@ fn install_panic_hook() {
     });
 }
 
+/// Raw mode is for reading keys one at a time; output keeps the terminal
+/// turning "\n" into a new line (OPOST, ONLCR), so that event lines printed
+/// while `--keys` reads the keyboard stay lines, not a staircase. The
+/// full-screen view positions its cursor itself and is unaffected.
+fn keep_newlines() {
+    #[cfg(unix)]
+    // SAFETY: tcgetattr/tcsetattr on standard input with a zeroed termios
+    // that tcgetattr fills; nothing is changed when stdin is no terminal.
+    unsafe {
+        let mut termios: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(libc::STDIN_FILENO, &mut termios) == 0 {
+            termios.c_oflag |= libc::OPOST | libc::ONLCR;
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &termios);
+        }
+    }
+}
+
 /// The terminal in raw mode for as long as this lives; the last guard out
 /// restores it.
 #[derive(Debug)]
@@ -90,6 +107,7 @@ impl RawMode {
         let mut held = held();
         if held.raw == 0 {
             enable_raw_mode()?;
+            keep_newlines();
         }
         held.raw += 1;
         if releases && !held.releases {

@@ -64,6 +64,19 @@ pub struct SourceInfo {
     pub device: Option<&'static KnownDevice>,
 }
 
+impl SourceInfo {
+    /// "AKM322 MIDI 1 (system port)"; a source whose name is how it is
+    /// reached ("computer keyboard") is named once.
+    pub fn title(&self) -> String {
+        let via = self.via.describe();
+        if self.name == via {
+            self.name.clone()
+        } else {
+            format!("{} ({via})", self.name)
+        }
+    }
+}
+
 /// What sources hand to the stream.
 #[derive(Debug)]
 enum Raw {

@@ -59,7 +59,13 @@ pub fn open(options: &InputOptions) -> Result<(InputStream, String), InputError>
 
 fn describe(stream: &InputStream) -> String {
     let info = stream.info();
-    format!("listening to {} via {}", info.name, info.via.describe())
+    let via = info.via.describe();
+    if info.name == via {
+        // "the computer keyboard via computer keyboard" says it twice.
+        format!("listening to the {via}")
+    } else {
+        format!("listening to {} via {via}", info.name)
+    }
 }
 
 /// What the automatic choice picked, and why, for people.

@@ -220,8 +220,7 @@ fn status_pieces(app: &App) -> Vec<(u8, String, Style)> {
     // (importance: higher stays longer, text, style)
     let mut pieces: Vec<(u8, String, Style)> = Vec::new();
     let input = if status.input.is_empty() {
-        let source = app.source();
-        format!("{} ({})", source.name, source.via.describe())
+        app.source().title()
     } else {
         status.input.clone()
     };

@@ -335,3 +335,36 @@ fn closing_the_window_mid_take_ends_the_recording_and_keeps_it() {
     assert_eq!(notes, 2, "both notes kept: {messages:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn keys_without_the_view_print_lines_not_a_staircase() {
+    let tmux = Tmux::start(
+        "keys-lines",
+        100,
+        20,
+        &format!(
+            "ALSA_CONFIG_PATH=/dev/null NO_COLOR=1 {} monitor --keys",
+            env!("CARGO_BIN_EXE_composer-probe")
+        ),
+    );
+    tmux.wait_for("Ctrl+C stops");
+    tmux.keys("z");
+    tmux.wait_for("C3 (48)");
+    tmux.keys("x");
+    let screen = tmux.wait_for("Note off         ch 1  D3 (50)");
+    tmux.keys("Escape");
+    assert!(
+        screen.contains("listening to the computer keyboard;"),
+        "named once:\n{screen}"
+    );
+    // Every event line starts at the left edge with its time, as aseqdump's do.
+    let events: Vec<&str> = screen.lines().filter(|l| l.contains("Note")).collect();
+    assert!(events.len() >= 4, "{screen}");
+    for line in events {
+        assert!(
+            line.starts_with("    ") && line.trim_start().starts_with(|c: char| c.is_ascii_digit()),
+            "a line that does not start at the left edge: {line:?}\n{screen}"
+        );
+    }
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+}
