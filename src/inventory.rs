@@ -235,11 +235,24 @@ fn display_name(device: &UsbDevice, known: Option<&KnownDevice>) -> String {
             format!("{maker} {product}")
         }
         (_, Some(product)) => product.clone(),
-        _ => format!(
-            "USB device {:04x}:{:04x}",
-            device.vendor_id, device.product_id
-        ),
+        _ => id_database_name(device.vendor_id, device.product_id).unwrap_or_else(|| {
+            format!(
+                "USB device {:04x}:{:04x}",
+                device.vendor_id, device.product_id
+            )
+        }),
     }
+}
+
+/// What lsusb would call a device that names nothing itself: its vendor and
+/// product from the USB ID Repository, saying where the name came from.
+fn id_database_name(vendor_id: u16, product_id: u16) -> Option<String> {
+    let device = usb_ids::Device::from_vid_pid(vendor_id, product_id)?;
+    Some(format!(
+        "{} {} (name from the USB ID Repository)",
+        device.vendor().name(),
+        device.name()
+    ))
 }
 
 fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
@@ -624,5 +637,20 @@ mod tests {
             Some("AWS DeepComposer keyboard (Midiplus AKM322)")
         );
         assert!(inventory.known_device_of_port("Other Synth").is_none());
+    }
+}
+
+#[cfg(test)]
+mod id_database_tests {
+    use super::*;
+
+    #[test]
+    fn devices_without_strings_are_named_from_the_usb_id_repository() {
+        let name = id_database_name(0x06f8, 0xd002).expect("06f8:d002 is in the repository");
+        assert!(
+            name.starts_with("Guillemot") && name.ends_with("(name from the USB ID Repository)"),
+            "{name}"
+        );
+        assert_eq!(id_database_name(0x1209, 0xfff0), None, "an unknown id has no name");
     }
 }
