@@ -434,8 +434,29 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
                 "direct USB access would mean detaching {driver} from the device (this takes the whole sound card away from other programs)"
             ));
         }
-        let verdict = format!("claimed by {driver}, use the system port");
-        return Assessment::new(Status::ClaimedByDriver, verdict, problems);
+        // Without the MIDI service no system port can exist: say how to get
+        // one, or how to read the keyboard without it.
+        let (verdict, fix) = match service {
+            ServiceStatus::Unavailable(reason) => {
+                let fix = if reason.contains("modprobe snd-seq") {
+                    vec!["sudo modprobe snd-seq".to_owned()]
+                } else {
+                    Vec::new()
+                };
+                let verdict = format!(
+                    "claimed by {driver}, and the system MIDI service is unavailable ({reason}); or read it with --usb --detach"
+                );
+                (verdict, fix)
+            }
+            ServiceStatus::Available => (
+                format!("claimed by {driver}, use the system port"),
+                Vec::new(),
+            ),
+        };
+        return Assessment {
+            fix,
+            ..Assessment::new(Status::ClaimedByDriver, verdict, problems)
+        };
     }
     let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
     match &device.access {
@@ -542,7 +563,9 @@ pub(crate) mod test_support {
     /// No system MIDI service.
     pub(crate) fn no_service() -> MidiPorts {
         MidiPorts {
-            service: ServiceStatus::Unavailable("/dev/snd/seq is missing".into()),
+            service: ServiceStatus::Unavailable(
+                "/dev/snd/seq is missing; run `sudo modprobe snd-seq`".into(),
+            ),
             inputs: Vec::new(),
             outputs: Vec::new(),
         }
@@ -596,16 +619,19 @@ mod tests {
     }
 
     #[test]
-    fn driver_bound_and_no_service_says_use_the_system_port() {
+    fn driver_bound_and_no_service_says_how_to_get_a_port_or_go_around_it() {
         let report = report_of(
             keyboard(Some("snd-usb-audio"), Access::Granted),
             no_service(),
         );
         assert_eq!(report.status, Status::ClaimedByDriver);
+        // No system port can exist: the way to one, or around it.
         assert_eq!(
             report.verdict,
-            "claimed by snd-usb-audio, use the system port"
+            "claimed by snd-usb-audio, and the system MIDI service is unavailable \
+             (/dev/snd/seq is missing; run `sudo modprobe snd-seq`); or read it with --usb --detach"
         );
+        assert_eq!(report.fix, ["sudo modprobe snd-seq"]);
         assert!(report.problems[0].contains("/dev/snd/seq is missing"));
     }
 
@@ -651,6 +677,10 @@ mod id_database_tests {
             name.starts_with("Guillemot") && name.ends_with("(name from the USB ID Repository)"),
             "{name}"
         );
-        assert_eq!(id_database_name(0x1209, 0xfff0), None, "an unknown id has no name");
+        assert_eq!(
+            id_database_name(0x1209, 0xfff0),
+            None,
+            "an unknown id has no name"
+        );
     }
 }

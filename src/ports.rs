@@ -76,10 +76,16 @@ fn os_port(name: String, id: String) -> OsPort {
 }
 
 fn explain(error: &str) -> String {
+    service_problem().unwrap_or_else(|| error.to_owned())
+}
+
+/// Why the system MIDI service cannot be opened, with what to do, where the
+/// system says (on Linux: the ALSA sequencer's device node).
+pub(crate) fn service_problem() -> Option<String> {
     if cfg!(target_os = "linux") {
         let seq = std::path::Path::new("/dev/snd/seq");
         if !seq.exists() {
-            return "/dev/snd/seq is missing; run `sudo modprobe snd-seq`".into();
+            return Some("/dev/snd/seq is missing; run `sudo modprobe snd-seq`".into());
         }
         if std::fs::OpenOptions::new()
             .read(true)
@@ -87,10 +93,10 @@ fn explain(error: &str) -> String {
             .open(seq)
             .is_err()
         {
-            return "no permission on /dev/snd/seq; join the 'audio' group".into();
+            return Some("no permission on /dev/snd/seq; join the 'audio' group".into());
         }
     }
-    error.to_owned()
+    None
 }
 
 /// Runs `open` with the MIDI library's own error printing silenced, so that

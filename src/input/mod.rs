@@ -326,8 +326,14 @@ pub enum InputError {
         found: String,
     },
     /// The system MIDI service could not be opened.
-    #[error("the system MIDI service is unavailable (try --usb to read the keyboard directly)")]
-    MidiService(#[source] midir::InitError),
+    #[error("the system MIDI service is unavailable{problem} (or read the keyboard directly with --usb)")]
+    MidiService {
+        /// What the system says is wrong and what to do (": …"), as `list` says it.
+        problem: String,
+        /// midir's error.
+        #[source]
+        source: midir::InitError,
+    },
     /// `--port` matched nothing.
     #[error("no MIDI input port matches \"{wanted}\" (available: {available}); `composer-probe list` shows the ports")]
     PortNotFound {

@@ -236,7 +236,9 @@ mod tests {
             choose(&found, false),
             Ok(Pick::Usb {
                 port_path: "1-1".into(),
-                why: "the system MIDI service is unavailable: /dev/snd/seq is missing".into(),
+                why: "the system MIDI service is unavailable: /dev/snd/seq is missing; \
+                      run `sudo modprobe snd-seq`"
+                    .into(),
             })
         );
     }
@@ -250,7 +252,9 @@ mod tests {
         assert_eq!(
             choose(&found, false),
             Err(format!(
-                "{KEYBOARD} is claimed by snd-usb-audio, use the system port"
+                "{KEYBOARD} is claimed by snd-usb-audio, and the system MIDI service is \
+                 unavailable (/dev/snd/seq is missing; run `sudo modprobe snd-seq`); or read \
+                 it with --usb --detach"
             ))
         );
         assert!(matches!(choose(&found, true), Ok(Pick::Usb { .. })));

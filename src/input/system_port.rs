@@ -29,7 +29,13 @@ fn stable_name(name: &str) -> &str {
 }
 
 fn new_input() -> Result<MidiInput, InputError> {
-    let mut input = quietly(|| MidiInput::new(CLIENT_NAME)).map_err(InputError::MidiService)?;
+    let mut input =
+        quietly(|| MidiInput::new(CLIENT_NAME)).map_err(|source| InputError::MidiService {
+            problem: crate::ports::service_problem()
+                .map(|problem| format!(": {problem}"))
+                .unwrap_or_default(),
+            source,
+        })?;
     input.ignore(Ignore::None);
     Ok(input)
 }

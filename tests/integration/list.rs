@@ -135,15 +135,19 @@ fn deepcomposer_text_output_reads_in_80_columns_without_colour() {
 }
 
 #[test]
-fn deepcomposer_held_by_snd_usb_audio_points_at_the_system_port() {
+fn deepcomposer_held_by_snd_usb_audio_without_a_sequencer_says_how_to_get_a_port() {
+    // snd-usb-audio holds it, but there is no MIDI service (no /dev/snd/seq):
+    // "use the system port" would lead nowhere.
     let report = probe(&["akm322-snd.umockdev"], &["list", "--json"]).report();
     let keyboard = only_device(&report);
     assert_eq!(keyboard.status, "claimed_by_driver");
     assert_eq!(keyboard.driver.as_deref(), Some("snd-usb-audio"));
     assert_eq!(
         keyboard.verdict,
-        "claimed by snd-usb-audio, use the system port"
+        "claimed by snd-usb-audio, and the system MIDI service is unavailable \
+         (/dev/snd/seq is missing; run `sudo modprobe snd-seq`); or read it with --usb --detach"
     );
+    assert_eq!(keyboard.fix, ["sudo modprobe snd-seq"]);
     assert!(
         keyboard.problems[0].contains("the system MIDI service is unavailable"),
         "{:?}",
