@@ -191,14 +191,37 @@ def render(binary, notes, seconds):
         return data.astype(np.float64).reshape(-1, 2) / 32768
 
 
+def longest_unbroken(segment, block=48):
+    """The longest stretch of `segment` without a dropout (a millisecond of
+    exact silence, which is what a late block leaves in the loopback)."""
+    blocks = len(segment) // block
+    silent = [not np.any(segment[i * block:(i + 1) * block]) for i in range(blocks)]
+    best, start = (0, 0), None
+    for i, quiet in enumerate(silent + [True]):
+        if not quiet and start is None:
+            start = i
+        elif quiet and start is not None:
+            best = max(best, (i - start, start))
+            start = None
+    length, first = best
+    return segment[first * block:(first + length) * block]
+
+
 def compare_notes(captured, reference, notes, label):
     """Checks each note's pitch in a capture against theory and the render of
-    the same notes; returns per-note figures."""
+    the same notes; returns per-note figures. Emulation may drop blocks: the
+    pitch is measured on the longest stretch without a dropout."""
     figures = []
     for key, start_capture, start_render in notes:
         a = slice(start_capture + RATE // 20, start_capture + RATE * 2 // 5)
         b = slice(start_render + RATE // 20, start_render + RATE * 2 // 5)
         heard, rendered = captured[a].mean(axis=1), reference[b].mean(axis=1)
+        unbroken = longest_unbroken(heard)
+        expect(len(unbroken) >= RATE // 10,
+               f"{label}: key {key} has dropouts every few milliseconds (the emulation is starved)")
+        if len(unbroken) < len(heard):
+            print(f"test-kernel: {label}: key {key}: {len(heard) - len(unbroken)} frames around dropouts left out")
+            heard = unbroken
         f_heard, f_rendered = pitch_hz(heard), pitch_hz(rendered)
         off_theory = cents(f_heard, key_hz(key))
         expect(
@@ -285,7 +308,7 @@ def check_play(s, binary):
     stderr = s.succeeded("play", stderr_has="via system port")
     expect("sound on" in stderr, f"play names its sound output: {stderr!r}")
     if "took longer than real time" in stderr:
-        expect("try --buffer 2048" in stderr, f"advice past a 1024-frame buffer leads somewhere: {stderr!r}")
+        expect("try --buffer 4096" in stderr, f"advice past a 2048-frame buffer leads somewhere: {stderr!r}")
     sent = s.probe()
     equal(sorted(sent), [0, 1, 2, 3], "key presses sent by key-to-sound")
     captured = s.capture("capture.raw")
@@ -308,7 +331,7 @@ def check_play(s, binary):
         expect(0 < latency < 1000, f"key-to-sound latency {latency:.1f} ms")
     levels = ", ".join(f"{heard - rendered:+.1f} dB" for _, _, heard, rendered in figures)
     return ("key-to-sound " + ", ".join(f"{ms:.1f} ms" for ms in latencies)
-            + f" (1024-frame buffer, emulated); level against render {levels}")
+            + f" (2048-frame buffer, emulated); level against render {levels}")
 
 
 def check_record(s, binary):

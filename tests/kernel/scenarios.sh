@@ -128,7 +128,7 @@ scenario_monitor() {
 # 3. play through a real ALSA sound card; the other end of the loopback is
 # captured, with the key presses on the capture's clock.
 scenario_play() {
-    started play $PROBE play --no-tui --buffer 1024
+    started play $PROBE play --no-tui --buffer 2048
     listening play
     key-to-sound "$KEYS" plughw:Loopback,1,0 "$dir/capture.raw" 4 \
         500:903C64 1500:803C40 2000:904564 3000:804540 > "$dir/probe.out" 2> "$dir/probe.err"
@@ -140,7 +140,7 @@ scenario_play() {
 # ▶ plays it back through the sound card (captured, as in 3).
 scenario_record() {
     mkdir -p "$dir/takes"
-    started takes $PROBE record --takes "$dir/takes" --buffer 1024
+    started takes $PROBE record --takes "$dir/takes" --buffer 2048
     listening takes
     press '\x90\x24\x50'; press '\x80\x24\x00'     # before ●: not in the take
     press '\xb0\x6b\x7f'; sleep 0.3                     # ●
