@@ -49,6 +49,14 @@ pub struct WavTarget {
     pub force: bool,
 }
 
+impl WavTarget {
+    /// Refuses a directory, and an existing file without `force`, before
+    /// anything is opened (the file is created later).
+    pub fn check(&self) -> Result<(), RenderError> {
+        check_target(&self.path, self.force)
+    }
+}
+
 /// Where `render` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {

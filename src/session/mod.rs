@@ -175,6 +175,10 @@ impl<'a> Session<'a> {
     fn open(config: &'a SessionConfig, mut view: View) -> Result<Self, SessionError> {
         let speakers = match &config.sound {
             SoundChoice::Speakers(choice) => Some(device::open(choice)?),
+            SoundChoice::Wav(target) => {
+                target.check()?;
+                None
+            }
             _ => None,
         };
         let mut takes = Takes::open(&config.recording, &config.record_options, &mut view)?;

@@ -2,7 +2,7 @@
 //! input, temporary files (errors, signals, planted symlinks), overwriting
 //! and standard output. WAVs are checked with Python's `wave` module.
 
-use crate::sound::{read_wav_with_python, scratch};
+use crate::sound::{python_on, read_wav_with_python, scratch};
 use crate::util::Run;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -101,18 +101,7 @@ fn assert_one_line_failure(run: &Run, code: i32) {
 fn wav_header(path: &Path) -> (u64, u32) {
     let script =
         "import sys, wave\nw = wave.open(sys.argv[1])\nprint(w.getnframes(), w.getframerate())\n";
-    let output = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{} is not a WAV Python reads: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = python_on(script, path);
     let mut words = text.split_whitespace();
     (
         words.next().unwrap().parse().unwrap(),
@@ -217,6 +206,24 @@ fn play_wav_stops_writing_at_the_limit_and_the_file_is_valid() {
         44 + 4 * frames,
         "the header covers the whole file"
     );
+
+    // The file now exists: kept without --force, replaced with it.
+    let again = [
+        "play",
+        "--file",
+        arg(&midi),
+        "--fast",
+        "--no-tui",
+        "--wav",
+        arg(&wav),
+    ];
+    let run = probe(&again);
+    assert_one_line_failure(&run, 1);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(wav_header(&wav).0, frames, "the earlier file is kept");
+    let run = probe(&[&again[..], &["--force"]].concat());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(wav_header(&wav).0 > frames, "replaced by the whole session");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
