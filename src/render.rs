@@ -14,8 +14,6 @@ use std::time::Duration;
 
 /// The longest release/reverb tail rendered after the last event.
 const MAX_TAIL_SECONDS: u64 = 30;
-/// How long a WAV may be unless the user says otherwise (`--max-length`).
-pub const DEFAULT_MAX_LENGTH: Duration = Duration::from_secs(3600);
 /// The most bytes a WAV's 32-bit sizes can describe, less the largest
 /// header hound writes.
 const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 68;
