@@ -67,6 +67,14 @@ fn note_file(path: &Path, seconds: u32) {
     std::fs::write(path, smf(96, &[held_note(seconds * TICKS_PER_SECOND)])).unwrap();
 }
 
+/// A fresh directory holding `a.mid`, one note held for a second.
+fn scratch_with_a_note(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let midi = dir.join("a.mid");
+    note_file(&midi, 1);
+    (dir, midi)
+}
+
 /// A file of short notes, one every 250 ms, for `seconds`.
 fn busy_file(path: &Path, seconds: u32) {
     let mut track = Vec::new();
@@ -290,9 +298,7 @@ fn render_stopped_by_sigint_or_sigterm_leaves_no_temporary_file() {
 
 #[test]
 fn render_into_a_directory_fails_and_leaves_nothing() {
-    let dir = scratch("render-into-dir");
-    let midi = dir.join("a.mid");
-    note_file(&midi, 1);
+    let (dir, midi) = scratch_with_a_note("render-into-dir");
     let target = dir.join("some-directory.wav");
     std::fs::create_dir(&target).unwrap();
     for force in [false, true] {
@@ -350,9 +356,7 @@ fn play_wav_killed_with_sigkill_is_a_valid_wav_up_to_the_last_second() {
 
 #[test]
 fn temporary_files_do_not_follow_planted_symlinks() {
-    let dir = scratch("planted-symlinks");
-    let midi = dir.join("a.mid");
-    note_file(&midi, 1);
+    let (dir, midi) = scratch_with_a_note("planted-symlinks");
     let victim = dir.join("precious.txt");
     std::fs::write(&victim, "keep me").unwrap();
     std::os::unix::fs::symlink(&victim, dir.join(".out.wav.part")).unwrap();
@@ -441,9 +445,7 @@ fn damaged_midi_files_are_refused_with_where_and_read_only_with_lenient() {
 
 #[test]
 fn render_keeps_an_existing_wav_without_force_and_writes_standard_output_for_dash() {
-    let dir = scratch("render-force");
-    let midi = dir.join("a.mid");
-    note_file(&midi, 1);
+    let (dir, midi) = scratch_with_a_note("render-force");
     let wav = dir.join("out.wav");
     std::fs::write(&wav, "an earlier render").unwrap();
     let run = probe(&["render", arg(&midi), arg(&wav)]);
@@ -475,9 +477,7 @@ fn render_keeps_an_existing_wav_without_force_and_writes_standard_output_for_das
 
 #[test]
 fn render_rates_outside_8000_to_192000_are_usage_errors() {
-    let dir = scratch("render-rate");
-    let midi = dir.join("a.mid");
-    note_file(&midi, 1);
+    let (dir, midi) = scratch_with_a_note("render-rate");
     for rate in ["0", "1", "7999", "192001"] {
         let run = probe(&[
             "render",
