@@ -11,6 +11,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/reference-midi.py "$work/reference.mid"
 hyperfine -N --warmup 1 --runs 5 \
-  "target/release/composer-probe render $work/reference.mid $work/ours.wav" \
+  "target/release/composer-probe render --force $work/reference.mid $work/ours.wav" \
   "fluidsynth -ni -q -r 48000 -F $work/fluid.wav /usr/share/sounds/sf2/FluidR3_GM.sf2 $work/reference.mid" \
   "timidity -idq -Ow -s 48000 -o $work/timidity.wav $work/reference.mid"

@@ -7,7 +7,7 @@ use crate::input::select::{InputOptions, SourceChoice};
 use crate::input::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
 use crate::record::RecordOptions;
-use crate::render::WavFormat;
+use crate::render::{Destination, RenderOptions, WavFormat, WavTarget};
 use crate::session::{DisplayChoice, RecordChoice, SessionConfig, SoundChoice};
 use crate::synth::{EngineConfig, Preset};
 use clap::{Parser, Subcommand};
@@ -219,6 +219,14 @@ pub struct PlayArgs {
     /// Write what would have been heard to a WAV file instead of playing it.
     #[arg(long, value_name = "FILE")]
     pub wav: Option<PathBuf>,
+    /// With --wav: stop writing once the file is this long (seconds, or
+    /// e.g. 90m, 2h); the session goes on.
+    #[arg(long, value_name = "LENGTH", requires = "wav", default_value = "1h",
+          value_parser = parse_length)]
+    pub max_length: Duration,
+    /// With --wav: overwrite the file if it exists.
+    #[arg(long, requires = "wav")]
+    pub force: bool,
     /// Also send every event to this MIDI output port.
     #[arg(long, value_name = "PORT")]
     pub thru: Option<String>,
@@ -258,7 +266,11 @@ impl PlayArgs {
         Ok(SessionConfig {
             input: self.input.options()?,
             sound: match &self.wav {
-                Some(path) => SoundChoice::Wav(path.clone()),
+                Some(path) => SoundChoice::Wav(WavTarget {
+                    path: path.clone(),
+                    max_length: self.max_length,
+                    force: self.force,
+                }),
                 None => SoundChoice::Speakers(OutputChoice {
                     host: self.audio_host.clone(),
                     device: self.audio_device.clone(),
@@ -414,15 +426,35 @@ pub struct RecoverArgs {
     pub force: bool,
 }
 
+/// A length as `--max-length` takes it: seconds, or a number with `s`,
+/// `m` or `h` (`90`, `45s`, `90m`, `1.5h`).
+pub fn parse_length(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, 'h')) => (&text[..at], 3600.0),
+        Some((at, 'm')) => (&text[..at], 60.0),
+        Some((at, 's')) => (&text[..at], 1.0),
+        _ => (text, 1.0),
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * unit)
+        .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{text} is not a length such as 300, 90m or 2h"))
+}
+
 /// Options of `render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
     /// The MIDI file to render.
     pub input: PathBuf,
-    /// The WAV file to write.
+    /// The WAV file to write; `-` writes it to standard output.
     pub output: PathBuf,
-    /// Sample rate in Hz.
-    #[arg(long, default_value_t = 48_000)]
+    /// Sample rate in Hz (8000 to 192000).
+    #[arg(long, default_value_t = 48_000,
+          value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     pub rate: u32,
     /// Write 32-bit float samples instead of 16-bit integers.
     #[arg(long)]
@@ -430,6 +462,16 @@ pub struct RenderArgs {
     /// The sound to start with (program changes in the file switch too).
     #[arg(long, default_value = "piano")]
     pub preset: Preset,
+    /// Refuse files whose audio would be longer than this (seconds, or
+    /// e.g. 90m, 2h).
+    #[arg(long, value_name = "LENGTH", default_value = "1h", value_parser = parse_length)]
+    pub max_length: Duration,
+    /// Play what can be read from a damaged file instead of refusing it.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Overwrite OUTPUT if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl RenderArgs {
@@ -439,6 +481,41 @@ impl RenderArgs {
             WavFormat::Float32
         } else {
             WavFormat::Int16
+        }
+    }
+
+    /// Where the WAV goes.
+    pub fn destination(&self) -> Destination {
+        Destination::new(&self.output, self.force)
+    }
+
+    /// The render settings these flags mean.
+    pub fn options(&self) -> RenderOptions {
+        RenderOptions {
+            sample_rate: self.rate,
+            format: self.format(),
+            max_length: self.max_length,
+            lenient: self.lenient,
+            engine: EngineConfig {
+                preset: self.preset,
+                ..EngineConfig::default()
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_take_seconds_minutes_and_hours() {
+        assert_eq!(parse_length("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_length("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_length("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_length("1.5h"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "h", "0", "-3", "1d", "nan", "inf"] {
+            assert!(parse_length(bad).is_err(), "{bad}");
         }
     }
 }

@@ -232,16 +232,30 @@ fn run_recover(args: &RecoverArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let config = composer_probe::synth::EngineConfig {
-        preset: args.preset,
-        ..Default::default()
+    // SIGINT, SIGTERM and SIGHUP stop the render; it removes what it wrote.
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
+        .context("cannot install the Ctrl+C handler")?;
+    let output = args.destination();
+    let summary = match render::render_file(&args.input, &output, &args.options(), cancel) {
+        Err(render::RenderError::Interrupted) => {
+            say!("composer-probe: {}", render::RenderError::Interrupted);
+            return Ok(ExitCode::from(130));
+        }
+        result => result?,
     };
-    let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;
+    if let Some(damage) = &summary.damage {
+        say!(
+            "composer-probe: warning: {} is damaged ({damage}); rendered what could be read",
+            args.input.display()
+        );
+    }
     say!(
         "composer-probe: rendered {}, {:.1} s, to {}",
         composer_probe::decode::counted(summary.notes, "note"),
         summary.seconds,
-        args.output.display()
+        output.describe()
     );
     Ok(ExitCode::SUCCESS)
 }

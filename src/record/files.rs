@@ -6,7 +6,7 @@ use super::journal::EXTENSION;
 use super::RecordError;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// The output's file name, as text (the journal records it).
@@ -63,26 +63,39 @@ pub(crate) fn reason(error: &io::Error, dir: &Path) -> String {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `target`, syncs it, renames it
-/// into place and syncs the directory. On failure the temporary file is
-/// removed and `target` is untouched.
+/// A new temporary file beside `target`, named `.<name>.<random><suffix>`:
+/// created with `O_CREAT|O_EXCL` (never through a planted symlink, never an
+/// existing file) and the permissions any new file gets (0666 less the
+/// umask); removed when dropped unless persisted.
+pub(crate) fn temporary_beside(target: &Path, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
+    let mut prefix = OsString::from(".");
+    prefix.push(target.file_name().unwrap_or_default());
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(parent_dir(target))
+}
+
+/// Writes `bytes` to a temporary file beside `target` (see
+/// [`temporary_beside`]), syncs it, renames it into place and syncs the
+/// directory. On failure the temporary file is removed and `target` is
+/// untouched.
 pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), RecordError> {
     let failed = |source: io::Error| RecordError::Write {
         path: target.to_owned(),
         source,
     };
-    let temporary = hidden_beside(target, ".tmp")?;
-    let written = (|| {
-        let mut file = File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temporary, target)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(failed(e));
-    }
+    file_name(target)?;
+    let mut temporary = temporary_beside(target, ".tmp").map_err(failed)?;
+    temporary.write_all(bytes).map_err(failed)?;
+    temporary.as_file().sync_all().map_err(failed)?;
+    // Dropping the error drops the temporary file with it: it is removed.
+    temporary.persist(target).map_err(|e| failed(e.error))?;
     sync_dir(&parent_dir(target));
     Ok(())
 }

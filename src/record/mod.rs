@@ -11,7 +11,7 @@
 //! at the end. A take cut short by a crash is turned into a file by
 //! [`recover`].
 
-mod files;
+pub(crate) mod files;
 mod journal;
 pub mod read;
 mod smf;

@@ -26,8 +26,21 @@ pub enum FileError {
         /// The file.
         path: PathBuf,
     },
+    /// Its header gives events no usable time (a division of 0, or SMPTE
+    /// at -128 frames per second).
+    #[error("{path} cannot be played")]
+    Untimed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its header.
+        #[source]
+        source: ParseError,
+    },
     /// It starts like one but is damaged.
-    #[error("{path} is a damaged MIDI file (nothing was played from it)")]
+    #[error(
+        "{path} is a damaged MIDI file (nothing was played from it; \
+         `render --lenient` plays what can be read)"
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -48,20 +61,71 @@ pub enum ParseError {
     #[error(transparent)]
     Midly(#[from] midly::Error),
     /// A track without its End of Track.
-    #[error("track {0} is cut short (no End of Track)")]
-    CutShort(usize),
+    #[error("track {track} (its chunk starts at byte {offset}) is cut short: no End of Track")]
+    CutShort {
+        /// The track, from 1.
+        track: usize,
+        /// Where its chunk starts in the file.
+        offset: usize,
+    },
+    /// The chunks do not add up: a length that runs past the end of the
+    /// file, or tracks the header promises that are not there.
+    #[error("{what}")]
+    Chunks {
+        /// What is wrong, where.
+        what: String,
+        /// Where, in bytes from the start of the file.
+        offset: usize,
+    },
+    /// A division of 0 ticks per quarter note (or per SMPTE frame): no time
+    /// can be given to any event.
+    #[error("its header (at byte {offset}) says 0 ticks per {per}, so no event has a time")]
+    ZeroDivision {
+        /// "quarter note" or "frame".
+        per: &'static str,
+        /// Where the division is.
+        offset: usize,
+    },
+}
+
+/// A MIDI file read, and what was wrong with it when read leniently.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The time-ordered messages (see [`load`]).
+    pub events: Vec<MidiEvent>,
+    /// The first damage found, when [`load_lenient`] read past it.
+    pub damage: Option<ParseError>,
 }
 
 /// Reads a MIDI file into time-ordered messages (all tracks merged; meta
 /// events other than tempo are dropped). Times are microseconds from the
-/// start of the file; the cable is always 0.
+/// start of the file; the cable is always 0. A damaged file is refused.
 pub fn load(path: &Path) -> Result<Vec<MidiEvent>, FileError> {
+    read_file(path, false).map(|loaded| loaded.events)
+}
+
+/// [`load`], but a damaged file gives what can be read (as fluidsynth and
+/// timidity do), with the first damage found. Files that cannot be timed
+/// (a division of 0) or parsed at all are still refused.
+pub fn load_lenient(path: &Path) -> Result<Loaded, FileError> {
+    read_file(path, true)
+}
+
+fn read_file(path: &Path, lenient: bool) -> Result<Loaded, FileError> {
     let raw = std::fs::read(path).map_err(|source| FileError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(&raw).map_err(|source| {
-        if raw.starts_with(b"MThd") || raw.starts_with(b"RIFF") {
+    parse_file(&raw, lenient).map_err(|source| {
+        if matches!(
+            source,
+            ParseError::ZeroDivision { .. } | ParseError::BadSmpte
+        ) {
+            FileError::Untimed {
+                path: path.to_owned(),
+                source,
+            }
+        } else if raw.starts_with(b"MThd") || raw.starts_with(b"RIFF") {
             FileError::Corrupt {
                 path: path.to_owned(),
                 source,
@@ -74,8 +138,13 @@ pub fn load(path: &Path) -> Result<Vec<MidiEvent>, FileError> {
     })
 }
 
-/// Parses SMF bytes into time-ordered messages.
+/// Parses SMF bytes into time-ordered messages; a damaged file is an error.
 pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, ParseError> {
+    parse_file(raw, false).map(|loaded| loaded.events)
+}
+
+/// Parses SMF bytes, leniently or not (see [`load_lenient`]).
+pub fn parse_file(raw: &[u8], lenient: bool) -> Result<Loaded, ParseError> {
     // midly 0.5.3 negates the SMPTE frame rate byte with `-(fps as i8)`,
     // which overflows (a panic in debug builds) for 0x80 = -128 frames per
     // second. No file uses that rate: refuse it before midly sees it. The
@@ -87,16 +156,42 @@ pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, ParseError> {
     if bad_smpte {
         return Err(ParseError::BadSmpte);
     }
+    // midly reads leniently: tracks the header promises but the file lacks,
+    // and chunks cut short, come back as fewer or shorter tracks.
+    let mut chunks = Chunks::walk(raw);
+    let mut damage = chunks.damage.take();
+    if !lenient {
+        if let Some(found) = damage.take() {
+            return Err(found);
+        }
+    }
     let smf = Smf::parse(raw)?;
-    // midly's lenient parser accepts a track cut short; a track without its
-    // End of Track is a damaged file, not a shorter song.
+    let zero = match smf.header.timing {
+        Timing::Metrical(ppq) if ppq.as_int() == 0 => Some("quarter note"),
+        Timing::Timecode(_, 0) => Some("frame"),
+        _ => None,
+    };
+    if let Some(per) = zero {
+        return Err(ParseError::ZeroDivision {
+            per,
+            offset: chunks.header + 12,
+        });
+    }
+    // A track without its End of Track is a damaged file, not a shorter song.
     for (number, track) in smf.tracks.iter().enumerate() {
         let ended = matches!(
             track.last().map(|e| e.kind),
             Some(TrackEventKind::Meta(MetaMessage::EndOfTrack))
         );
-        if !ended {
-            return Err(ParseError::CutShort(number + 1));
+        if !ended && damage.is_none() {
+            let cut = ParseError::CutShort {
+                track: number + 1,
+                offset: chunks.tracks.get(number).copied().unwrap_or(chunks.header),
+            };
+            if !lenient {
+                return Err(cut);
+            }
+            damage = Some(cut);
         }
     }
     let mut timed: Vec<(u64, usize, TrackEventKind<'_>)> = Vec::new();
@@ -139,7 +234,90 @@ pub fn parse(raw: &[u8]) -> Result<Vec<MidiEvent>, ParseError> {
             TrackEventKind::Meta(_) => {}
         }
     }
-    Ok(events)
+    Ok(Loaded { events, damage })
+}
+
+/// Where a file's chunks are, and the first way they do not add up.
+struct Chunks {
+    /// Offset of "MThd".
+    header: usize,
+    /// Offset of each "MTrk" chunk, in order.
+    tracks: Vec<usize>,
+    damage: Option<ParseError>,
+}
+
+impl Chunks {
+    /// Walks the chunks after the first "MThd" (bare, or inside a RIFF RMID
+    /// wrapper). Allocates one offset per track found, never per number the
+    /// file states.
+    fn walk(raw: &[u8]) -> Chunks {
+        let header = raw.windows(4).position(|w| w == b"MThd").unwrap_or(0);
+        let mut chunks = Chunks {
+            header,
+            tracks: Vec::new(),
+            damage: None,
+        };
+        let be32 = |at: usize| {
+            raw.get(at..at + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        };
+        let (Some(length), Some(count)) = (be32(header + 4), raw.get(header + 10..header + 12))
+        else {
+            return chunks; // midly says what is missing
+        };
+        let promised = usize::from(u16::from_be_bytes([count[0], count[1]]));
+        let after_header = raw.len() - (header + 8);
+        if length < 6 || length > after_header {
+            chunks.damage = Some(ParseError::Chunks {
+                what: format!(
+                    "the MThd chunk length at byte {} is {length}; it must be at least 6 \
+                     and the file has {after_header} bytes after it",
+                    header + 4
+                ),
+                offset: header + 4,
+            });
+            return chunks;
+        }
+        let mut at = header + 8 + length;
+        while chunks.tracks.len() < promised {
+            let Some(length) = be32(at + 4) else {
+                chunks.damage = Some(ParseError::Chunks {
+                    what: format!(
+                        "the header (byte {}) promises {promised} tracks, but the file ends \
+                         after {} (at byte {})",
+                        header + 10,
+                        chunks.tracks.len(),
+                        raw.len()
+                    ),
+                    offset: raw.len(),
+                });
+                return chunks;
+            };
+            let left = raw.len() - (at + 8);
+            let is_track = &raw[at..at + 4] == b"MTrk";
+            if is_track {
+                chunks.tracks.push(at);
+            }
+            if length > left {
+                let what = if is_track {
+                    format!(
+                        "track {} (the chunk at byte {at}) says it is {length} bytes long, \
+                         but the file ends {left} bytes into it",
+                        chunks.tracks.len()
+                    )
+                } else {
+                    format!(
+                        "the chunk at byte {at} says it is {length} bytes long, but only \
+                         {left} follow"
+                    )
+                };
+                chunks.damage = Some(ParseError::Chunks { what, offset: at });
+                return chunks;
+            }
+            at += 8 + length;
+        }
+        chunks
+    }
 }
 
 /// A Note On with velocity 0 as the Note Off it means, as both live
@@ -228,6 +406,28 @@ mod tests {
         let mut bytes = Vec::new();
         events[0].message.write_bytes(&mut bytes);
         assert_eq!(bytes, [0x90, 60, 100]);
+    }
+
+    #[test]
+    fn missing_tracks_are_damage_that_lenient_reading_reports() {
+        let mut bytes = small_file();
+        bytes[11] = 2; // the header promises a second track
+        let error = parse(&bytes).unwrap_err().to_string();
+        assert!(error.contains("promises 2 tracks"), "{error}");
+        assert!(
+            error.contains("byte 10") && error.contains("byte 45"),
+            "{error}"
+        );
+        let loaded = parse_file(&bytes, true).unwrap();
+        assert_eq!(loaded.events.len(), 3);
+        assert!(loaded.damage.is_some());
+        // A division of 0 cannot be read leniently either.
+        bytes[11] = 1;
+        bytes[12..14].copy_from_slice(&[0, 0]);
+        assert!(matches!(
+            parse_file(&bytes, true),
+            Err(ParseError::ZeroDivision { offset: 12, .. })
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub enum SoundChoice {
     /// The speakers, now.
     Speakers(OutputChoice),
     /// A WAV file of what would have been heard.
-    Wav(PathBuf),
+    Wav(crate::render::WavTarget),
     /// The speakers, opened only when ▶ asks to hear a take.
     OnDemand(OutputChoice),
 }

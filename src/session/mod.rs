@@ -175,6 +175,10 @@ impl<'a> Session<'a> {
     fn open(config: &'a SessionConfig, mut view: View) -> Result<Self, SessionError> {
         let speakers = match &config.sound {
             SoundChoice::Speakers(choice) => Some(device::open(choice)?),
+            SoundChoice::Wav(target) => {
+                target.check()?;
+                None
+            }
             _ => None,
         };
         let mut takes = Takes::open(&config.recording, &config.record_options, &mut view)?;
@@ -239,6 +243,11 @@ impl<'a> Session<'a> {
         loop {
             let now_us = self.stream.now_us();
             self.deck.takes.flush_if_due(now_us, &mut self.view);
+            if let Some(sink) = self.deck.sink.as_mut() {
+                if let Some(line) = sink.keep_up(now_us)? {
+                    self.view.status(&line);
+                }
+            }
             let (deck, input) = (&self.deck, &self.short_input);
             self.view
                 .refresh(|| deck.status(input, now_us))

@@ -8,10 +8,10 @@ use crate::audio::realtime::{self, TimedEvent};
 use crate::clock::Clock;
 use crate::decode::message::EventMessage;
 use crate::input::ConnectFailed;
-use crate::render::{OfflineRenderer, WavFormat, WavOutput};
+use crate::render::{self, OfflineRenderer, WavOutput, WavTarget};
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use crate::tui::Status;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +31,14 @@ pub(crate) enum Sink {
     Wav {
         renderer: Box<OfflineRenderer>,
         wav: WavOutput,
+        /// The length limit was reached and said so.
+        told_full: bool,
     },
 }
+
+/// How far behind the session's clock `play --wav` renders while nobody
+/// plays: events that arrive later than this are placed late.
+const WAV_CATCH_UP_LAG_US: u64 = 200_000;
 
 impl Sink {
     /// Starts the synth on an opened sound device.
@@ -50,11 +56,38 @@ impl Sink {
     }
 
     /// Starts rendering what would be heard into a WAV file.
-    pub(crate) fn wav(path: &Path, engine: EngineConfig) -> Result<Self, SessionError> {
+    /// The file is at its own name from the start, valid at every second.
+    pub(crate) fn wav(target: &WavTarget, engine: EngineConfig) -> Result<Self, SessionError> {
         Ok(Sink::Wav {
             renderer: Box::new(OfflineRenderer::new(Engine::new(WAV_SAMPLE_RATE, engine))),
-            wav: WavOutput::create(path, WAV_SAMPLE_RATE, WavFormat::Int16)?,
+            wav: WavOutput::live(target, WAV_SAMPLE_RATE)?,
+            told_full: false,
         })
+    }
+
+    /// Keeps a WAV file's audio (and so its header) up with the session's
+    /// clock while nobody plays; returns a line to show, once, when the
+    /// file has reached its length limit.
+    pub(crate) fn keep_up(&mut self, now_us: u64) -> Result<Option<String>, SessionError> {
+        let Sink::Wav {
+            renderer,
+            wav,
+            told_full,
+        } = self
+        else {
+            return Ok(None);
+        };
+        renderer.render_until(now_us.saturating_sub(WAV_CATCH_UP_LAG_US), wav)?;
+        if !wav.is_full() || *told_full {
+            return Ok(None);
+        }
+        *told_full = true;
+        Ok(Some(format!(
+            "{} has reached its --max-length limit of {}; nothing more is written to it \
+             (the session goes on)",
+            wav.target().display(),
+            render::describe_length(wav.limit_seconds())
+        )))
     }
 
     /// Where the sound goes, for people.
@@ -110,7 +143,7 @@ impl Sink {
             Sink::Speakers { events, .. } => {
                 events.send(TimedEvent { t_us, event });
             }
-            Sink::Wav { renderer, wav } => {
+            Sink::Wav { renderer, wav, .. } => {
                 renderer.render_until(t_us, wav)?;
                 renderer.handle(event);
             }
@@ -142,6 +175,7 @@ impl Sink {
             Sink::Wav {
                 mut renderer,
                 mut wav,
+                ..
             } => {
                 renderer.render_until(t_us, &mut wav)?;
                 renderer.finish_tail(&mut wav)?;

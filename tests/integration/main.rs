@@ -10,6 +10,7 @@ mod conventions;
 mod list;
 mod monitor;
 mod record;
+mod render;
 mod replug;
 mod sound;
 mod tui;

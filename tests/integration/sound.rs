@@ -48,6 +48,23 @@ fn probe(args: &[&str], home: Option<&Path>) -> Run {
     Run::from_output(command.output().expect("binary runs"))
 }
 
+/// What a Python script (Debian's own `/usr/bin/python3`, an outside
+/// reader) prints about `path`; its error fails the test.
+pub fn python_on(script: &str, path: &Path) -> String {
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Samples of a 16-bit stereo WAV file, read with Python's own `wave`
 /// module (an outside reader), as (sample rate, left channel).
 pub fn read_wav_with_python(path: &Path) -> (u32, Vec<f32>) {
@@ -57,17 +74,7 @@ pub fn read_wav_with_python(path: &Path) -> (u32, Vec<f32>) {
         data = w.readframes(w.getnframes())\n\
         print(w.getframerate())\n\
         print(' '.join(str(v) for v in struct.unpack('<%dh' % (len(data) // 2), data)[::2]))\n";
-    let output = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = python_on(script, path);
     let mut lines = text.lines();
     let rate = lines.next().unwrap().parse().unwrap();
     let samples = lines
