@@ -504,22 +504,6 @@ impl RenderArgs {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lengths_take_seconds_minutes_and_hours() {
-        assert_eq!(parse_length("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_length("45s"), Ok(Duration::from_secs(45)));
-        assert_eq!(parse_length("90m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_length("1.5h"), Ok(Duration::from_secs(5400)));
-        for bad in ["", "h", "0", "-3", "1d", "nan", "inf"] {
-            assert!(parse_length(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// `--channel`: one channel 1–16 or a range such as `1-4`.
 fn parse_channels(text: &str) -> Result<Vec<u8>, String> {
     let channel = |part: &str| match part.trim().parse::<u8>() {
@@ -565,5 +549,21 @@ fn parse_time_signature(text: &str) -> Result<(u8, u8), String> {
         _ => Err(format!(
             "{denominator} is not a note value: use 1, 2, 4, 8, 16, 32 or 64"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_take_seconds_minutes_and_hours() {
+        assert_eq!(parse_length("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_length("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_length("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_length("1.5h"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "h", "0", "-3", "1d", "nan", "inf"] {
+            assert!(parse_length(bad).is_err(), "{bad}");
+        }
     }
 }
