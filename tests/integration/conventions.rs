@@ -129,6 +129,15 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         ),
         (&["record", "x.mid", "--buffer", "1"], "16 to 4096 frames"),
         (&["record"], "<OUTPUT>"),
+        (
+            &["render", "a.mid", "b.wav", "--rate", "0"],
+            "8000..=192000",
+        ),
+        (
+            &["render", "a.mid", "b.wav", "--max-length", "1d"],
+            "such as 300, 90m or 2h",
+        ),
+        (&["play", "--force"], "--wav"),
     ];
     for (args, says) in cases {
         let output = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
