@@ -383,19 +383,80 @@ pub fn find_midi_interface(config: &Configuration) -> Option<MidiInterface> {
         config
             .interfaces
             .iter()
-            .find(|setting| setting.class == CLASS_VENDOR_SPECIFIC && has_ms_header(setting))
+            .find(|setting| vendor_carries_midi(setting))
     };
-    standard.or_else(vendor).map(build_midi_interface)
+    let bare = || {
+        config
+            .interfaces
+            .iter()
+            .find(|setting| is_bare_vendor_midi(setting))
+    };
+    match standard.or_else(vendor) {
+        Some(setting) => Some(build_midi_interface(setting)),
+        None => bare().map(build_bare_vendor_midi),
+    }
+}
+
+/// A vendor-specific interface that really is MIDI Streaming: an MS header
+/// of a MIDI version (bcdMSC 1.00 or 2.00), jacks or MIDI endpoint
+/// descriptors, and no isochronous endpoint. An Audio Streaming interface
+/// has a 7-byte subtype-1 descriptor too (AS_GENERAL), but no MIDI version,
+/// jacks, and streams isochronously.
+fn vendor_carries_midi(setting: &InterfaceSetting) -> bool {
+    let midi_version = setting
+        .class_specific
+        .iter()
+        .any(|d| is_ms_header(d) && matches!(u16::from_le_bytes([d[3], d[4]]), 0x0100 | 0x0200));
+    let jacks = setting
+        .class_specific
+        .iter()
+        .any(|d| matches!(d.get(2), Some(&MIDI_IN_JACK | &MIDI_OUT_JACK)));
+    let midi_endpoints = setting.endpoints.iter().any(|e| {
+        e.class_specific
+            .iter()
+            .any(|d| d.len() >= 4 && d[2] == MS_GENERAL)
+    });
+    let isochronous = setting.endpoints.iter().any(|e| e.attributes & 0x03 == 1);
+    setting.class == CLASS_VENDOR_SPECIFIC
+        && midi_version
+        && (jacks || midi_endpoints)
+        && !isochronous
+}
+
+/// Yamaha/Steinberg-style MIDI: a vendor-specific interface of the MIDI
+/// Streaming subclass whose bulk or interrupt endpoints carry USB-MIDI
+/// packets without any class-specific descriptor.
+fn is_bare_vendor_midi(setting: &InterfaceSetting) -> bool {
+    setting.class == CLASS_VENDOR_SPECIFIC
+        && setting.subclass == SUBCLASS_MIDI_STREAMING
+        && setting.class_specific.is_empty()
+        && setting
+            .endpoints
+            .iter()
+            .any(|e| e.address & 0x80 != 0 && matches!(e.attributes & 0x03, 2 | 3))
+}
+
+/// A bare vendor MIDI interface: one cable (0) on each bulk or interrupt endpoint.
+fn build_bare_vendor_midi(setting: &InterfaceSetting) -> MidiInterface {
+    let mut midi = build_midi_interface(setting);
+    for endpoint in &mut midi.endpoints {
+        if matches!(
+            endpoint.transfer,
+            TransferType::Bulk | TransferType::Interrupt
+        ) {
+            endpoint.jacks = vec![0];
+        }
+    }
+    midi.inputs.clear();
+    midi.outputs.clear();
+    assign_cables(&mut midi);
+    midi
 }
 
 fn is_ms_header(descriptor: &[u8]) -> bool {
     // The MS header is exactly 7 bytes; an Audio Control header also has
     // subtype 1 but is at least 9 bytes long.
     descriptor.len() == 7 && descriptor[2] == MS_HEADER
-}
-
-fn has_ms_header(setting: &InterfaceSetting) -> bool {
-    setting.class_specific.iter().any(|d| is_ms_header(d))
 }
 
 fn build_midi_interface(setting: &InterfaceSetting) -> MidiInterface {
@@ -904,5 +965,92 @@ mod tests {
             let parsed = parse_configuration(&bytes[..end]);
             let _ = find_midi_interface(&parsed);
         }
+    }
+}
+
+#[cfg(test)]
+mod vendor_tests {
+    use super::*;
+
+    fn setting(
+        subclass: u8,
+        class_specific: Vec<Vec<u8>>,
+        endpoints: Vec<RawEndpoint>,
+    ) -> Configuration {
+        Configuration {
+            value: Some(1),
+            max_power_ma: Some(100),
+            interfaces: vec![InterfaceSetting {
+                number: 0,
+                alternate: 0,
+                class: CLASS_VENDOR_SPECIFIC,
+                subclass,
+                protocol: 0,
+                class_specific,
+                endpoints,
+            }],
+            problems: Vec::new(),
+        }
+    }
+
+    fn endpoint(address: u8, attributes: u8, class_specific: Vec<Vec<u8>>) -> RawEndpoint {
+        RawEndpoint {
+            length: 7,
+            address,
+            attributes,
+            max_packet_size: 64,
+            interval: 0,
+            class_specific,
+        }
+    }
+
+    #[test]
+    fn a_vendor_audio_streaming_interface_is_not_taken_for_midi() {
+        // AS_GENERAL: bTerminalLink 1, bDelay 1, wFormatTag PCM; an isochronous endpoint.
+        let audio = setting(
+            0x02,
+            vec![vec![7, 0x24, 0x01, 0x01, 0x01, 0x01, 0x00]],
+            vec![endpoint(0x81, 0x05, vec![vec![7, 0x25, 0x01, 0, 0, 0, 0]])],
+        );
+        assert_eq!(find_midi_interface(&audio), None);
+    }
+
+    #[test]
+    fn a_vendor_interface_with_a_midi_header_and_jacks_is_midi() {
+        let midi = setting(
+            0x00,
+            vec![
+                vec![7, 0x24, 0x01, 0x00, 0x01, 0x19, 0x00],
+                vec![6, 0x24, 0x02, 0x02, 0x01, 0x00],
+                vec![9, 0x24, 0x03, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00],
+            ],
+            vec![endpoint(0x81, 0x02, vec![vec![5, 0x25, 0x01, 0x01, 0x02]])],
+        );
+        let found = find_midi_interface(&midi).expect("MIDI");
+        assert!(found.vendor_specific);
+        assert_eq!(found.inputs.len(), 1);
+    }
+
+    #[test]
+    fn yamaha_style_bare_vendor_midi_gets_one_cable_per_endpoint() {
+        let yamaha = setting(
+            SUBCLASS_MIDI_STREAMING,
+            Vec::new(),
+            vec![
+                endpoint(0x02, 0x02, Vec::new()),
+                endpoint(0x81, 0x02, Vec::new()),
+            ],
+        );
+        let found = find_midi_interface(&yamaha).expect("MIDI");
+        assert_eq!(
+            (found.inputs.len(), found.outputs.len()),
+            (1, 1),
+            "{found:?}"
+        );
+        assert_eq!((found.inputs[0].endpoint, found.inputs[0].cable), (0x81, 0));
+        assert_eq!(found.outputs[0].endpoint, 0x02);
+        // Not every vendor interface without descriptors is MIDI: subclass 0 is not.
+        let other = setting(0x00, Vec::new(), vec![endpoint(0x81, 0x02, Vec::new())]);
+        assert_eq!(find_midi_interface(&other), None);
     }
 }
