@@ -147,8 +147,15 @@ fn run_monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         .context("cannot write to standard output")?;
     stdout.flush().context("cannot write to standard output")?;
     drop(stream);
-    if ending == monitor::Ending::Disconnected {
-        say!("composer-probe: the keyboard was disconnected; everything received before is shown above");
+    match ending {
+        monitor::Ending::Disconnected => {
+            say!("composer-probe: the keyboard was disconnected; everything received before is shown above");
+        }
+        monitor::Ending::Failed(reason) => {
+            say!("composer-probe: {reason}; everything received before is shown above");
+            return Ok(ExitCode::FAILURE);
+        }
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -112,7 +112,7 @@ pub struct MonitorConfig {
 }
 
 /// How a monitor run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// `--count` reached.
     Count,
@@ -122,6 +122,8 @@ pub enum Ending {
     Interrupted,
     /// The keyboard was unplugged (without `--wait`).
     Disconnected,
+    /// Reading the keyboard failed (without `--wait`); why.
+    Failed(String),
     /// The file ended, or the source went away.
     Ended,
 }
@@ -174,8 +176,16 @@ pub fn run(
                     writeln!(out, "{}", formatter.line(&event, transport))?;
                 }
             }
-            InputEvent::Disconnected { t_us, reason } => {
-                write_stream_event(out, config.json, t_us, "disconnected", Some(&reason))?;
+            InputEvent::Disconnected {
+                t_us,
+                reason,
+                failed,
+            } => {
+                let kind = if failed { "read_error" } else { "disconnected" };
+                write_stream_event(out, config.json, t_us, kind, Some(&reason))?;
+                if failed && !config.wait {
+                    return Ok(Ending::Failed(reason));
+                }
                 if !config.wait {
                     return Ok(Ending::Disconnected);
                 }

@@ -18,6 +18,10 @@ pub enum InputEvent {
         t_us: u64,
         /// What happened, for people.
         reason: String,
+        /// True when reading failed (an I/O error on the link: a bad cable or
+        /// hub) rather than the keyboard leaving; a script must be able to
+        /// tell the two apart.
+        failed: bool,
     },
     /// The same keyboard came back (with `--wait`).
     Reconnected {

@@ -144,6 +144,7 @@ fn spawn_watcher(
                     feed.event(InputEvent::Disconnected {
                         t_us: feed.now_us(),
                         reason: format!("keyboard disconnected (port \"{name}\" is gone)"),
+                        failed: false,
                     });
                     if !wait {
                         return;

@@ -343,13 +343,16 @@ fn spawn_reader(
                 Err(rusb::Error::Timeout | rusb::Error::Interrupted | rusb::Error::Overflow) => {}
                 Err(error) => {
                     connection = None;
-                    let reason = match error {
-                        rusb::Error::NoDevice => "keyboard disconnected".to_owned(),
-                        other => format!("keyboard disconnected ({other})"),
+                    let failed = error != rusb::Error::NoDevice;
+                    let reason = if failed {
+                        format!("reading the keyboard failed: {error} (a bad cable or hub?)")
+                    } else {
+                        "keyboard disconnected".to_owned()
                     };
                     feed.event(InputEvent::Disconnected {
                         t_us: feed.now_us(),
                         reason,
+                        failed,
                     });
                     if !wait {
                         return;

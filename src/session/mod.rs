@@ -300,7 +300,7 @@ impl<'a> Session<'a> {
                 self.deck.play_back(&event)?;
                 self.view.event(&event, None, tracker);
             }
-            InputEvent::Disconnected { t_us, reason } => {
+            InputEvent::Disconnected { t_us, reason, .. } => {
                 self.view.stream_event(t_us, &reason);
                 if !self.config.input.wait {
                     self.disconnected = true;

@@ -383,3 +383,43 @@ fn a_keyboard_held_by_snd_usb_audio_explains_itself() {
         run.stderr
     );
 }
+
+#[test]
+fn a_usb_read_error_is_not_an_unplug_and_exits_1() {
+    let run = crate::util::probe_stream(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        &crate::util::fixture("streams/akm322-io-error.ioctl"),
+        &["monitor", "--usb", "--json"],
+    );
+    assert_eq!(
+        run.code,
+        Some(1),
+        "scripts can tell it from an unplug: {}",
+        run.stderr
+    );
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "read_error", "{}", run.stdout);
+    assert!(last["reason"]
+        .as_str()
+        .unwrap()
+        .contains("reading the keyboard failed"));
+    assert_eq!(
+        lines.len(),
+        4,
+        "every note before the failure is kept: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("everything received before is shown above"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("disconnected"), "{}", run.stderr);
+}
