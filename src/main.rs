@@ -171,6 +171,7 @@ fn run_recover(args: &RecoverArgs) -> anyhow::Result<ExitCode> {
 fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     let config = composer_probe::synth::EngineConfig {
         preset: args.preset,
+        panel: args.panel.into(),
         ..Default::default()
     };
     let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;

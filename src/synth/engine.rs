@@ -35,6 +35,8 @@
 //! | — | CC 73 | — | attack time, as Knob 2 |
 //! | — | CC 72 | — | release time, as Knob 3 |
 //! | — | CC 71 | — | resonance: preset's + (v−64)/128, kept within 0–0.97 |
+//! | — | CC 93 | — | chorus send: ignored, the engine has no chorus (a chorused GM part plays dry) |
+//! | — | notes on channel 10 | the channel's preset | the drum kit (`src/synth/drums.rs`) |
 //! | (pedal) | CC 64 | sustain: v ≥ 64 holds released notes until it lifts; striking a held key again retriggers it | same |
 //! | — | CC 120 | all sound off: the channel's voices fade out in 5 ms | same |
 //! | — | CC 121 | reset controllers: modulation 0, bend centre, expression 127, pedal up (volume, pan, reverb and timbre kept, as in RP-015) | same |
@@ -142,7 +144,9 @@ pub enum PanelMap {
     /// timbre (see the module table).
     DeepComposer,
     /// General MIDI meanings: CC 10 pan, CC 91 reverb send, CC 71–74 sound
-    /// controllers.
+    /// controllers, and channel 10 (`9` here) plays the drum kit from the
+    /// start (see [`Engine::set_drum_channel`]). CC 93 (chorus send) is
+    /// ignored: the engine has no chorus.
     GeneralMidi,
 }
 
@@ -375,7 +379,11 @@ impl Engine {
             }),
             limiter: Limiter::new(sample_rate.max(1)),
             kit: Kit::new(fs),
-            drum_channels: 0,
+            // General MIDI puts its drum kit on channel 10.
+            drum_channels: match config.panel {
+                PanelMap::GeneralMidi => 1 << 9,
+                PanelMap::DeepComposer => 0,
+            },
             osc: [[0.0; BLOCK]; 4],
             mix: Mix::default(),
             mix_left: [0.0; BLOCK],
@@ -439,8 +447,9 @@ impl Engine {
     }
 
     /// Make the notes of `channel` (0-15) play the drum kit (`true`) or
-    /// its preset (`false`, the default). General MIDI puts its drums on
-    /// channel 10, which is `9` here. Note Offs on a drum channel are
+    /// its preset (`false`, the default with [`PanelMap::DeepComposer`]).
+    /// General MIDI puts its drums on channel 10, which is `9` here: with
+    /// [`PanelMap::GeneralMidi`] it starts as a drum channel. Note Offs on a drum channel are
     /// ignored (every drum is one-shot).
     pub fn set_drum_channel(&mut self, channel: u8, drums: bool) {
         let bit = 1u16 << (channel & 15);

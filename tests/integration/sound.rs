@@ -341,3 +341,71 @@ fn play_usb_with_wav_renders_what_the_keyboard_played() {
     assert!(left.iter().all(|s| s.abs() <= 1.0));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Both channels of the 16-bit WAV `play --usb --wav` writes for the
+/// emulated DeepComposer's `akm322-encoder` stream (the encoder, CC 10,
+/// turned to 127, then a note), with `extra` flags.
+fn play_encoder_stream(name: &str, extra: &[&str]) -> (Vec<f64>, Vec<f64>) {
+    let dir = scratch(name);
+    let wav = dir.join("heard.wav");
+    let output = Command::new("umockdev-run")
+        .arg("-d")
+        .arg(fixture("akm322.umockdev"))
+        .arg("-i")
+        .arg(format!(
+            "/dev/bus/usb/001/005={}",
+            fixture("streams/akm322-encoder.ioctl").display()
+        ))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["play", "--usb", "--no-tui", "--takes"])
+        .arg(&dir)
+        .args(extra)
+        .arg("--wav")
+        .arg(&wav)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .output()
+        .unwrap();
+    let run = Run::from_output(output);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let samples: Vec<f64> = hound::WavReader::open(&wav)
+        .unwrap()
+        .samples::<i16>()
+        .map(|s| f64::from(s.unwrap()))
+        .collect();
+    std::fs::remove_dir_all(dir).unwrap();
+    (
+        samples.iter().step_by(2).copied().collect(),
+        samples.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+#[test]
+fn the_deepcomposer_encoder_morphs_and_general_midi_pans() {
+    let energy = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
+    // The share of energy in the first difference (a gentle high-pass):
+    // a brightness measure.
+    let brightness = |x: &[f64]| {
+        let d: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+        10.0 * (energy(&d) / energy(x)).log10()
+    };
+    // From the DeepComposer, its own map: the encoder morphs the waveform
+    // to a square; nothing pans, so both sides are the same.
+    let (l, r) = play_encoder_stream("encoder-dc", &[]);
+    assert!(energy(&l) > 0.0, "the note is heard");
+    assert!(l == r, "the DeepComposer's encoder does not pan");
+    let square = brightness(&l);
+    // `--panel gm`: CC 10 = 127 is hard right, the preset's own waveform.
+    let (l, r) = play_encoder_stream("encoder-gm", &["--panel", "gm"]);
+    let separation = 10.0 * (energy(&r) / energy(&l).max(1e-30)).log10();
+    let own = brightness(&r);
+    eprintln!(
+        "encoder at 127: DeepComposer map brightness {square:.1} dB, centred; \
+         --panel gm {own:.1} dB, right {separation:.1} dB above left"
+    );
+    assert!(separation >= 20.0);
+    assert!(
+        square > own + 1.5,
+        "the encoder's square is brighter than the piano"
+    );
+}
