@@ -708,3 +708,38 @@ fn cc_91_of_a_gm_file_is_a_reverb_send_level() {
     eprintln!("reverb tail 0.6–1.3 s after the note ends, relative to it, for CC 91 = 0, 40, 80, 127: {tails:.1?} dB");
     assert!(tails.windows(2).all(|w| w[1] > w[0] + 2.0), "{tails:?}");
 }
+
+#[test]
+fn a_typical_gm_file_renders_in_stereo_with_drums() {
+    // tests/fixtures/gm/band.mid (gen_gm.py): piano left, bass centre,
+    // strings right, lead right of centre, drums on channel 10; 16 s.
+    let band = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gm/band.mid");
+    let measure = |panel: PanelMap, name: &str| {
+        let wav = std::env::temp_dir().join(format!("cp-band-{name}-{}.wav", std::process::id()));
+        let (l, r) = render_file(&band, &wav, panel);
+        std::fs::remove_file(wav).unwrap();
+        let mid: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a + b) / 2.0).collect();
+        let side: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a - b) / 2.0).collect();
+        let width = db(rms(&side) / rms(&mid));
+        (
+            l.len() as f64 / f64::from(FS),
+            width,
+            energy_above(&mid, 5000.0),
+        )
+    };
+    let (seconds, width, hats) = measure(PanelMap::GeneralMidi, "gm");
+    let (_, mono, no_drums) = measure(PanelMap::DeepComposer, "dc");
+    eprintln!(
+        "band.mid: {seconds:.1} s; side/mid {width:.1} dB (DeepComposer map {}); \
+         {:.1} % of the energy above 5 kHz ({:.2} % without the drum kit)",
+        shown(mono),
+        hats * 100.0,
+        no_drums * 100.0
+    );
+    assert!((16.0..22.0).contains(&seconds), "{seconds} s");
+    assert!(width > -15.0, "stereo: side/mid {width:.1} dB");
+    assert!(
+        hats > 5.0 * no_drums && hats > 0.01,
+        "drums: {hats} vs {no_drums}"
+    );
+}
