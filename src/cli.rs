@@ -236,6 +236,10 @@ pub struct PlayArgs {
     /// Default: deepcomposer for the DeepComposer, gm for anything else.
     #[arg(long, value_name = "MAP")]
     pub panel: Option<PanelChoice>,
+    /// Play a SoundFont's instruments instead of the built-in synth;
+    /// `default` finds an installed General MIDI SoundFont (FluidR3_GM…).
+    #[arg(long, value_name = "FILE.sf2|default")]
+    pub soundfont: Option<PathBuf>,
     /// Plain line output instead of the terminal keyboard (the default when
     /// standard output is not a terminal).
     #[arg(long)]
@@ -451,6 +455,10 @@ pub struct RenderArgs {
     /// plays drums; the default) or the DeepComposer's panel.
     #[arg(long, value_name = "MAP", default_value = "gm")]
     pub panel: PanelChoice,
+    /// Render with a SoundFont's instruments instead of the built-in synth;
+    /// `default` finds an installed General MIDI SoundFont (FluidR3_GM…).
+    #[arg(long, value_name = "FILE.sf2|default")]
+    pub soundfont: Option<PathBuf>,
 }
 
 /// `--panel`: which controller map the synth reads.

@@ -95,7 +95,31 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
         write_stdout(&audio_listing(args.audio_host.as_deref())?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    run_session(&args.config().map_err(anyhow::Error::msg)?)
+    let mut config = args.config().map_err(anyhow::Error::msg)?;
+    config.engine.soundfont = load_soundfont(args.soundfont.as_deref())?;
+    run_session(&config)
+}
+
+/// `--soundfont FILE|default`: loaded (and checked) before any sound starts.
+fn load_soundfont(
+    arg: Option<&std::path::Path>,
+) -> anyhow::Result<Option<&'static composer_probe::synth::SoundFont>> {
+    let Some(arg) = arg else {
+        return Ok(None);
+    };
+    let font = composer_probe::synth::SoundFont::load(arg)?;
+    let found = if arg == std::path::Path::new("default") {
+        " (the installed default)"
+    } else {
+        ""
+    };
+    say!(
+        "composer-probe: SoundFont \"{}\", {} presets, from {}{found}",
+        font.name(),
+        font.presets(),
+        font.path().display()
+    );
+    Ok(Some(font))
 }
 
 /// `play --list-audio`: each host (or the one asked for) and its output
@@ -172,6 +196,7 @@ fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     let config = composer_probe::synth::EngineConfig {
         preset: args.preset,
         panel: args.panel.into(),
+        soundfont: load_soundfont(args.soundfont.as_deref())?,
         ..Default::default()
     };
     let summary = render::render_file(&args.input, &args.output, args.rate, args.format(), config)?;

@@ -743,3 +743,42 @@ fn a_typical_gm_file_renders_in_stereo_with_drums() {
         "drums: {hats} vs {no_drums}"
     );
 }
+
+#[test]
+fn a_soundfont_note_is_in_tune() {
+    // FluidR3_GM (fluid-soundfont-gm, installed by scripts/install-deps.sh
+    // test) through `--soundfont default`'s search.
+    let font = composer_probe::synth::SoundFont::load(std::path::Path::new("default"))
+        .expect("a General MIDI SoundFont is installed");
+    let mut e = Engine::new(
+        FS,
+        EngineConfig {
+            panel: PanelMap::GeneralMidi,
+            preset: Preset::Organ,
+            soundfont: Some(font),
+            ..EngineConfig::default()
+        },
+    );
+    let mut heard = Vec::new();
+    for key in [45u8, 57, 69, 81] {
+        on(&mut e, key, 100);
+        let x = left(&render(&mut e, 1.0));
+        e.handle(SynthEvent::NoteOff { channel: 0, key });
+        render(&mut e, 1.0);
+        let cents = cents_near(&x[secs(0.3)..], key_hz(key));
+        heard.push((key, cents, db(rms(&x[secs(0.3)..]))));
+    }
+    eprintln!(
+        "SoundFont {} (drawbar organ): (key, cents off, RMS dBFS) {heard:.1?}",
+        font.name()
+    );
+    for (key, cents, level) in heard {
+        assert!(
+            cents.abs() < 5.0 && level > -40.0,
+            "key {key}: {cents:.1} cents, {level:.1} dBFS"
+        );
+    }
+    // Silence after the release: the engine says so and writes zeros.
+    render(&mut e, 2.0);
+    assert!(e.is_silent());
+}

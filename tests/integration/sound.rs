@@ -409,3 +409,72 @@ fn the_deepcomposer_encoder_morphs_and_general_midi_pans() {
         "the encoder's square is brighter than the piano"
     );
 }
+
+#[test]
+fn a_missing_or_broken_soundfont_is_one_line_and_nothing_is_written() {
+    let dir = scratch("soundfont-bad");
+    let mid = dir.join("in.mid");
+    one_note_file(&mid, 69, 300);
+    let broken = dir.join("broken.sf2");
+    std::fs::write(&broken, b"RIFF\x04\x00\x00\x00sfbk").unwrap();
+    let wav = dir.join("out.wav");
+    for font in [dir.join("missing.sf2"), broken, mid.clone()] {
+        for command in ["render", "play"] {
+            let mut args = vec![command, "--soundfont", font.to_str().unwrap()];
+            match command {
+                "render" => args.extend([mid.to_str().unwrap(), wav.to_str().unwrap()]),
+                _ => args.extend([
+                    "--file",
+                    mid.to_str().unwrap(),
+                    "--wav",
+                    wav.to_str().unwrap(),
+                ]),
+            }
+            let run = probe(&args, None);
+            assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+            assert!(
+                run.stderr.contains(font.to_str().unwrap()),
+                "{}",
+                run.stderr
+            );
+            assert!(!wav.exists(), "{args:?} wrote a WAV");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn render_with_the_default_soundfont_says_which_and_plays_in_tune() {
+    let dir = scratch("soundfont-render");
+    let mid = dir.join("a4.mid");
+    let wav = dir.join("a4.wav");
+    one_note_file(&mid, 69, 800);
+    let run = probe(
+        &[
+            "render",
+            "--soundfont",
+            "default",
+            mid.to_str().unwrap(),
+            wav.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".sf2 (the installed default)"),
+        "{}",
+        run.stderr
+    );
+    let (rate, left) = read_wav_with_python(&wav);
+    let start = left
+        .iter()
+        .position(|s| s.abs() > 0.01)
+        .expect("the note is heard");
+    let pitch = pitch_hz(&left[start + 4_800..start + 28_800], rate);
+    assert!(
+        (pitch / 440.0 - 1.0).abs() < 0.01,
+        "A4 heard at {pitch:.2} Hz"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
