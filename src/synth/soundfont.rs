@@ -67,16 +67,17 @@ impl SoundFont {
         } else {
             path.to_owned()
         };
-        let bytes = std::fs::read(&path).map_err(|source| SoundFontError::Read {
+        let file = std::fs::File::open(&path).map_err(|source| SoundFontError::Read {
             path: path.clone(),
             source,
         })?;
-        let font = rustysynth::SoundFont::new(&mut bytes.as_slice()).map_err(|e| {
-            SoundFontError::Invalid {
+        // Parsed straight from the file: the samples are held once.
+        let mut reader = std::io::BufReader::new(file);
+        let font =
+            rustysynth::SoundFont::new(&mut reader).map_err(|e| SoundFontError::Invalid {
                 path: path.clone(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         let font = Arc::new(font);
         // A font without presets, or one the synthesizer refuses, fails
         // here rather than when the sound starts.
