@@ -310,26 +310,32 @@ fn play_through_rodio_is_captured_with_the_notes_fed_in() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn play_usb_with_wav_renders_what_the_keyboard_played() {
-    let dir = scratch("play-wav");
-    let wav = dir.join("heard.wav");
+/// `play --usb ARGS` against the emulated DeepComposer replaying
+/// `streams/STREAM.ioctl`, with no ALSA configuration.
+fn play_usb(stream: &str, args: &[&str]) -> Run {
     let output = Command::new("umockdev-run")
         .arg("-d")
         .arg(fixture("akm322.umockdev"))
         .arg("-i")
         .arg(format!(
             "/dev/bus/usb/001/005={}",
-            fixture("streams/akm322-unplug.ioctl").display()
+            fixture(&format!("streams/{stream}.ioctl")).display()
         ))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .args(["play", "--usb", "--wav"])
-        .arg(&wav)
+        .args(["play", "--usb"])
+        .args(args)
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .output()
         .unwrap();
-    let run = Run::from_output(output);
+    Run::from_output(output)
+}
+
+#[test]
+fn play_usb_with_wav_renders_what_the_keyboard_played() {
+    let dir = scratch("play-wav");
+    let wav = dir.join("heard.wav");
+    let run = play_usb("akm322-unplug", &["--wav", wav.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stderr.contains("keyboard was disconnected"),
@@ -348,25 +354,10 @@ fn play_usb_with_wav_renders_what_the_keyboard_played() {
 fn play_encoder_stream(name: &str, extra: &[&str]) -> (Vec<f64>, Vec<f64>) {
     let dir = scratch(name);
     let wav = dir.join("heard.wav");
-    let output = Command::new("umockdev-run")
-        .arg("-d")
-        .arg(fixture("akm322.umockdev"))
-        .arg("-i")
-        .arg(format!(
-            "/dev/bus/usb/001/005={}",
-            fixture("streams/akm322-encoder.ioctl").display()
-        ))
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .args(["play", "--usb", "--no-tui", "--takes"])
-        .arg(&dir)
-        .args(extra)
-        .arg("--wav")
-        .arg(&wav)
-        .env("ALSA_CONFIG_PATH", "/dev/null")
-        .output()
-        .unwrap();
-    let run = Run::from_output(output);
+    let mut args = vec!["--no-tui", "--takes", dir.to_str().unwrap()];
+    args.extend(extra);
+    args.extend(["--wav", wav.to_str().unwrap()]);
+    let run = play_usb("akm322-encoder", &args);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let samples: Vec<f64> = hound::WavReader::open(&wav)
         .unwrap()
