@@ -7,11 +7,16 @@
 //! per voice per sample, and voices per core (one core's 48 000-frame
 //! budget per second ÷ the cost of one voice-sample).
 //!
+//! The `sf_` cases play the same way through the installed General MIDI
+//! SoundFont (`--soundfont default`, FluidR3_GM from fluid-soundfont-gm;
+//! rustysynth with its reverb and chorus), the voices counted as notes.
+//!
 //! Run with `cargo bench --bench synth`; `cargo test --benches` runs each
 //! case once as a smoke test and skips the report.
 
-use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SynthEvent};
+use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SoundFont, SynthEvent};
 use criterion::{black_box, criterion_group, Criterion, Throughput};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Sample rate.
@@ -29,6 +34,9 @@ struct Case {
     /// Mod wheel up and the pitch wheel off centre: the pitch of every voice
     /// is recomputed every control block.
     modulation: bool,
+    /// Through the installed GM SoundFont instead of the built-in voices
+    /// (the preset picks its GM program).
+    soundfont: bool,
 }
 
 const CASES: &[Case] = &[
@@ -38,6 +46,7 @@ const CASES: &[Case] = &[
         voices: 32,
         reverb: false,
         modulation: false,
+        soundfont: false,
     },
     Case {
         name: "pad_32_voices_reverb",
@@ -45,6 +54,7 @@ const CASES: &[Case] = &[
         voices: 32,
         reverb: true,
         modulation: false,
+        soundfont: false,
     },
     Case {
         name: "lead_32_voices_vibrato_reverb",
@@ -52,6 +62,7 @@ const CASES: &[Case] = &[
         voices: 32,
         reverb: true,
         modulation: true,
+        soundfont: false,
     },
     Case {
         name: "organ_32_voices",
@@ -59,6 +70,7 @@ const CASES: &[Case] = &[
         voices: 32,
         reverb: false,
         modulation: false,
+        soundfont: false,
     },
     Case {
         name: "pad_64_voices_reverb",
@@ -66,8 +78,34 @@ const CASES: &[Case] = &[
         voices: 64,
         reverb: true,
         modulation: false,
+        soundfont: false,
+    },
+    Case {
+        name: "sf_organ_32_voices",
+        preset: Preset::Organ,
+        voices: 32,
+        reverb: false,
+        modulation: false,
+        soundfont: true,
+    },
+    Case {
+        name: "sf_pad_32_voices",
+        preset: Preset::Pad,
+        voices: 32,
+        reverb: false,
+        modulation: false,
+        soundfont: true,
     },
 ];
+
+/// The installed GM SoundFont, loaded once.
+fn soundfont() -> &'static SoundFont {
+    static FONT: OnceLock<&'static SoundFont> = OnceLock::new();
+    FONT.get_or_init(|| {
+        SoundFont::load(std::path::Path::new("default"))
+            .expect("a GM SoundFont (scripts/install-deps.sh test)")
+    })
+}
 
 /// An engine holding `case.voices` notes, past their attack.
 fn playing(case: &Case) -> Engine {
@@ -76,6 +114,7 @@ fn playing(case: &Case) -> Engine {
         EngineConfig {
             preset: case.preset,
             panel: PanelMap::DeepComposer,
+            soundfont: case.soundfont.then(soundfont),
             ..EngineConfig::default()
         },
     );

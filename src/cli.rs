@@ -9,7 +9,7 @@ use crate::monitor::{EventKind, Filter, MonitorConfig};
 use crate::record::RecordOptions;
 use crate::render::{Destination, RenderOptions, WavFormat, WavTarget};
 use crate::session::{DisplayChoice, RecordChoice, SessionConfig, SoundChoice};
-use crate::synth::{EngineConfig, Preset};
+use crate::synth::{EngineConfig, PanelMap, Preset};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -158,6 +158,7 @@ impl MonitorArgs {
             input: self.input.options()?,
             sound: SoundChoice::OnDemand(OutputChoice::default_device(DEFAULT_BUFFER_FRAMES)),
             engine: EngineConfig::default(),
+            panel: None,
             recording: RecordChoice::Off,
             record_options: RecordOptions::default(),
             thru: None,
@@ -233,6 +234,15 @@ pub struct PlayArgs {
     /// Pitch bend range in semitones.
     #[arg(long, value_name = "SEMITONES", default_value_t = 2.0)]
     pub bend_range: f32,
+    /// How controllers are read: the DeepComposer's panel (CC 10 morphs
+    /// the waveform) or General MIDI (CC 10 pans, channel 10 plays drums).
+    /// Default: deepcomposer for the DeepComposer, gm for anything else.
+    #[arg(long, value_name = "MAP")]
+    pub panel: Option<PanelChoice>,
+    /// Play a SoundFont's instruments instead of the built-in synth;
+    /// `default` finds an installed General MIDI SoundFont (FluidR3_GM…).
+    #[arg(long, value_name = "FILE.sf2|default")]
+    pub soundfont: Option<PathBuf>,
     /// Plain line output instead of the terminal keyboard (the default when
     /// standard output is not a terminal).
     #[arg(long)]
@@ -282,6 +292,7 @@ impl PlayArgs {
                 bend_range_semitones: self.bend_range,
                 ..EngineConfig::default()
             },
+            panel: self.panel.map(PanelMap::from),
             recording: RecordChoice::Takes {
                 dir: self.takes.clone(),
             },
@@ -405,6 +416,7 @@ impl RecordArgs {
                 buffer_frames: check_buffer(self.buffer)?,
             }),
             engine: EngineConfig::default(),
+            panel: None,
             recording,
             record_options: self.smf.options()?,
             thru: None,
@@ -472,6 +484,35 @@ pub struct RenderArgs {
     /// Overwrite OUTPUT if it exists.
     #[arg(long)]
     pub force: bool,
+    /// How controllers are read: General MIDI (CC 10 pans, channel 10
+    /// plays drums; the default) or the DeepComposer's panel.
+    #[arg(long, value_name = "MAP", default_value = "gm")]
+    pub panel: PanelChoice,
+    /// Render with a SoundFont's instruments instead of the built-in synth;
+    /// `default` finds an installed General MIDI SoundFont (FluidR3_GM…).
+    #[arg(long, value_name = "FILE.sf2|default")]
+    pub soundfont: Option<PathBuf>,
+}
+
+/// `--panel`: which controller map the synth reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PanelChoice {
+    /// The AWS DeepComposer's panel: encoder morphs the waveform, knobs
+    /// shape the sound, the reverb button toggles reverb.
+    #[value(name = "deepcomposer")]
+    DeepComposer,
+    /// General MIDI: pan, reverb send, sound controllers, drums on channel 10.
+    #[value(name = "gm")]
+    Gm,
+}
+
+impl From<PanelChoice> for PanelMap {
+    fn from(choice: PanelChoice) -> PanelMap {
+        match choice {
+            PanelChoice::DeepComposer => PanelMap::DeepComposer,
+            PanelChoice::Gm => PanelMap::GeneralMidi,
+        }
+    }
 }
 
 impl RenderArgs {
@@ -498,6 +539,7 @@ impl RenderArgs {
             lenient: self.lenient,
             engine: EngineConfig {
                 preset: self.preset,
+                panel: self.panel.into(),
                 ..EngineConfig::default()
             },
         }

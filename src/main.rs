@@ -165,7 +165,31 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
         write_stdout(&audio_listing(args.audio_host.as_deref())?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    run_session(&args.config().unwrap_or_else(|m| usage_error("play", m)))
+    let mut config = args.config().unwrap_or_else(|m| usage_error("play", m));
+    config.engine.soundfont = load_soundfont(args.soundfont.as_deref())?;
+    run_session(&config)
+}
+
+/// `--soundfont FILE|default`: loaded (and checked) before any sound starts.
+fn load_soundfont(
+    arg: Option<&std::path::Path>,
+) -> anyhow::Result<Option<&'static composer_probe::synth::SoundFont>> {
+    let Some(arg) = arg else {
+        return Ok(None);
+    };
+    let font = composer_probe::synth::SoundFont::load(arg)?;
+    let found = if arg == std::path::Path::new("default") {
+        " (the installed default)"
+    } else {
+        ""
+    };
+    say!(
+        "composer-probe: SoundFont \"{}\", {} presets, from {}{found}",
+        font.name(),
+        font.presets(),
+        font.path().display()
+    );
+    Ok(Some(font))
 }
 
 /// `play --list-audio`: each host (or the one asked for) and its output
@@ -245,7 +269,9 @@ fn run_render(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
         .context("cannot install the Ctrl+C handler")?;
     let output = args.destination();
-    let summary = match render::render_file(&args.input, &output, &args.options(), cancel) {
+    let mut options = args.options();
+    options.engine.soundfont = load_soundfont(args.soundfont.as_deref())?;
+    let summary = match render::render_file(&args.input, &output, &options, cancel) {
         Err(render::RenderError::Interrupted) => {
             say!("composer-probe: {}", render::RenderError::Interrupted);
             return Ok(ExitCode::from(130));

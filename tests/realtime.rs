@@ -3,11 +3,13 @@
 //! source (what the audio thread does) while another thread plays densely
 //! into the lock-free queue performs zero allocations and deallocations.
 //! (Locks and blocking calls are absent from that path by construction:
-//! it touches only the rtrb consumer, atomics and the engine.)
+//! it touches only the rtrb consumer, atomics and the engine.) The same
+//! holds with the General MIDI map (drums on channel 10) and with a
+//! SoundFont loaded (rustysynth).
 
 use composer_probe::audio::realtime;
 use composer_probe::clock::Clock;
-use composer_probe::synth::{Engine, EngineConfig, Preset, SynthEvent};
+use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SoundFont, SynthEvent};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -54,8 +56,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// A dense, varied performance: chords past the voice limit (stealing),
-/// the sustain pedal, pitch bend, the mod wheel, every DeepComposer knob,
-/// program changes and all-notes-off.
+/// the sustain pedal, pitch bend, the mod wheel, every DeepComposer knob
+/// and General MIDI controller, drums (notes on channel 10 and drum
+/// events), program changes and all-notes-off.
 fn performance(step: u64) -> Vec<SynthEvent> {
     let key = 36 + (step * 7 % 60) as u8;
     let mut events = vec![
@@ -75,8 +78,18 @@ fn performance(step: u64) -> Vec<SynthEvent> {
         },
         SynthEvent::Control {
             channel: 0,
-            controller: [1, 7, 10, 21, 22, 23, 91, 64][(step % 8) as usize],
+            controller: [1, 7, 10, 21, 22, 23, 91, 64, 71, 72, 73, 74, 93][(step % 13) as usize],
             value: (step * 13 % 128) as u8,
+        },
+        SynthEvent::NoteOn {
+            channel: 9,
+            key: [36, 38, 42, 46, 49, 51][(step % 6) as usize],
+            velocity: 90,
+        },
+        SynthEvent::Drum {
+            channel: 9,
+            key: 35 + (step % 47) as u8,
+            velocity: 100,
         },
     ];
     if step % 3 == 0 {
@@ -96,11 +109,36 @@ fn performance(step: u64) -> Vec<SynthEvent> {
 
 #[test]
 fn the_audio_callback_never_allocates() {
-    let clock = Clock::start();
-    let config = EngineConfig {
+    play_and_count(EngineConfig {
         preset: Preset::Pad,
         ..EngineConfig::default()
-    };
+    });
+}
+
+#[test]
+fn the_audio_callback_never_allocates_with_the_general_midi_map() {
+    play_and_count(EngineConfig {
+        preset: Preset::Lead,
+        panel: PanelMap::GeneralMidi,
+        ..EngineConfig::default()
+    });
+}
+
+#[test]
+fn the_audio_callback_never_allocates_with_a_soundfont() {
+    // FluidR3_GM from fluid-soundfont-gm (scripts/install-deps.sh test).
+    let font = SoundFont::load(std::path::Path::new("default")).expect("a GM SoundFont");
+    play_and_count(EngineConfig {
+        panel: PanelMap::GeneralMidi,
+        soundfont: Some(font),
+        ..EngineConfig::default()
+    });
+}
+
+/// Plays [`performance`] into the queue from another thread while this
+/// thread pulls samples as the audio thread does, counting its allocations.
+fn play_and_count(config: EngineConfig) {
+    let clock = Clock::start();
     let (mut sender, mut source) = realtime::build(Engine::new(48_000, config), 128, clock, 4096);
     let playing = Arc::new(AtomicBool::new(true));
     let still_playing = Arc::clone(&playing);

@@ -5,6 +5,7 @@
 //! zipper noise from the panel controls, and the piano's decay and
 //! velocity response. Each test prints its figures (`--nocapture`).
 
+use composer_probe::render::WavFormat;
 use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SynthEvent};
 
 const FS: u32 = 48_000;
@@ -555,4 +556,240 @@ fn a_hard_left_pan_is_left() {
     );
     assert!(dry >= 20.0 && dry_moved >= 20.0);
     assert!(wet > 6.0);
+}
+
+// ---- General MIDI files through `render` (issue 13, part 2) ----
+
+/// A format-0 Standard MIDI File at PPQ 1000 and 120 bpm (a tick is
+/// 0.5 ms) from `(milliseconds, message bytes)` in time order.
+fn smf(path: &std::path::Path, events: &[(u32, Vec<u8>)]) {
+    let mut track = Vec::new();
+    let mut last = 0;
+    for (ms, bytes) in events {
+        let mut delta = (ms - last) * 2;
+        last = *ms;
+        let mut vlq = vec![(delta & 0x7f) as u8];
+        delta >>= 7;
+        while delta > 0 {
+            vlq.push(0x80 | (delta & 0x7f) as u8);
+            delta >>= 7;
+        }
+        vlq.reverse();
+        track.extend(vlq);
+        track.extend(bytes);
+    }
+    track.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut file = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    file.extend((track.len() as u32).to_be_bytes());
+    file.extend(track);
+    std::fs::write(path, file).unwrap();
+}
+
+/// Renders `events` as a MIDI file through `composer-probe render`'s
+/// library path with `panel`, and returns (left, right).
+fn render_events(name: &str, events: &[(u32, Vec<u8>)], panel: PanelMap) -> (Vec<f64>, Vec<f64>) {
+    let dir = std::env::temp_dir().join(format!("cp-sound-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mid = dir.join("in.mid");
+    smf(&mid, events);
+    let sides = render_file(&mid, &dir.join("out.wav"), panel);
+    std::fs::remove_dir_all(dir).unwrap();
+    sides
+}
+
+/// Renders the MIDI file `mid` to `wav` (16-bit) with `panel`; (left, right).
+fn render_file(
+    mid: &std::path::Path,
+    wav: &std::path::Path,
+    panel: PanelMap,
+) -> (Vec<f64>, Vec<f64>) {
+    let config = EngineConfig {
+        panel,
+        ..EngineConfig::default()
+    };
+    let options = composer_probe::render::RenderOptions {
+        sample_rate: FS,
+        format: WavFormat::Int16,
+        max_length: std::time::Duration::from_secs(3600),
+        lenient: false,
+        engine: config,
+    };
+    let destination = composer_probe::render::Destination::File {
+        path: wav.to_path_buf(),
+        force: true,
+    };
+    composer_probe::render::render_file(mid, &destination, &options, Default::default()).unwrap();
+    let samples: Vec<f64> = hound::WavReader::open(wav)
+        .unwrap()
+        .samples::<i16>()
+        .map(|s| f64::from(s.unwrap()) / 32768.0)
+        .collect();
+    (
+        samples.iter().step_by(2).copied().collect(),
+        samples.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+/// Amplitude of the component at `hz` (a DFT bin over all of `x`).
+fn amplitude_at(x: &[f64], hz: f64) -> f64 {
+    let w = std::f64::consts::TAU * hz / f64::from(FS);
+    let (re, im) = x.iter().enumerate().fold((0.0, 0.0), |(re, im), (i, v)| {
+        let phase = w * i as f64;
+        (re + v * phase.cos(), im - v * phase.sin())
+    });
+    2.0 * (re * re + im * im).sqrt() / x.len().max(1) as f64
+}
+
+#[test]
+fn a_gm_file_with_two_channels_panned_apart_is_stereo() {
+    // Channel 1 organ (program 16) on C3 panned hard left, channel 2 organ
+    // on C5 hard right, both together for a second.
+    let events = [
+        (0, vec![0xC0, 16]),
+        (0, vec![0xC1, 16]),
+        (0, vec![0xB0, 10, 0]),
+        (0, vec![0xB1, 10, 127]),
+        (0, vec![0x90, 48, 100]),
+        (0, vec![0x91, 72, 100]),
+        (1000, vec![0x80, 48, 0]),
+        (1000, vec![0x81, 72, 0]),
+    ];
+    let (l, r) = render_events("pan", &events, PanelMap::GeneralMidi);
+    let window = secs(0.2)..secs(0.9);
+    let (c3, c5) = (key_hz(48), key_hz(72));
+    let left_sep = db(amplitude_at(&l[window.clone()], c3) / amplitude_at(&r[window.clone()], c3));
+    let right_sep = db(amplitude_at(&r[window.clone()], c5) / amplitude_at(&l[window.clone()], c5));
+    eprintln!(
+        "GM file, CC 10 = 0 / 127: channel 1 is {} dB louder left, channel 2 {} dB louder right",
+        shown(left_sep),
+        shown(right_sep)
+    );
+    assert!(left_sep >= 20.0 && right_sep >= 20.0);
+    // The DeepComposer map reads CC 10 as the encoder: both sides alike.
+    let (l, r) = render_events("pan-dc", &events, PanelMap::DeepComposer);
+    assert!(
+        l.iter().zip(&r).all(|(a, b)| a == b),
+        "DeepComposer map is mono"
+    );
+}
+
+#[test]
+fn channel_10_of_a_gm_file_plays_drums() {
+    // Kick (36) at 0 s, closed hat (42) at 3 s, on channel 10.
+    let events = [
+        (0, vec![0x99, 36, 110]),
+        (100, vec![0x89, 36, 0]),
+        (3000, vec![0x99, 42, 110]),
+        (3100, vec![0x89, 42, 0]),
+    ];
+    let (mut l, _) = render_events("drums", &events, PanelMap::GeneralMidi);
+    l.resize(l.len().max(secs(3.3)), 0.0);
+    let kick = &l[..secs(0.6)];
+    let hat = &l[secs(3.0)..secs(3.3)];
+    let (kick_low, hat_high) = (1.0 - energy_above(kick, 150.0), energy_above(hat, 5000.0));
+    // The same file read through the DeepComposer map: pitched piano.
+    let (mut l, _) = render_events("drums-dc", &events, PanelMap::DeepComposer);
+    l.resize(l.len().max(secs(3.3)), 0.0);
+    let piano_high = energy_above(&l[secs(3.0)..secs(3.3)], 5000.0);
+    eprintln!(
+        "channel 10: kick {:.0} % below 150 Hz, closed hat {:.0} % above 5 kHz (as piano key 42: {:.2} %)",
+        kick_low * 100.0,
+        hat_high * 100.0,
+        piano_high * 100.0
+    );
+    assert!(kick_low > 0.8 && hat_high > 0.8 && piano_high < 0.05);
+}
+
+#[test]
+fn cc_91_of_a_gm_file_is_a_reverb_send_level() {
+    // A short pluck; the tail after it is reverb.
+    let tail = |send: u8| {
+        let events = [
+            (0, vec![0xC0, 24]),
+            (0, vec![0xB0, 91, send]),
+            (0, vec![0x90, 60, 100]),
+            (200, vec![0x80, 60, 0]),
+        ];
+        let (mut l, _) = render_events(&format!("send-{send}"), &events, PanelMap::GeneralMidi);
+        l.resize(l.len().max(secs(1.5)), 0.0);
+        let note = rms(&l[..secs(0.2)]);
+        db(rms(&l[secs(0.8)..secs(1.5)]).max(1e-9) / note)
+    };
+    let tails = [0, 40, 80, 127].map(tail);
+    eprintln!("reverb tail 0.6–1.3 s after the note ends, relative to it, for CC 91 = 0, 40, 80, 127: {tails:.1?} dB");
+    assert!(tails.windows(2).all(|w| w[1] > w[0] + 2.0), "{tails:?}");
+}
+
+#[test]
+fn a_typical_gm_file_renders_in_stereo_with_drums() {
+    // tests/fixtures/gm/band.mid (gen_gm.py): piano left, bass centre,
+    // strings right, lead right of centre, drums on channel 10; 16 s.
+    let band = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gm/band.mid");
+    let measure = |panel: PanelMap, name: &str| {
+        let wav = std::env::temp_dir().join(format!("cp-band-{name}-{}.wav", std::process::id()));
+        let (l, r) = render_file(&band, &wav, panel);
+        std::fs::remove_file(wav).unwrap();
+        let mid: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a + b) / 2.0).collect();
+        let side: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a - b) / 2.0).collect();
+        let width = db(rms(&side) / rms(&mid));
+        (
+            l.len() as f64 / f64::from(FS),
+            width,
+            energy_above(&mid, 5000.0),
+        )
+    };
+    let (seconds, width, hats) = measure(PanelMap::GeneralMidi, "gm");
+    let (_, mono, no_drums) = measure(PanelMap::DeepComposer, "dc");
+    eprintln!(
+        "band.mid: {seconds:.1} s; side/mid {width:.1} dB (DeepComposer map {}); \
+         {:.1} % of the energy above 5 kHz ({:.2} % without the drum kit)",
+        shown(mono),
+        hats * 100.0,
+        no_drums * 100.0
+    );
+    assert!((16.0..22.0).contains(&seconds), "{seconds} s");
+    assert!(width > -15.0, "stereo: side/mid {width:.1} dB");
+    assert!(
+        hats > 5.0 * no_drums && hats > 0.01,
+        "drums: {hats} vs {no_drums}"
+    );
+}
+
+#[test]
+fn a_soundfont_note_is_in_tune() {
+    // FluidR3_GM (fluid-soundfont-gm, installed by scripts/install-deps.sh
+    // test) through `--soundfont default`'s search.
+    let font = composer_probe::synth::SoundFont::load(std::path::Path::new("default"))
+        .expect("a General MIDI SoundFont is installed");
+    let mut e = Engine::new(
+        FS,
+        EngineConfig {
+            panel: PanelMap::GeneralMidi,
+            preset: Preset::Organ,
+            soundfont: Some(font),
+            ..EngineConfig::default()
+        },
+    );
+    let mut heard = Vec::new();
+    for key in [45u8, 57, 69, 81] {
+        on(&mut e, key, 100);
+        let x = left(&render(&mut e, 1.0));
+        e.handle(SynthEvent::NoteOff { channel: 0, key });
+        render(&mut e, 1.0);
+        let cents = cents_near(&x[secs(0.3)..], key_hz(key));
+        heard.push((key, cents, db(rms(&x[secs(0.3)..]))));
+    }
+    eprintln!(
+        "SoundFont {} (drawbar organ): (key, cents off, RMS dBFS) {heard:.1?}",
+        font.name()
+    );
+    for (key, cents, level) in heard {
+        assert!(
+            cents.abs() < 5.0 && level > -40.0,
+            "key {key}: {cents:.1} cents, {level:.1} dBFS"
+        );
+    }
+    // Silence after the release: the engine says so and writes zeros.
+    render(&mut e, 2.0);
+    assert!(e.is_silent());
 }

@@ -4,7 +4,7 @@
 use crate::audio::device::OutputChoice;
 use crate::input::select::InputOptions;
 use crate::record::{RecordOptions, TakeSummary};
-use crate::synth::EngineConfig;
+use crate::synth::{EngineConfig, PanelMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -87,8 +87,13 @@ pub struct SessionConfig {
     pub input: InputOptions,
     /// Where the sound goes.
     pub sound: SoundChoice,
-    /// The synth's settings (its panel map is chosen from the input).
+    /// The synth's settings (its panel map is chosen from the input unless
+    /// `panel` says otherwise).
     pub engine: EngineConfig,
+    /// `--panel`: read controllers this way whatever the input is. `None`:
+    /// the DeepComposer's map for the DeepComposer, General MIDI for files
+    /// and other keyboards.
+    pub panel: Option<PanelMap>,
     /// What gets recorded.
     pub recording: RecordChoice,
     /// How takes are written.

@@ -195,10 +195,10 @@ impl<'a> Session<'a> {
             .map_err(SessionError::Terminal)?;
         view.status(&picked);
         let engine = EngineConfig {
-            panel: match info.device {
+            panel: config.panel.unwrap_or(match info.device {
                 Some(_) => PanelMap::DeepComposer,
                 None => PanelMap::GeneralMidi,
-            },
+            }),
             ..config.engine
         };
         let sink = match (speakers, &config.sound) {

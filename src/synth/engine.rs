@@ -35,6 +35,8 @@
 //! | — | CC 73 | — | attack time, as Knob 2 |
 //! | — | CC 72 | — | release time, as Knob 3 |
 //! | — | CC 71 | — | resonance: preset's + (v−64)/128, kept within 0–0.97 |
+//! | — | CC 93 | — | chorus send: ignored, the engine has no chorus (a chorused GM part plays dry) |
+//! | — | notes on channel 10 | the channel's preset | the drum kit (`src/synth/drums.rs`) |
 //! | (pedal) | CC 64 | sustain: v ≥ 64 holds released notes until it lifts; striking a held key again retriggers it | same |
 //! | — | CC 120 | all sound off: the channel's voices fade out in 5 ms | same |
 //! | — | CC 121 | reset controllers: modulation 0, bend centre, expression 127, pedal up (volume, pan, reverb and timbre kept, as in RP-015) | same |
@@ -71,6 +73,7 @@ use super::filter::F4;
 use super::oscillator::sine;
 use super::oscillator::Shape;
 use super::preset::{Preset, Timbre};
+use super::soundfont::{SoundFont, SoundFontVoices};
 use super::voice::{
     filter_and_mix, ChannelControl, Lane, Mix, Note, PanelControl, Tone, Voice, BLOCK,
 };
@@ -142,7 +145,9 @@ pub enum PanelMap {
     /// timbre (see the module table).
     DeepComposer,
     /// General MIDI meanings: CC 10 pan, CC 91 reverb send, CC 71–74 sound
-    /// controllers.
+    /// controllers, and channel 10 (`9` here) plays the drum kit from the
+    /// start (see [`Engine::set_drum_channel`]). CC 93 (chorus send) is
+    /// ignored: the engine has no chorus.
     GeneralMidi,
 }
 
@@ -158,6 +163,11 @@ pub struct EngineConfig {
     /// Master gain (default 0.5: one note at velocity 100 has an RMS of
     /// −26 dBFS over its first half second).
     pub gain: f32,
+    /// Play this SoundFont's instruments (through rustysynth) instead of
+    /// the built-in voices; `None` (the default): the built-in synth. The
+    /// output limiter still applies; the panel map only decides whether
+    /// CC 10 is the DeepComposer's encoder (dropped) or pan.
+    pub soundfont: Option<&'static SoundFont>,
 }
 
 impl Default for EngineConfig {
@@ -167,6 +177,7 @@ impl Default for EngineConfig {
             panel: PanelMap::DeepComposer,
             bend_range_semitones: 2.0,
             gain: 0.5,
+            soundfont: None,
         }
     }
 }
@@ -319,6 +330,9 @@ pub struct Engine {
     age: u64,
     /// xorshift32 state for start phases.
     rng: u32,
+    /// The SoundFont synthesizer, when the configuration names a SoundFont:
+    /// it then plays every event instead of the built-in voices.
+    soundfont: Option<Box<SoundFontVoices>>,
 }
 
 impl Engine {
@@ -375,7 +389,11 @@ impl Engine {
             }),
             limiter: Limiter::new(sample_rate.max(1)),
             kit: Kit::new(fs),
-            drum_channels: 0,
+            // General MIDI puts its drum kit on channel 10.
+            drum_channels: match config.panel {
+                PanelMap::GeneralMidi => 1 << 9,
+                PanelMap::DeepComposer => 0,
+            },
             osc: [[0.0; BLOCK]; 4],
             mix: Mix::default(),
             mix_left: [0.0; BLOCK],
@@ -384,6 +402,9 @@ impl Engine {
             lfo_phase: 0.0,
             age: 0,
             rng: 0x9E37_79B9,
+            soundfont: config.soundfont.and_then(|font| {
+                SoundFontVoices::new(font, sample_rate, config.preset, config.panel).map(Box::new)
+            }),
         };
         engine.rebuild_tones();
         engine.settle_idle();
@@ -394,6 +415,13 @@ impl Engine {
     /// allocates or panics; out-of-range numbers are masked to 7 bits
     /// (channels to 4).
     pub fn handle(&mut self, event: SynthEvent) {
+        if let Some(soundfont) = self.soundfont.as_mut() {
+            if let SynthEvent::ProgramChange { program, .. } = event {
+                self.preset = Preset::from_program(program);
+            }
+            soundfont.handle(event);
+            return;
+        }
         match event {
             SynthEvent::NoteOn {
                 channel,
@@ -439,8 +467,9 @@ impl Engine {
     }
 
     /// Make the notes of `channel` (0-15) play the drum kit (`true`) or
-    /// its preset (`false`, the default). General MIDI puts its drums on
-    /// channel 10, which is `9` here. Note Offs on a drum channel are
+    /// its preset (`false`, the default with [`PanelMap::DeepComposer`]).
+    /// General MIDI puts its drums on channel 10, which is `9` here: with
+    /// [`PanelMap::GeneralMidi`] it starts as a drum channel. Note Offs on a drum channel are
     /// ignored (every drum is one-shot).
     pub fn set_drum_channel(&mut self, channel: u8, drums: bool) {
         let bit = 1u16 << (channel & 15);
@@ -498,6 +527,16 @@ impl Engine {
             self.limiter.rest(out.len() / 2);
             return;
         }
+        if let Some(soundfont) = self.soundfont.as_mut() {
+            let (limiter, gain) = (&mut self.limiter, self.config.gain / 0.5);
+            soundfont.render(out, |l, r| limiter.process(l * gain, r * gain));
+            if out.len() % 2 == 1 {
+                if let Some(odd) = out.last_mut() {
+                    *odd = 0.0;
+                }
+            }
+            return;
+        }
         let mut frames = out.chunks_exact_mut(2 * BLOCK);
         for chunk in &mut frames {
             self.render_block(chunk);
@@ -514,12 +553,18 @@ impl Engine {
 
     /// Voices sounding (including ones fading out).
     pub fn active_voices(&self) -> usize {
+        if let Some(soundfont) = &self.soundfont {
+            return soundfont.keys_down();
+        }
         self.voices.iter().filter(|v| v.active).count()
     }
 
     /// No voice sounds and the reverb tail has decayed below −90 dBFS:
     /// from here on `render` writes exact zeros until the next note.
     pub fn is_silent(&self) -> bool {
+        if let Some(soundfont) = &self.soundfont {
+            return soundfont.is_silent();
+        }
         self.reverb.is_idle() && !self.voices.iter().any(|v| v.active) && !self.kit.is_active()
     }
 

@@ -29,8 +29,12 @@
 //! A General MIDI drum kit (`drums`) plays on the channels chosen with
 //! [`Engine::set_drum_channel`] or from [`SynthEvent::Drum`].
 //!
+//! With [`EngineConfig::soundfont`] set (a [`SoundFont`] loaded by
+//! [`SoundFont::load`]) the same engine plays the SoundFont's instruments
+//! through `rustysynth` instead (`soundfont`).
+//!
 //! Parts: `oscillator`, `envelope`, `filter`, `voice`, `preset`, `effects`
-//! (reverb, limiter), `drums`, `engine`.
+//! (reverb, limiter), `drums`, `engine`, `soundfont`.
 
 mod drums;
 mod effects;
@@ -40,7 +44,9 @@ mod filter;
 mod midi;
 mod oscillator;
 mod preset;
+mod soundfont;
 mod voice;
 
 pub use engine::{Engine, EngineConfig, PanelMap, SynthEvent};
 pub use preset::{ParsePresetError, Preset};
+pub use soundfont::{SoundFont, SoundFontError, DEFAULT_SOUNDFONTS};

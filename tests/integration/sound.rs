@@ -317,26 +317,32 @@ fn play_through_rodio_is_captured_with_the_notes_fed_in() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn play_usb_with_wav_renders_what_the_keyboard_played() {
-    let dir = scratch("play-wav");
-    let wav = dir.join("heard.wav");
+/// `play --usb ARGS` against the emulated DeepComposer replaying
+/// `streams/STREAM.ioctl`, with no ALSA configuration.
+fn play_usb(stream: &str, args: &[&str]) -> Run {
     let output = Command::new("umockdev-run")
         .arg("-d")
         .arg(fixture("akm322.umockdev"))
         .arg("-i")
         .arg(format!(
             "/dev/bus/usb/001/005={}",
-            fixture("streams/akm322-unplug.ioctl").display()
+            fixture(&format!("streams/{stream}.ioctl")).display()
         ))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_composer-probe"))
-        .args(["play", "--usb", "--wav"])
-        .arg(&wav)
+        .args(["play", "--usb"])
+        .args(args)
         .env("ALSA_CONFIG_PATH", "/dev/null")
         .output()
         .unwrap();
-    let run = Run::from_output(output);
+    Run::from_output(output)
+}
+
+#[test]
+fn play_usb_with_wav_renders_what_the_keyboard_played() {
+    let dir = scratch("play-wav");
+    let wav = dir.join("heard.wav");
+    let run = play_usb("akm322-unplug", &["--wav", wav.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stderr.contains("keyboard was disconnected"),
@@ -346,5 +352,127 @@ fn play_usb_with_wav_renders_what_the_keyboard_played() {
     let (_, left) = read_wav_with_python(&wav);
     assert!(rms(&left) > 0.005, "the played notes are in the WAV");
     assert!(left.iter().all(|s| s.abs() <= 1.0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Both channels of the 16-bit WAV `play --usb --wav` writes for the
+/// emulated DeepComposer's `akm322-encoder` stream (the encoder, CC 10,
+/// turned to 127, then a note), with `extra` flags.
+fn play_encoder_stream(name: &str, extra: &[&str]) -> (Vec<f64>, Vec<f64>) {
+    let dir = scratch(name);
+    let wav = dir.join("heard.wav");
+    let mut args = vec!["--no-tui", "--takes", dir.to_str().unwrap()];
+    args.extend(extra);
+    args.extend(["--wav", wav.to_str().unwrap()]);
+    let run = play_usb("akm322-encoder", &args);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let samples: Vec<f64> = hound::WavReader::open(&wav)
+        .unwrap()
+        .samples::<i16>()
+        .map(|s| f64::from(s.unwrap()))
+        .collect();
+    std::fs::remove_dir_all(dir).unwrap();
+    (
+        samples.iter().step_by(2).copied().collect(),
+        samples.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
+
+#[test]
+fn the_deepcomposer_encoder_morphs_and_general_midi_pans() {
+    let energy = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
+    // The share of energy in the first difference (a gentle high-pass):
+    // a brightness measure.
+    let brightness = |x: &[f64]| {
+        let d: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
+        10.0 * (energy(&d) / energy(x)).log10()
+    };
+    // From the DeepComposer, its own map: the encoder morphs the waveform
+    // to a square; nothing pans, so both sides are the same.
+    let (l, r) = play_encoder_stream("encoder-dc", &[]);
+    assert!(energy(&l) > 0.0, "the note is heard");
+    assert!(l == r, "the DeepComposer's encoder does not pan");
+    let square = brightness(&l);
+    // `--panel gm`: CC 10 = 127 is hard right, the preset's own waveform.
+    let (l, r) = play_encoder_stream("encoder-gm", &["--panel", "gm"]);
+    let separation = 10.0 * (energy(&r) / energy(&l).max(1e-30)).log10();
+    let own = brightness(&r);
+    eprintln!(
+        "encoder at 127: DeepComposer map brightness {square:.1} dB, centred; \
+         --panel gm {own:.1} dB, right {separation:.1} dB above left"
+    );
+    assert!(separation >= 20.0);
+    assert!(
+        square > own + 1.5,
+        "the encoder's square is brighter than the piano"
+    );
+}
+
+#[test]
+fn a_missing_or_broken_soundfont_is_one_line_and_nothing_is_written() {
+    let dir = scratch("soundfont-bad");
+    let mid = dir.join("in.mid");
+    one_note_file(&mid, 69, 300);
+    let broken = dir.join("broken.sf2");
+    std::fs::write(&broken, b"RIFF\x04\x00\x00\x00sfbk").unwrap();
+    let wav = dir.join("out.wav");
+    for font in [dir.join("missing.sf2"), broken, mid.clone()] {
+        for command in ["render", "play"] {
+            let mut args = vec![command, "--soundfont", font.to_str().unwrap()];
+            match command {
+                "render" => args.extend([mid.to_str().unwrap(), wav.to_str().unwrap()]),
+                _ => args.extend([
+                    "--file",
+                    mid.to_str().unwrap(),
+                    "--wav",
+                    wav.to_str().unwrap(),
+                ]),
+            }
+            let run = probe(&args, None);
+            assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+            assert!(
+                run.stderr.contains(font.to_str().unwrap()),
+                "{}",
+                run.stderr
+            );
+            assert!(!wav.exists(), "{args:?} wrote a WAV");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn render_with_the_default_soundfont_says_which_and_plays_in_tune() {
+    let dir = scratch("soundfont-render");
+    let mid = dir.join("a4.mid");
+    let wav = dir.join("a4.wav");
+    one_note_file(&mid, 69, 800);
+    let run = probe(
+        &[
+            "render",
+            "--soundfont",
+            "default",
+            mid.to_str().unwrap(),
+            wav.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".sf2 (the installed default)"),
+        "{}",
+        run.stderr
+    );
+    let (rate, left) = read_wav_with_python(&wav);
+    let start = left
+        .iter()
+        .position(|s| s.abs() > 0.01)
+        .expect("the note is heard");
+    let pitch = pitch_hz(&left[start + 4_800..start + 28_800], rate);
+    assert!(
+        (pitch / 440.0 - 1.0).abs() < 0.01,
+        "A4 heard at {pitch:.2} Hz"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
