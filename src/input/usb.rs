@@ -152,6 +152,35 @@ struct Target {
 }
 
 impl Target {
+    /// The device now at the target's port with its identity, if any.
+    fn find(&self) -> Result<Option<rusb::Device<rusb::Context>>, rusb::Error> {
+        let context = rusb::Context::new()?;
+        let found = context.devices()?.iter().find(|d| {
+            let ids = d
+                .device_descriptor()
+                .ok()
+                .map(|desc| (desc.vendor_id(), desc.product_id()));
+            ids == Some((self.vendor_id, self.product_id))
+                && usb::port_path(d.bus_number(), &d.port_numbers().unwrap_or_default())
+                    == self.port_path
+        });
+        Ok(found)
+    }
+
+    /// After a read error: whether the keyboard has left. Linux fails the
+    /// read in flight at an unplug with an I/O error as often as with "no
+    /// device", and takes a moment to remove the device: look for it for up
+    /// to a second before calling the error a failing link.
+    fn has_left(&self) -> bool {
+        for _ in 0..10 {
+            if matches!(self.find(), Ok(None)) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
     fn of(device: &UsbDevice) -> Result<Self, InputError> {
         let midi = device
             .midi
@@ -188,20 +217,7 @@ struct Connection {
 
 impl Connection {
     fn open(target: &Target, detach: bool) -> Result<Self, InputError> {
-        let context = rusb::Context::new()?;
-        let device = context
-            .devices()?
-            .iter()
-            .find(|d| {
-                let ids = d
-                    .device_descriptor()
-                    .ok()
-                    .map(|desc| (desc.vendor_id(), desc.product_id()));
-                ids == Some((target.vendor_id, target.product_id))
-                    && usb::port_path(d.bus_number(), &d.port_numbers().unwrap_or_default())
-                        == target.port_path
-            })
-            .ok_or(InputError::UsbGone)?;
+        let device = target.find()?.ok_or(InputError::UsbGone)?;
         let node = format!(
             "/dev/bus/usb/{:03}/{:03}",
             device.bus_number(),
@@ -343,7 +359,7 @@ fn spawn_reader(
                 Err(rusb::Error::Timeout | rusb::Error::Interrupted | rusb::Error::Overflow) => {}
                 Err(error) => {
                     connection = None;
-                    let failed = error != rusb::Error::NoDevice;
+                    let failed = error != rusb::Error::NoDevice && !target.has_left();
                     let reason = if failed {
                         format!("reading the keyboard failed: {error} (a bad cable or hub?)")
                     } else {
