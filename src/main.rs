@@ -118,7 +118,9 @@ fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
         text += &format!("{host}{default}:\n");
         match audio::device::list_devices(Some(host)) {
             Ok(devices) if devices.is_empty() => text += "  (no output device)\n",
-            Ok(devices) => devices.iter().for_each(|d| text += &format!("  {d}\n")),
+            Ok(devices) => devices
+                .iter()
+                .for_each(|d| text += &format!("  {}\n", d.label())),
             Err(error) if wanted_host.is_some() => return Err(error.into()),
             Err(error) => text += &format!("  (unavailable: {error})\n"),
         }

@@ -50,8 +50,16 @@ pub enum AudioError {
     DeviceNotFound {
         /// What the user asked for.
         wanted: String,
-        /// The devices there are.
+        /// The devices there are, as `--list-audio` prints them.
         available: String,
+    },
+    /// `--audio-device` is part of several devices' names.
+    #[error("\"{wanted}\" is part of several audio output devices' names ({candidates}); give one of them whole")]
+    DeviceAmbiguous {
+        /// What the user asked for.
+        wanted: String,
+        /// The devices it would have matched.
+        candidates: String,
     },
     /// The device exists but refused to open.
     #[error("cannot open the audio output \"{device}\" (use --wav FILE to write what would have been heard)")]
@@ -161,29 +169,149 @@ fn no_device(wanted_host: Option<&str>, host: &rodio::cpal::Host) -> AudioError 
     }
 }
 
-/// Names of the output devices of `host` (else the default host), the
-/// default device first.
-pub fn list_devices(host: Option<&str>) -> Result<Vec<String>, AudioError> {
-    crate::ports::quietly(|| list_devices_noisily(host))
+/// An output device as `--list-audio` shows it: the name the system
+/// describes it by and its identifier (on ALSA the PCM name that `aplay -D`
+/// takes: `default`, `pipewire`, `hw:CARD=PCH,DEV=0`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEntry {
+    /// What the system calls it ("Default Audio Device", "HDA Intel PCH, ALC892 Analog").
+    pub name: String,
+    /// The host's identifier (ALSA: the PCM name).
+    pub id: String,
 }
 
-fn list_devices_noisily(wanted_host: Option<&str>) -> Result<Vec<String>, AudioError> {
-    let host = host(wanted_host)?;
-    let default = host.default_output_device().and_then(|d| device_name(&d));
-    let mut names: Vec<String> = host
-        .output_devices()
-        .map_err(|_| no_device(wanted_host, &host))?
-        .filter_map(|d| device_name(&d))
-        .collect();
-    if let Some(default) = default {
-        names.retain(|n| *n != default);
-        names.insert(0, default);
+impl DeviceEntry {
+    /// The line `--list-audio` prints: the name, then the identifier in
+    /// brackets when it differs.
+    pub fn label(&self) -> String {
+        if self.name == self.id {
+            self.name.clone()
+        } else {
+            format!("{} [{}]", self.name, self.id)
+        }
     }
-    Ok(names)
 }
 
-fn device_name(device: &rodio::cpal::Device) -> Option<String> {
-    device.description().ok().map(|d| d.name().to_owned())
+/// ALSA's short forms of a card's PCM name in the long form ALSA hints and
+/// cpal list: `hw:1,0`, `hw:1` and `hw:CARD=1` are `hw:CARD=1,DEV=0`
+/// (likewise `plughw:`, `sysdefault:`…). Anything else is returned as is.
+pub fn canonical_alsa_name(name: &str) -> String {
+    let Some((prefix, rest)) = name.split_once(':') else {
+        return name.to_owned();
+    };
+    let (card, device) = match rest.split_once(',') {
+        Some((card, device)) => (card.trim(), device.trim()),
+        None => (rest.trim(), "DEV=0"),
+    };
+    let card = card.strip_prefix("CARD=").unwrap_or(card);
+    let device = device.strip_prefix("DEV=").unwrap_or(device);
+    if card.is_empty() || card.contains('=') || device.parse::<u32>().is_err() {
+        return name.to_owned();
+    }
+    format!("{prefix}:CARD={card},DEV={device}")
+}
+
+/// Which of `devices` the user means by `wanted`, the way `aplay -D` and
+/// fluidsynth take names, and more forgiving: first an exact match
+/// (case-insensitive) of an identifier (ALSA short forms such as `hw:1,0`
+/// included), a name, or a whole `--list-audio` line, the first listed
+/// winning when several devices share a name; else the one device whose
+/// line contains `wanted`. Several devices with that part: an error naming
+/// them; none: an error naming all.
+pub fn match_device(wanted: &str, devices: &[DeviceEntry]) -> Result<usize, AudioError> {
+    let lower = wanted.trim().to_lowercase();
+    let canonical = canonical_alsa_name(wanted.trim()).to_lowercase();
+    let exact = devices.iter().position(|d| {
+        let id = d.id.to_lowercase();
+        id == lower
+            || id == canonical
+            || d.name.to_lowercase() == lower
+            || d.label().to_lowercase() == lower
+    });
+    if let Some(index) = exact {
+        return Ok(index);
+    }
+    let partial: Vec<usize> = (0..devices.len())
+        .filter(|&i| devices[i].label().to_lowercase().contains(&lower))
+        .collect();
+    let mut ids: Vec<&str> = partial.iter().map(|&i| devices[i].id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let labels = |indices: &mut dyn Iterator<Item = usize>| {
+        indices
+            .map(|i| format!("\"{}\"", devices[i].label()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (partial.first(), ids.len()) {
+        (Some(&first), 1) => Ok(first),
+        (None, _) => Err(AudioError::DeviceNotFound {
+            wanted: wanted.to_owned(),
+            available: if devices.is_empty() {
+                "none".to_owned()
+            } else {
+                labels(&mut (0..devices.len()))
+            },
+        }),
+        _ => Err(AudioError::DeviceAmbiguous {
+            wanted: wanted.to_owned(),
+            candidates: labels(&mut partial.into_iter()),
+        }),
+    }
+}
+
+/// The output devices of `host` (else the default host), the default
+/// device first.
+pub fn list_devices(host: Option<&str>) -> Result<Vec<DeviceEntry>, AudioError> {
+    crate::ports::quietly(|| {
+        let host = self::host(host).map(|h| (h, host))?;
+        Ok(devices(&host.0, host.1)?
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect())
+    })
+}
+
+/// The host's output devices with their entries, the default first (its
+/// entry also appears under the name the host's enumeration gives it).
+fn devices(
+    host: &rodio::cpal::Host,
+    wanted_host: Option<&str>,
+) -> Result<Vec<(rodio::cpal::Device, DeviceEntry)>, AudioError> {
+    let mut devices: Vec<(rodio::cpal::Device, DeviceEntry)> = Vec::new();
+    let mut push = |device: rodio::cpal::Device| {
+        if let Some(entry) = entry(&device) {
+            // A bare identifier adds nothing to a device already listed.
+            let known = devices
+                .iter()
+                .any(|(_, e)| *e == entry || (e.id == entry.id && entry.name == entry.id));
+            if !known {
+                devices.push((device, entry));
+            }
+        }
+    };
+    if let Some(default) = host.default_output_device() {
+        push(default);
+    }
+    match host.output_devices() {
+        Ok(listed) => listed.for_each(&mut push),
+        Err(_) if !devices.is_empty() => {}
+        Err(_) => return Err(no_device(wanted_host, host)),
+    }
+    Ok(devices)
+}
+
+fn entry(device: &rodio::cpal::Device) -> Option<DeviceEntry> {
+    let name = device.description().ok().map(|d| d.name().to_owned());
+    let id = device.id().ok().map(|id| id.id().to_owned());
+    match (name, id) {
+        (Some(name), Some(id)) => Some(DeviceEntry { name, id }),
+        (Some(only), None) | (None, Some(only)) => Some(DeviceEntry {
+            name: only.clone(),
+            id: only,
+        }),
+        (None, None) => None,
+    }
 }
 
 /// Opens the output `choice` names, asking for its buffer size; falls back
@@ -197,27 +325,23 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     let host = host(choice.host.as_deref())?;
     let no_device = || no_device(choice.host.as_deref(), &host);
     let buffer_frames = choice.buffer_frames;
-    let device = match choice.device.as_deref() {
-        None => host.default_output_device().ok_or_else(no_device)?,
+    let (device, entry) = match choice.device.as_deref() {
+        None => {
+            let device = host.default_output_device().ok_or_else(no_device)?;
+            let entry = entry(&device);
+            (device, entry)
+        }
         Some(wanted) => {
-            let devices: Vec<rodio::cpal::Device> =
-                host.output_devices().map_err(|_| no_device())?.collect();
-            let lower = wanted.to_lowercase();
-            let found = devices
-                .iter()
-                .find(|d| device_name(d).is_some_and(|n| n.to_lowercase().contains(&lower)))
-                .cloned();
-            found.ok_or_else(|| AudioError::DeviceNotFound {
-                wanted: wanted.to_owned(),
-                available: devices
-                    .iter()
-                    .filter_map(device_name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?
+            let mut devices = devices(&host, choice.host.as_deref())?;
+            let index = match_device(
+                wanted,
+                &devices.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+            )?;
+            let (device, entry) = devices.swap_remove(index);
+            (device, Some(entry))
         }
     };
-    let name = device_name(&device).unwrap_or_else(|| "default".to_owned());
+    let name = entry.map_or_else(|| "default".to_owned(), |e| e.name);
     let refused = |source: rodio::DeviceSinkError| AudioError::Open {
         device: name.clone(),
         source,
@@ -268,5 +392,123 @@ impl AudioOutput {
     /// through rodio's mixer.
     pub fn play(&self, source: impl rodio::Source + Send + 'static) {
         self.sink.mixer().add(source);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, id: &str) -> DeviceEntry {
+        DeviceEntry {
+            name: name.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    /// What ALSA lists on a desktop with PipeWire and one sound card.
+    fn desktop() -> Vec<DeviceEntry> {
+        vec![
+            entry("Default Audio Device", "default"),
+            entry(
+                "Discard all samples (playback) or generate zero samples (capture)",
+                "null",
+            ),
+            entry("PipeWire Sound Server", "pipewire"),
+            entry(
+                "Default ALSA Output (currently PipeWire Media Server)",
+                "default",
+            ),
+            entry("HDA Intel PCH, ALC892 Analog", "hw:CARD=PCH,DEV=0"),
+            entry("HDA Intel PCH, ALC892 Analog", "plughw:CARD=PCH,DEV=0"),
+            entry("HDA Intel PCH, HDMI 0", "hdmi:CARD=PCH,DEV=0"),
+            entry("HDA Intel PCH, ALC892 Analog", "hw:CARD=0,DEV=0"),
+            entry("HDA Intel PCH, ALC892 Analog", "plughw:CARD=0,DEV=0"),
+        ]
+    }
+
+    fn id_of(wanted: &str) -> String {
+        let devices = desktop();
+        match match_device(wanted, &devices) {
+            Ok(index) => devices[index].id.clone(),
+            Err(error) => panic!("{wanted}: {error}"),
+        }
+    }
+
+    #[test]
+    fn every_listed_name_and_line_opens_its_device() {
+        let devices = desktop();
+        for (index, device) in devices.iter().enumerate() {
+            let by_line = match_device(&device.label(), &devices).unwrap();
+            assert_eq!(devices[by_line].id, device.id, "{}", device.label());
+            let by_name = match_device(&device.name, &devices).unwrap();
+            assert!(by_name <= index, "{}", device.name);
+            assert_eq!(
+                devices[match_device(&device.id, &devices).unwrap()].id,
+                device.id
+            );
+        }
+        assert_eq!(id_of("Default Audio Device"), "default");
+        assert_eq!(id_of("default alsa output"), "default");
+        assert_eq!(
+            id_of("Default ALSA Output (currently PipeWire Media Server)"),
+            "default"
+        );
+    }
+
+    #[test]
+    fn alsa_pcm_names_are_taken_as_aplay_takes_them() {
+        assert_eq!(id_of("default"), "default");
+        assert_eq!(id_of("pipewire"), "pipewire");
+        assert_eq!(id_of("null"), "null");
+        assert_eq!(id_of("hw:0,0"), "hw:CARD=0,DEV=0");
+        assert_eq!(id_of("hw:0"), "hw:CARD=0,DEV=0");
+        assert_eq!(id_of("plughw:0"), "plughw:CARD=0,DEV=0");
+        assert_eq!(id_of("plughw:PCH,0"), "plughw:CARD=PCH,DEV=0");
+        assert_eq!(id_of("hw:CARD=PCH,DEV=0"), "hw:CARD=PCH,DEV=0");
+        assert_eq!(id_of("hdmi:CARD=PCH"), "hdmi:CARD=PCH,DEV=0");
+        assert_eq!(id_of("HW:pch"), "hw:CARD=PCH,DEV=0");
+        assert_eq!(id_of("HDMI"), "hdmi:CARD=PCH,DEV=0");
+    }
+
+    #[test]
+    fn short_forms_become_alsa_long_names() {
+        assert_eq!(canonical_alsa_name("hw:1,0"), "hw:CARD=1,DEV=0");
+        assert_eq!(canonical_alsa_name("plughw:1"), "plughw:CARD=1,DEV=0");
+        assert_eq!(canonical_alsa_name("hw:CARD=PCH"), "hw:CARD=PCH,DEV=0");
+        assert_eq!(
+            canonical_alsa_name("hw:CARD=PCH,DEV=3"),
+            "hw:CARD=PCH,DEV=3"
+        );
+        assert_eq!(canonical_alsa_name("default"), "default");
+        assert_eq!(
+            canonical_alsa_name("surround51:CARD=PCH,DEV=0,X=1"),
+            "surround51:CARD=PCH,DEV=0,X=1"
+        );
+        assert_eq!(canonical_alsa_name("hw:1,x"), "hw:1,x");
+    }
+
+    #[test]
+    fn an_unknown_name_lists_every_device_and_an_ambiguous_part_lists_its_matches() {
+        let devices = desktop();
+        let error = match_device("hw:5,0", &devices).unwrap_err().to_string();
+        assert!(
+            error.starts_with("no audio output device matches \"hw:5,0\""),
+            "{error}"
+        );
+        for device in &devices {
+            assert!(error.contains(&device.label()), "{error}");
+        }
+        let error = match_device("alc892", &devices).unwrap_err().to_string();
+        assert!(
+            error.contains("\"alc892\" is part of several")
+                && error.contains("[hw:CARD=PCH,DEV=0]")
+                && error.contains("[plughw:CARD=0,DEV=0]")
+                && !error.contains("HDMI")
+                && !error.contains("PipeWire"),
+            "{error}"
+        );
+        let error = match_device("x", &[]).unwrap_err().to_string();
+        assert!(error.contains("available: none"), "{error}");
     }
 }
