@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what composer-probe needs and is missing, on Debian or Ubuntu.
 #   scripts/install-deps.sh          what building and running needs
-#   scripts/install-deps.sh test     ... plus what the tests need (umockdev)
+#   scripts/install-deps.sh test     ... plus what the tests need (umockdev,
+#                                    a headless PipeWire)
 #   scripts/install-deps.sh bench    ... plus the benchmarks' peers and tools
 #                                    (hyperfine, the JACK server and library)
 #   scripts/install-deps.sh kernel   what the real-kernel lane needs (QEMU,
@@ -23,6 +24,11 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # tests/fixtures/replug.py unplugs and replugs an emulated keyboard in one
   # run, which `umockdev-run` cannot do.
   packages+=(gir1.2-umockdev-1.0 python3-gi)
+  # tests/integration/pipewire.rs starts a headless PipeWire (session bus,
+  # wireplumber, a null sink) and plays into it through ALSA and JACK.
+  # pipewire-alsa makes PipeWire ALSA's machine-wide `default`; tests that
+  # capture through their own .asoundrc or ALSA_CONFIG_PATH override it.
+  packages+=(pipewire pipewire-bin wireplumber pipewire-alsa pipewire-jack dbus)
 fi
 if [ "$purpose" = kernel ]; then
   # scripts/test-kernel.sh: QEMU boots Debian's kernel (fetched by apt-get

@@ -8,6 +8,7 @@
 
 mod list;
 mod monitor;
+mod pipewire;
 mod record;
 mod replug;
 mod sound;

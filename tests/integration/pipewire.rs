@@ -1,0 +1,357 @@
+//! `play` through a real PipeWire, as on a stock desktop: a headless
+//! server (session bus, `pipewire`, `wireplumber`, a null sink) that each
+//! test starts in private runtime folders and stops again, capturing what
+//! reached the sink with `pw-record`.
+//!
+//! Needs Debian's `pipewire pipewire-bin wireplumber pipewire-alsa
+//! pipewire-jack dbus` (`scripts/install-deps.sh test`); without them the
+//! tests say so and pass.
+
+use crate::sound::{pitch_hz, scratch};
+use crate::util::Run;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The sink the server plays into (nothing behind it).
+const SINK: &str = "cp-test-sink";
+/// Frames per second of the sink.
+const RATE: u32 = 48_000;
+
+/// A PipeWire server with its session bus and session manager, in a
+/// private runtime folder. Dropping it stops exactly the processes it
+/// started.
+pub struct HeadlessPipewire {
+    dir: PathBuf,
+    children: Vec<Child>,
+}
+
+/// The programs the server needs, or why they cannot run here.
+fn missing_programs() -> Option<String> {
+    let missing: Vec<&str> = [
+        "dbus-daemon",
+        "pipewire",
+        "wireplumber",
+        "pw-record",
+        "wpctl",
+    ]
+    .into_iter()
+    .filter(|program| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .stdout(Stdio::null())
+            .status()
+            .map_or(true, |status| !status.success())
+    })
+    .collect();
+    let alsa_plugin = ["/usr/share/alsa/alsa.conf.d/50-pipewire.conf"]
+        .iter()
+        .any(|path| Path::new(path).exists());
+    match (missing.is_empty(), alsa_plugin) {
+        (true, true) => None,
+        (false, _) => Some(format!("{} not installed", missing.join(", "))),
+        (true, false) => Some("pipewire-alsa not installed".to_owned()),
+    }
+}
+
+impl HeadlessPipewire {
+    /// Starts the server with a null sink at 48 kHz; `None` (with a
+    /// printed reason) when PipeWire is not installed.
+    pub fn start(name: &str) -> Option<HeadlessPipewire> {
+        if let Some(reason) = missing_programs() {
+            eprintln!(
+                "skipped: no PipeWire here ({reason}; scripts/install-deps.sh test installs it)"
+            );
+            return None;
+        }
+        let dir = scratch(&format!("pw-{name}"));
+        for sub in ["run", "config/pipewire/pipewire.conf.d", "state", "home"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.join("config/pipewire/pipewire.conf.d/50-test-sink.conf"),
+            format!(
+                "context.objects = [\n  {{ factory = adapter\n    args = {{\n      \
+                 factory.name = support.null-audio-sink\n      node.name = \"{SINK}\"\n      \
+                 node.description = \"composer-probe test sink\"\n      \
+                 media.class = \"Audio/Sink\"\n      audio.position = [ FL FR ]\n      \
+                 audio.rate = {RATE}\n      object.linger = true\n    }}\n  }}\n]\n"
+            ),
+        )
+        .unwrap();
+        let mut server = HeadlessPipewire {
+            dir,
+            children: Vec::new(),
+        };
+        let bus = server.dir.join("run/bus");
+        server.spawn(
+            Command::new("dbus-daemon")
+                .arg("--session")
+                .arg(format!("--address=unix:path={}", bus.display()))
+                .arg("--nofork"),
+        );
+        server.wait_for("the session bus", || bus.exists());
+        server.spawn(&mut Command::new("pipewire"));
+        server.spawn(&mut Command::new("wireplumber"));
+        server.wait_for("the null sink to be the default", || {
+            server
+                .command("wpctl")
+                .args(["inspect", "@DEFAULT_AUDIO_SINK@"])
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(SINK))
+        });
+        Some(server)
+    }
+
+    /// A command that talks to this server (and to no other), with an
+    /// empty home: no `.asoundrc` of the user's.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("XDG_RUNTIME_DIR", self.dir.join("run"))
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("XDG_STATE_HOME", self.dir.join("state"))
+            .env("HOME", self.dir.join("home"))
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.dir.join("run/bus").display()),
+            )
+            .env_remove("PIPEWIRE_REMOTE")
+            .env_remove("PIPEWIRE_LATENCY")
+            .env_remove("ALSA_CONFIG_PATH")
+            .env_remove("RUST_BACKTRACE");
+        command
+    }
+
+    /// The scratch folder of this server (removed when it stops).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn spawn(&mut self, command: &mut Command) {
+        let program = command.get_program().to_owned();
+        let mut ours = self.command(&program);
+        ours.args(command.get_args())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = ours
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program:?}: {e}"));
+        self.children.push(child);
+    }
+
+    /// Starts a client of this server in the background; [`stop_client`]
+    /// ends it.
+    pub fn start_client(&self, command: &mut Command) -> Child {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("client starts")
+    }
+
+    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !ready() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "PipeWire: {what} not ready after 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the processes this server started (newest first) and reports
+    /// whether all of them are gone.
+    pub fn stop(mut self) -> bool {
+        self.stop_children()
+    }
+
+    fn stop_children(&mut self) -> bool {
+        let mut all_gone = true;
+        while let Some(mut child) = self.children.pop() {
+            all_gone &= stop_client(&mut child).is_some();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        all_gone
+    }
+}
+
+impl Drop for HeadlessPipewire {
+    fn drop(&mut self) {
+        self.stop_children();
+    }
+}
+
+/// Asks `child` to stop (SIGINT, as Ctrl+C; SIGKILL after 5 s) and waits
+/// for it: its output, or `None` if it had to be killed.
+pub fn stop_client(child: &mut Child) -> Option<std::process::ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    // SAFETY: kill(2) on a child we spawned and have not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let asked = Instant::now();
+    while asked.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A format-0 MIDI file: `notes` as (key, start ms, length ms).
+fn notes_file(path: &Path, notes: &[(u8, u32, u32)]) {
+    // PPQ 1000 at 120 bpm: one tick = 0.5 ms.
+    let mut events: Vec<(u32, [u8; 3])> = Vec::new();
+    for &(key, start, length) in notes {
+        events.push((start * 2, [0x90, key, 100]));
+        events.push(((start + length) * 2, [0x80, key, 0]));
+    }
+    events.sort_by_key(|(tick, _)| *tick);
+    let mut track = Vec::new();
+    let mut now = 0;
+    for (tick, bytes) in events {
+        let mut value = tick - now;
+        now = tick;
+        let mut delta = vec![(value & 0x7f) as u8];
+        value >>= 7;
+        while value > 0 {
+            delta.push(0x80 | (value & 0x7f) as u8);
+            value >>= 7;
+        }
+        delta.reverse();
+        track.extend(delta);
+        track.extend(bytes);
+    }
+    track.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    bytes.extend((track.len() as u32).to_be_bytes());
+    bytes.extend(track);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The left channel of a 32-bit float stereo WAV as `pw-record` writes it.
+fn read_float_wav(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).expect("pw-record wrote a file");
+    let data = bytes
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8;
+    bytes[data..]
+        .chunks_exact(8)
+        .map(|frame| f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]))
+        .collect()
+}
+
+/// Sounding stretches of `samples` (louder than 0.01, gaps under 50 ms
+/// bridged): (first, last) sample.
+fn sounds(samples: &[f32]) -> Vec<(usize, usize)> {
+    let gap = RATE as usize / 20;
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        if s.abs() <= 0.01 {
+            continue;
+        }
+        match found.last_mut() {
+            Some((_, last)) if i - *last < gap => *last = i,
+            _ => found.push((i, i)),
+        }
+    }
+    found
+}
+
+/// `composer-probe play` on this server, with `args` after `play`.
+fn play(server: &HeadlessPipewire, args: &[&str]) -> Run {
+    let output = server
+        .command(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("play")
+        .args(args)
+        .output()
+        .expect("binary runs");
+    Run::from_output(output)
+}
+
+#[test]
+fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
+    let Some(server) = HeadlessPipewire::start("alsa") else {
+        return;
+    };
+    let midi = server.dir().join("notes.mid");
+    // A4, E5, A5: one second apart, after a second of silence.
+    let notes = [(69, 1000, 400), (76, 2000, 400), (81, 3000, 400)];
+    notes_file(&midi, &notes);
+    let wav = server.dir().join("heard.wav");
+    let mut recorder = server.start_client(
+        server
+            .command("pw-record")
+            .args(["-P", "{ stream.capture.sink = true }", "--target", SINK])
+            .args(["--rate", "48000", "--channels", "2", "--format", "f32"])
+            .arg(&wav),
+    );
+    server.wait_for("pw-record to be connected", || {
+        server
+            .command("pw-link")
+            .arg("-l")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("pw-record"))
+    });
+    // ALSA's `pipewire` PCM, as `aplay -D pipewire` takes it; 1024-frame
+    // buffers, PipeWire's own default quantum.
+    let run = play(
+        &server,
+        &[
+            "--file",
+            midi.to_str().unwrap(),
+            "--preset",
+            "organ",
+            "--audio-device",
+            "pipewire",
+            "--buffer",
+            "1024",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(stop_client(&mut recorder).is_some(), "pw-record stops");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sound on \"PipeWire Sound Server\", 48000 Hz"),
+        "{}",
+        run.stderr
+    );
+
+    let left = read_float_wav(&wav);
+    let heard = sounds(&left);
+    eprintln!("heard (first, last sample): {heard:?}; play said: {}", run.stderr);
+    assert_eq!(heard.len(), 3, "three notes, apart: {heard:?}");
+    let quantum = 1024.0 / f64::from(RATE);
+    for (index, ((first, last), (key, _, length))) in heard.iter().zip(notes).enumerate() {
+        let want = 440.0 * 2f64.powf((f64::from(key) - 69.0) / 12.0);
+        let pitch = pitch_hz(&left[first + 2_400..], RATE);
+        assert!(
+            (pitch / want - 1.0).abs() < 0.01,
+            "note {index}: {want:.1} Hz heard at {pitch:.1} Hz"
+        );
+        let seconds = (last - first) as f64 / f64::from(RATE);
+        assert!(
+            seconds >= f64::from(length) / 1000.0 - quantum,
+            "note {index} lasts its {length} ms (plus release): {seconds:.3} s"
+        );
+    }
+    // Notes one second apart are heard one second apart, within a quantum.
+    for pair in heard.windows(2) {
+        let apart = (pair[1].0 - pair[0].0) as f64 / f64::from(RATE);
+        assert!(
+            (apart - 1.0).abs() <= quantum,
+            "one second apart, heard {apart:.4} s apart: {heard:?}"
+        );
+    }
+    assert!(server.stop(), "the server's processes all stopped");
+}
