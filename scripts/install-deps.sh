@@ -25,10 +25,11 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # run, which `umockdev-run` cannot do.
   packages+=(gir1.2-umockdev-1.0 python3-gi)
   # tests/integration/pipewire.rs starts a headless PipeWire (session bus,
-  # wireplumber, a null sink) and plays into it through ALSA and JACK.
+  # wireplumber, a null sink) and plays into it through ALSA and JACK;
+  # jack_rec (jackd2) records what reached it, through pw-jack.
   # pipewire-alsa makes PipeWire ALSA's machine-wide `default`; tests that
   # capture through their own .asoundrc or ALSA_CONFIG_PATH override it.
-  packages+=(pipewire pipewire-bin wireplumber pipewire-alsa pipewire-jack dbus)
+  packages+=(pipewire pipewire-bin wireplumber pipewire-alsa pipewire-jack dbus jackd2)
 fi
 if [ "$purpose" = kernel ]; then
   # scripts/test-kernel.sh: QEMU boots Debian's kernel (fetched by apt-get

@@ -3,8 +3,12 @@
 
 use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _};
 use rodio::cpal::BufferSize;
-use rodio::{DeviceSinkBuilder, MixerDeviceSink};
+use rodio::cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
+use rodio::mixer::{Mixer, MixerSource};
+use std::num::NonZero;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Why audio output could not be opened. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -66,9 +70,9 @@ pub enum AudioError {
     Open {
         /// Device name.
         device: String,
-        /// What rodio and cpal said.
+        /// What cpal said.
         #[source]
-        source: rodio::DeviceSinkError,
+        source: rodio::cpal::Error,
     },
 }
 
@@ -97,16 +101,38 @@ impl OutputChoice {
 
 /// An open audio output playing into the speakers.
 pub struct AudioOutput {
-    sink: MixerDeviceSink,
+    _stream: rodio::cpal::Stream,
+    mixer: Mixer,
+    timing: Arc<Timing>,
     /// The device's name.
     pub device_name: String,
     /// Frames per second.
     pub sample_rate: u32,
-    /// Frames per buffer, when fixed.
+    /// Frames per buffer: what the device hands the callback (when it ran
+    /// before `open` returned), else what was asked for, when fixed.
     pub buffer_frames: Option<u32>,
-    /// Set when the requested buffer size was refused and the device's own was used.
+    /// Set when the requested buffer size was refused and the device's own
+    /// was used, or the device runs another size than asked.
     pub fallback_note: Option<String>,
 }
+
+/// What the audio callback learns about the device, for people: written
+/// there without allocating or locking.
+#[derive(Debug, Default)]
+struct Timing {
+    /// Callbacks so far.
+    callbacks: AtomicU64,
+    /// Frames the last callback filled.
+    frames: AtomicU64,
+    /// Largest delay the device reported from a callback to its first
+    /// frame being played (ALSA's `snd_pcm_delay`, what PipeWire's ALSA
+    /// plugin counts of its graph, JACK's port latency), ns.
+    delay_ns: AtomicU64,
+}
+
+/// How long `open` waits for the device's first callbacks, to report what
+/// the device really does.
+const FIRST_CALLBACKS: Duration = Duration::from_millis(500);
 
 /// Errors the audio device reported while playing (underruns, unplug).
 pub static STREAM_ERRORS: AtomicU64 = AtomicU64::new(0);
@@ -342,56 +368,147 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
         }
     };
     let name = entry.map_or_else(|| "default".to_owned(), |e| e.name);
-    let refused = |source: rodio::DeviceSinkError| AudioError::Open {
+    let refused = |source: rodio::cpal::Error| AudioError::Open {
         device: name.clone(),
         source,
     };
-    let fixed = DeviceSinkBuilder::from_device(device.clone())
-        .map_err(refused)?
-        .with_buffer_size(BufferSize::Fixed(buffer_frames))
-        .with_error_callback(count_stream_error)
-        .open_stream();
-    let (mut sink, fallback_note) = match fixed {
-        Ok(sink) => (sink, None),
-        Err(error) => {
-            let sink = DeviceSinkBuilder::from_device(device)
-                .map_err(refused)?
-                .with_error_callback(count_stream_error)
-                .open_stream()
-                .map_err(refused)?;
-            let note = format!(
-                "the device refused {buffer_frames}-frame buffers ({}); using its default",
-                crate::error::chain(&error)
-            );
-            (sink, Some(note))
-        }
-    };
-    sink.log_on_drop(false);
-    let config = sink.config();
-    let buffer = match config.buffer_size() {
-        BufferSize::Fixed(frames) => Some(*frames),
+    let default = device.default_output_config().map_err(refused)?;
+    let mut config = default.config();
+    config.buffer_size = BufferSize::Fixed(buffer_frames);
+    let timing = Arc::new(Timing::default());
+    let (stream, mixer, fallback_note) =
+        match start_stream(&device, &config, default.sample_format(), &timing) {
+            Ok((stream, mixer)) => (stream, mixer, None),
+            Err(error) => {
+                config.buffer_size = BufferSize::Default;
+                let (stream, mixer) =
+                    start_stream(&device, &config, default.sample_format(), &timing)
+                        .map_err(refused)?;
+                let note = format!(
+                    "the device refused {buffer_frames}-frame buffers ({}); using its default",
+                    crate::error::chain(&error)
+                );
+                (stream, mixer, Some(note))
+            }
+        };
+    // What the device really does shows in its first callbacks.
+    let started = Instant::now();
+    while timing.callbacks.load(Ordering::Acquire) < 3 && started.elapsed() < FIRST_CALLBACKS {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let asked = match config.buffer_size {
+        BufferSize::Fixed(frames) => Some(frames),
         BufferSize::Default => None,
     };
+    let got = match timing.frames.load(Ordering::Acquire) {
+        0 => None,
+        frames => u32::try_from(frames).ok(),
+    };
+    let fallback_note = match (fallback_note, asked, got) {
+        (None, Some(asked), Some(got)) if asked != got => Some(format!(
+            "asked for {asked}-frame buffers, the device runs {got}"
+        )),
+        (note, ..) => note,
+    };
+    let fallback_note = fallback_note.or_else(|| {
+        let buffer = u64::from(got.or(asked)?);
+        let delay =
+            timing.delay_ns.load(Ordering::Relaxed) * u64::from(config.sample_rate) / 1_000_000_000;
+        // A device queues up to two buffers of ours; more is a sound
+        // server's period on top (PipeWire's quantum, raised by another
+        // program or by its settings).
+        (delay > 2 * buffer + buffer / 2).then(|| {
+            format!(
+                "the device reports {delay} frames from buffer to speaker: \
+                 the sound server runs larger periods than {buffer} frames"
+            )
+        })
+    });
     Ok(AudioOutput {
-        sample_rate: config.sample_rate().get(),
-        buffer_frames: buffer,
+        _stream: stream,
+        mixer,
+        timing,
+        sample_rate: config.sample_rate,
+        buffer_frames: got.or(asked),
         device_name: name,
         fallback_note,
-        sink,
     })
 }
 
+/// Builds and starts the output stream: rodio's mixer pulled by the
+/// device's callback, which notes the device's timing.
+fn start_stream(
+    device: &rodio::cpal::Device,
+    config: &StreamConfig,
+    format: SampleFormat,
+    timing: &Arc<Timing>,
+) -> Result<(rodio::cpal::Stream, Mixer), rodio::cpal::Error> {
+    let channels = NonZero::new(config.channels).unwrap_or(NonZero::<u16>::MIN);
+    let rate = NonZero::new(config.sample_rate).unwrap_or(NonZero::<u32>::MIN);
+    let (mixer, source) = rodio::mixer::mixer(channels, rate);
+    let timing = Arc::clone(timing);
+    let stream = match format {
+        SampleFormat::I16 => build::<i16>(device, config, source, timing),
+        SampleFormat::I32 => build::<i32>(device, config, source, timing),
+        SampleFormat::U16 => build::<u16>(device, config, source, timing),
+        SampleFormat::U8 => build::<u8>(device, config, source, timing),
+        SampleFormat::F64 => build::<f64>(device, config, source, timing),
+        _ => build::<f32>(device, config, source, timing),
+    }?;
+    rodio::cpal::traits::StreamTrait::play(&stream)?;
+    Ok((stream, mixer))
+}
+
+fn build<T: SizedSample + FromSample<f32>>(
+    device: &rodio::cpal::Device,
+    config: &StreamConfig,
+    mut source: MixerSource,
+    timing: Arc<Timing>,
+) -> Result<rodio::cpal::Stream, rodio::cpal::Error> {
+    let channels = u64::from(config.channels.max(1));
+    device.build_output_stream::<T, _, _>(
+        *config,
+        move |data: &mut [T], info| {
+            for sample in data.iter_mut() {
+                *sample = T::from_sample(source.next().unwrap_or(0.0));
+            }
+            let stamp = info.timestamp();
+            let delay = stamp.playback.saturating_duration_since(stamp.callback);
+            let delay_ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+            timing.delay_ns.fetch_max(delay_ns, Ordering::Relaxed);
+            timing
+                .frames
+                .store(data.len() as u64 / channels, Ordering::Relaxed);
+            timing.callbacks.fetch_add(1, Ordering::Release);
+        },
+        count_stream_error,
+        None,
+    )
+}
+
 impl AudioOutput {
-    /// Output latency of one buffer in milliseconds (the device may add its own).
+    /// Output latency in milliseconds: from a callback to its first frame
+    /// being heard, as the device reports it (on ALSA `snd_pcm_delay`,
+    /// which through PipeWire includes its quantum; on JACK the playback
+    /// ports' latency), and never less than one buffer.
     pub fn latency_ms(&self) -> Option<f64> {
-        self.buffer_frames
-            .map(|frames| f64::from(frames) * 1000.0 / f64::from(self.sample_rate))
+        let buffer_ms = self
+            .buffer_frames
+            .map(|frames| f64::from(frames) * 1000.0 / f64::from(self.sample_rate));
+        let delay_ms = match self.timing.delay_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(ns as f64 / 1e6),
+        };
+        match (buffer_ms, delay_ms) {
+            (Some(buffer), Some(delay)) => Some(buffer.max(delay)),
+            (one, other) => one.or(other),
+        }
     }
 
     /// Starts playing `source` (the synth, or the latency probe around it)
     /// through rodio's mixer.
     pub fn play(&self, source: impl rodio::Source + Send + 'static) {
-        self.sink.mixer().add(source);
+        self.mixer.add(source);
     }
 }
 
