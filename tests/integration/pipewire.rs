@@ -244,7 +244,7 @@ fn notes_file(path: &Path, notes: &[(u8, u32, u32)]) {
 /// Records `seconds` of what reaches the sink into `wav` (16-bit stereo)
 /// with `jack_rec` on PipeWire's JACK, once it is connected.
 fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path) -> Child {
-    let recorder = server.start_client(
+    let mut recorder = server.start_client(
         server
             .command("pw-jack")
             .args(["jack_rec", "-b", "16", "-d", &seconds.to_string(), "-f"])
@@ -255,6 +255,11 @@ fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path) -> Child {
             ]),
     );
     server.wait_for("jack_rec to be connected", || {
+        if let Ok(Some(status)) = recorder.try_wait() {
+            let mut stderr = String::new();
+            let _ = std::io::Read::read_to_string(recorder.stderr.as_mut().unwrap(), &mut stderr);
+            panic!("jack_rec ended before recording ({status}): {stderr}");
+        }
         server
             .command("pw-link")
             .arg("-l")
@@ -303,7 +308,9 @@ fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
     let notes = [(69, 1000, 400), (76, 2000, 400), (81, 3000, 400)];
     notes_file(&midi, &notes);
     let wav = server.dir().join("heard.wav");
-    let recorder = record_sink(&server, 5, &wav);
+    // Eight seconds: the notes end at 3.4 s, after play has started, which
+    // on a busy machine takes a while.
+    let recorder = record_sink(&server, 8, &wav);
     // ALSA's `pipewire` PCM, as `aplay -D pipewire` takes it; 1024-frame
     // buffers, PipeWire's own default quantum.
     let run = play(
