@@ -14,7 +14,10 @@ set -euo pipefail
 purpose=${1:-run}
 min_rust=1.85
 
-packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
+# libjack-jackd2-dev: the JACK host is in the default build; the binary
+# opens libjack.so.0 only when JACK is asked for, but building needs JACK's
+# pkg-config file (the jack-sys crate's build script asks for it).
+packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev libjack-jackd2-dev ca-certificates curl)
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
@@ -39,8 +42,8 @@ if [ "$purpose" = kernel ]; then
 fi
 if [ "$purpose" = bench ]; then
   # hyperfine times whole commands; a JACK dummy server paces the latency
-  # and idle benchmarks (the `jack` cargo feature links libjack).
-  packages+=(hyperfine jackd2 libjack-jackd2-dev)
+  # and idle benchmarks.
+  packages+=(hyperfine jackd2)
 fi
 
 as_root() {

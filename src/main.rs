@@ -95,6 +95,8 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
         write_stdout(&audio_listing(args.audio_host.as_deref())?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Still one thread: the environment may change.
+    audio::device::ask_pipewire_period(args.audio_host.as_deref(), args.buffer);
     run_session(&args.config().map_err(anyhow::Error::msg)?)
 }
 
@@ -129,6 +131,8 @@ fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
 }
 
 fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    // Still one thread: the environment may change.
+    audio::device::ask_pipewire_period(args.audio_host.as_deref(), args.buffer);
     run_session(&args.config().map_err(anyhow::Error::msg)?)
 }
 

@@ -41,6 +41,12 @@ pub enum AudioError {
         /// Host name.
         host: String,
     },
+    /// JACK was asked for and its library is not installed.
+    #[error("JACK was asked for but no JACK library (libjack.so.0) is installed: install libjack-jackd2-0 and start jackd, or on PipeWire install pipewire-jack and run under `pw-jack`")]
+    NoJackLibrary,
+    /// JACK was asked for and no server answers.
+    #[error("no JACK server is running: start one (e.g. `jackd -d alsa`), or on PipeWire run under `pw-jack`; or leave out --audio-host")]
+    NoJackServer,
     /// A host other than the default has no output device.
     #[error("the {host} audio host has no output device; is its server running (for JACK: jackd or PipeWire's JACK)? Or leave out --audio-host")]
     NoDeviceOnHost {
@@ -157,12 +163,25 @@ pub fn resolve_host(wanted: &str) -> Result<&'static str, AudioError> {
         .ok_or_else(|| AudioError::HostNotFound {
             wanted: wanted.to_owned(),
             available: host_names().join(", "),
-            hint: if wanted.eq_ignore_ascii_case("jack") {
-                "; JACK output needs a build with `--features jack`"
+            hint: if wanted.eq_ignore_ascii_case("jack") && !cfg!(feature = "jack") {
+                "; this build left JACK out (`--no-default-features`): build with `--features jack`"
             } else {
                 ""
             },
         })
+}
+
+/// On PipeWire's JACK (`pw-jack`), asks the graph for `buffer_frames`-frame
+/// periods the way its JACK library takes a request: `PIPEWIRE_LATENCY`
+/// (the node latency, as PipeWire's ALSA plugin derives it from the ALSA
+/// period), unless the user set one. jackd ignores it and keeps its own
+/// period, which [`open`] then adopts. Only for the JACK host; call it
+/// before any thread starts (it sets an environment variable).
+pub fn ask_pipewire_period(host: Option<&str>, buffer_frames: u32) {
+    let jack = host.is_some_and(|h| h.eq_ignore_ascii_case("jack"));
+    if jack && std::env::var_os("PIPEWIRE_LATENCY").is_none() {
+        std::env::set_var("PIPEWIRE_LATENCY", format!("{buffer_frames}/48000"));
+    }
 }
 
 /// The host named `wanted` (case-insensitive), else the default one.
@@ -187,12 +206,36 @@ fn host(wanted: Option<&str>) -> Result<rodio::cpal::Host, AudioError> {
 /// the plain "no audio output device"; on one the user chose, it asks
 /// whether that host's server runs.
 fn no_device(wanted_host: Option<&str>, host: &rodio::cpal::Host) -> AudioError {
+    let name = host.id().name();
     match wanted_host {
+        Some(_) if name == "JACK" && !jack_library_loads() => AudioError::NoJackLibrary,
+        Some(_) if name == "JACK" => AudioError::NoJackServer,
         Some(_) => AudioError::NoDeviceOnHost {
-            host: host.id().name().to_owned(),
+            host: name.to_owned(),
         },
         None => AudioError::NoDevice,
     }
+}
+
+/// Whether the JACK library the `jack` crate opens at run time is there
+/// (jackd2's, or PipeWire's under `pw-jack`).
+#[cfg(target_os = "linux")]
+fn jack_library_loads() -> bool {
+    // SAFETY: dlopen/dlclose with a valid C string; the handle is closed
+    // at once and nothing from the library is called.
+    unsafe {
+        let handle = libc::dlopen(c"libjack.so.0".as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL);
+        if handle.is_null() {
+            return false;
+        }
+        libc::dlclose(handle);
+    }
+    true
+}
+
+#[cfg(not(target_os = "linux"))]
+fn jack_library_loads() -> bool {
+    true
 }
 
 /// An output device as `--list-audio` shows it: the name the system
@@ -328,7 +371,11 @@ fn devices(
 }
 
 fn entry(device: &rodio::cpal::Device) -> Option<DeviceEntry> {
-    let name = device.description().ok().map(|d| d.name().to_owned());
+    let description = device.description().ok();
+    if description.as_ref().map(|d| d.direction()) == Some(rodio::cpal::DeviceDirection::Input) {
+        return None;
+    }
+    let name = description.map(|d| d.name().to_owned());
     let id = device.id().ok().map(|id| id.id().to_owned());
     match (name, id) {
         (Some(name), Some(id)) => Some(DeviceEntry { name, id }),
@@ -374,6 +421,18 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     };
     let default = device.default_output_config().map_err(refused)?;
     let mut config = default.config();
+    // A server with one period for everyone (JACK) takes no other: use its.
+    let (buffer_frames, server_note) = match *default.buffer_size() {
+        rodio::cpal::SupportedBufferSize::Range { min, max }
+            if min == max && min != buffer_frames && min > 0 =>
+        {
+            let note = format!(
+                "the server runs {min}-frame periods, not the {buffer_frames} asked for; using them"
+            );
+            (min, Some(note))
+        }
+        _ => (buffer_frames, None),
+    };
     config.buffer_size = BufferSize::Fixed(buffer_frames);
     let timing = Arc::new(Timing::default());
     let (stream, mixer, fallback_note) =
@@ -410,7 +469,7 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
         )),
         (note, ..) => note,
     };
-    let fallback_note = fallback_note.or_else(|| {
+    let fallback_note = fallback_note.or(server_note).or_else(|| {
         let buffer = u64::from(got.or(asked)?);
         let delay =
             timing.delay_ns.load(Ordering::Relaxed) * u64::from(config.sample_rate) / 1_000_000_000;

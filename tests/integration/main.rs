@@ -6,6 +6,7 @@
 //! --all-targets` still works.
 #![cfg(target_os = "linux")]
 
+mod jack;
 mod list;
 mod monitor;
 mod pipewire;

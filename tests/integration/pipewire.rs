@@ -13,6 +13,7 @@ use crate::sound::{pitch_hz, read_wav_with_python, scratch};
 use crate::util::Run;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The sink the server plays into (nothing behind it).
@@ -26,7 +27,11 @@ const RATE: u32 = 48_000;
 pub struct HeadlessPipewire {
     dir: PathBuf,
     children: Vec<Child>,
+    _turn: MutexGuard<'static, ()>,
 }
+
+/// Held by the one running server.
+static TURN: Mutex<()> = Mutex::new(());
 
 /// The programs the server needs, or why they cannot run here.
 fn missing_programs() -> Option<String> {
@@ -60,6 +65,9 @@ impl HeadlessPipewire {
     /// Starts the server with a null sink at 48 kHz; `None` (with a
     /// printed reason) when PipeWire is not installed.
     pub fn start(name: &str) -> Option<HeadlessPipewire> {
+        // One server at a time: two busy graphs on a small machine starve
+        // each other.
+        let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(reason) = missing_programs() {
             eprintln!(
                 "skipped: no PipeWire here ({reason}; scripts/install-deps.sh test installs it)"
@@ -84,6 +92,7 @@ impl HeadlessPipewire {
         let mut server = HeadlessPipewire {
             dir,
             children: Vec::new(),
+            _turn: turn,
         };
         let bus = server.dir.join("run/bus");
         server.spawn(
@@ -242,11 +251,14 @@ fn notes_file(path: &Path, notes: &[(u8, u32, u32)]) {
 }
 
 /// Records `seconds` of what reaches the sink into `wav` (16-bit stereo)
-/// with `jack_rec` on PipeWire's JACK, once it is connected.
-fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path) -> Child {
+/// with `jack_rec` on PipeWire's JACK, once it is connected. It asks for
+/// `quantum`-frame periods: PipeWire's JACK clients lock the quantum while
+/// they run (`node.lock-quantum`), so the recorder must not hold another.
+fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path, quantum: u32) -> Child {
     let mut recorder = server.start_client(
         server
             .command("pw-jack")
+            .env("PIPEWIRE_LATENCY", format!("{quantum}/{RATE}"))
             .args(["jack_rec", "-b", "16", "-d", &seconds.to_string(), "-f"])
             .arg(wav)
             .args([
@@ -269,11 +281,11 @@ fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path) -> Child {
     recorder
 }
 
-/// Sounding stretches of `samples` (louder than 0.01; gaps under 200 ms
-/// bridged, as a dropout on a busy machine is not a new note): (first,
-/// last) sample.
+/// Sounding stretches of `samples` (louder than 0.01; gaps under 300 ms
+/// bridged, as a dropout of a debug build on a busy machine is not a new
+/// note, and the notes are 600 ms apart): (first, last) sample.
 fn sounds(samples: &[f32]) -> Vec<(usize, usize)> {
-    let gap = RATE as usize / 5;
+    let gap = RATE as usize * 3 / 10;
     let mut found: Vec<(usize, usize)> = Vec::new();
     for (i, s) in samples.iter().enumerate() {
         if s.abs() <= 0.01 {
@@ -298,34 +310,30 @@ fn play(server: &HeadlessPipewire, args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
-#[test]
-fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
-    let Some(server) = HeadlessPipewire::start("alsa") else {
-        return;
-    };
+/// A4, E5, A5: one second apart, after a second of silence (key, start
+/// ms, length ms).
+const NOTES: [(u8, u32, u32); 3] = [(69, 1000, 400), (76, 2000, 400), (81, 3000, 400)];
+
+/// Plays [`NOTES`] with `play` and `args` (after `--file`) while recording
+/// the sink; checks that every note is heard in tune, whole, and one second
+/// after the last within a `quantum`-frame period. Returns what play said.
+fn play_and_hear(server: &HeadlessPipewire, program: &[&str], args: &[&str], quantum: u32) -> Run {
     let midi = server.dir().join("notes.mid");
-    // A4, E5, A5: one second apart, after a second of silence.
-    let notes = [(69, 1000, 400), (76, 2000, 400), (81, 3000, 400)];
-    notes_file(&midi, &notes);
+    notes_file(&midi, &NOTES);
     let wav = server.dir().join("heard.wav");
     // Eight seconds: the notes end at 3.4 s, after play has started, which
     // on a busy machine takes a while.
-    let recorder = record_sink(&server, 8, &wav);
-    // ALSA's `pipewire` PCM, as `aplay -D pipewire` takes it; 1024-frame
-    // buffers, PipeWire's own default quantum.
-    let run = play(
-        &server,
-        &[
-            "--file",
-            midi.to_str().unwrap(),
-            "--preset",
-            "organ",
-            "--audio-device",
-            "pipewire",
-            "--buffer",
-            "1024",
-        ],
-    );
+    let recorder = record_sink(server, 8, &wav, quantum);
+    let binary = env!("CARGO_BIN_EXE_composer-probe");
+    let mut command = server.command(program.first().copied().unwrap_or(binary));
+    if !program.is_empty() {
+        command.args(&program[1..]).arg(binary);
+    }
+    command
+        .args(["play", "--preset", "organ", "--file"])
+        .arg(&midi)
+        .args(args);
+    let run = Run::from_output(command.output().expect("binary runs"));
     let recorded = recorder.wait_with_output().expect("jack_rec ends");
     assert!(
         recorded.status.success(),
@@ -333,12 +341,6 @@ fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
         String::from_utf8_lossy(&recorded.stderr)
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("sound on \"PipeWire Sound Server\", 48000 Hz"),
-        "{}",
-        run.stderr
-    );
 
     let (rate, left) = read_wav_with_python(&wav);
     assert_eq!(rate, RATE);
@@ -353,8 +355,8 @@ fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
         "three notes, apart: {heard:?}; {}",
         run.stderr
     );
-    let quantum = 1024.0 / f64::from(RATE);
-    for (index, ((first, last), (key, _, length))) in heard.iter().zip(notes).enumerate() {
+    let period = f64::from(quantum) / f64::from(RATE);
+    for (index, ((first, last), (key, _, length))) in heard.iter().zip(NOTES).enumerate() {
         let want = 440.0 * 2f64.powf((f64::from(key) - 69.0) / 12.0);
         let pitch = pitch_hz(&left[first + 2_400..], RATE);
         assert!(
@@ -363,18 +365,65 @@ fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
         );
         let seconds = (last - first) as f64 / f64::from(RATE);
         assert!(
-            seconds >= f64::from(length) / 1000.0 - quantum,
+            seconds >= f64::from(length) / 1000.0 - period,
             "note {index} lasts its {length} ms (plus release): {seconds:.3} s"
         );
     }
-    // Notes one second apart are heard one second apart, within a quantum.
+    // Notes one second apart are heard one second apart, within a period
+    // and 20 ms (less than an ear notices; the file player's thread is not
+    // real-time and the test machine is busy).
     for pair in heard.windows(2) {
         let apart = (pair[1].0 - pair[0].0) as f64 / f64::from(RATE);
         assert!(
-            (apart - 1.0).abs() <= quantum,
+            (apart - 1.0).abs() <= period + 0.020,
             "one second apart, heard {apart:.4} s apart: {heard:?}"
         );
     }
+    run
+}
+
+#[test]
+fn play_through_alsa_into_pipewire_is_heard_in_tune_and_in_time() {
+    let Some(server) = HeadlessPipewire::start("alsa") else {
+        return;
+    };
+    // ALSA's `pipewire` PCM, as `aplay -D pipewire` takes it; 1024-frame
+    // buffers, PipeWire's own default quantum.
+    let run = play_and_hear(
+        &server,
+        &[],
+        &["--audio-device", "pipewire", "--buffer", "1024"],
+        1024,
+    );
+    assert!(
+        run.stderr
+            .contains("sound on \"PipeWire Sound Server\", 48000 Hz, 1024-frame buffer"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.stop(), "the server's processes all stopped");
+}
+
+#[test]
+fn play_through_pipewires_jack_is_heard_in_tune_and_in_time_at_the_buffer_asked() {
+    let Some(server) = HeadlessPipewire::start("jack") else {
+        return;
+    };
+    // PipeWire's default quantum is 1024; play asks for 256 (and so does
+    // the recorder, which would otherwise lock the quantum at 1024).
+    let run = play_and_hear(
+        &server,
+        &["pw-jack"],
+        &["--audio-host", "jack", "--buffer", "256"],
+        256,
+    );
+    assert!(
+        run.stderr
+            .contains("sound on \"JACK Output\", 48000 Hz, 256-frame buffer"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
     assert!(server.stop(), "the server's processes all stopped");
 }
 
@@ -421,6 +470,23 @@ fn the_latency_play_prints_counts_pipewires_quantum() {
         run.stderr
     );
     assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+    // Through PipeWire's JACK likewise: play asks for its buffer and gets it.
+    let run = Run::from_output(
+        server
+            .command("pw-jack")
+            .arg(env!("CARGO_BIN_EXE_composer-probe"))
+            .args(["play", "--audio-host", "jack", "--buffer", "128", "--file"])
+            .arg(&midi)
+            .output()
+            .expect("pw-jack runs"),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("128-frame buffer, 2.7 ms output latency;"),
+        "{}",
+        run.stderr
+    );
     // Another program holds the quantum at 1024: the printed latency
     // counts it, and a note says why it is higher than the buffer.
     let forced = server
