@@ -262,17 +262,20 @@ impl Drop for Pipewire {
     }
 }
 
-/// The playback latency PipeWire's JACK reports for the ports cpal
-/// connects to (`system:playback_1`, the default sink), MAX.
-fn pipewire_playback_latency() -> Option<u32> {
+/// The playback latency PipeWire's JACK reports for the null sink's ports
+/// (`jack_lsp -l`), MAX; at least one period, the graph cycle that carries
+/// a buffer to the sink. (The null sink reports 0 frames, where jackd's
+/// dummy driver reports two periods: the rows differ by that accounting.)
+fn pipewire_playback_latency(period: u32) -> Option<u32> {
     let out = Command::new("jack_lsp")
-        .args(["-l", "system:playback_1"])
+        .args(["-l", "cp-latency-sink:playback_FL"])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.contains("playback latency"))?;
     let range = line.split('[').nth(1)?.split(']').next()?;
-    range.split_whitespace().nth(1)?.parse().ok()
+    let reported: u32 = range.split_whitespace().nth(1)?.parse().ok()?;
+    Some(reported.max(period))
 }
 
 fn run_pipewire(period: u32, notes: usize) -> Result<LatencyReport, String> {
@@ -282,7 +285,7 @@ fn run_pipewire(period: u32, notes: usize) -> Result<LatencyReport, String> {
     let config = LatencyConfig {
         period_frames: period,
         notes,
-        playback_latency_frames: pipewire_playback_latency(),
+        playback_latency_frames: pipewire_playback_latency(period),
         ..LatencyConfig::default()
     };
     latency::measure(&config).map_err(|e| e.to_string())
