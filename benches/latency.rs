@@ -21,6 +21,15 @@
 //! on a busy machine its cycles then slip (JACK reports xruns) and the
 //! figures measure the scheduler more than this program.
 //!
+//! `LATENCY_SERVER=pipewire`, run under `pw-jack` (as
+//! `scripts/bench-latency.sh` does after the JACK run), measures through
+//! PipeWire's JACK instead: for each period a headless PipeWire (session
+//! bus, `pipewire`, `wireplumber`, a null sink, private runtime folders)
+//! started here and stopped after, with no configuration but what `play`
+//! asks for (`PIPEWIRE_LATENCY` = the period, see
+//! `audio::device::ask_pipewire_period`). The playback latency added is
+//! what PipeWire reports for its playback ports.
+//!
 //! Run with `scripts/bench-latency.sh` (installs JACK) or
 //! `cargo bench --features jack --bench latency`. Knobs: `LATENCY_NOTES`
 //! (default 200 per period), `LATENCY_PERIODS` (default `64,128,256`),
@@ -154,6 +163,134 @@ fn playback_latency(name: &str) -> Option<u32> {
     range.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A headless PipeWire this benchmark started (session bus, pipewire,
+/// wireplumber, a null sink), in private runtime folders this process
+/// points its environment at; stopped when dropped.
+struct Pipewire {
+    dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Pipewire {
+    fn start(tag: &str) -> Result<Pipewire, String> {
+        let dir = std::env::temp_dir().join(format!("cp-latency-pw-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let conf = dir.join("config/pipewire/pipewire.conf.d");
+        for sub in [dir.join("run"), dir.join("state"), conf.clone()] {
+            std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        }
+        std::fs::write(
+            conf.join("50-null-sink.conf"),
+            format!(
+                "context.objects = [ {{ factory = adapter args = {{ \
+                 factory.name = support.null-audio-sink node.name = \"cp-latency-sink\" \
+                 media.class = \"Audio/Sink\" audio.position = [ FL FR ] \
+                 audio.rate = {RATE} object.linger = true }} }} ]\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        // This process is the JACK client: its own environment names the server.
+        let bus = dir.join("run/bus");
+        std::env::set_var("XDG_RUNTIME_DIR", dir.join("run"));
+        std::env::set_var("XDG_CONFIG_HOME", dir.join("config"));
+        std::env::set_var("XDG_STATE_HOME", dir.join("state"));
+        std::env::set_var(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", bus.display()),
+        );
+        let mut server = Pipewire {
+            dir,
+            children: Vec::new(),
+        };
+        let address = format!("--address=unix:path={}", bus.display());
+        for command in [
+            vec!["dbus-daemon", "--session", &address, "--nofork"],
+            vec!["pipewire"],
+            vec!["wireplumber"],
+        ] {
+            let child = Command::new(command[0])
+                .args(&command[1..])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    format!(
+                        "`{}` failed to start: {e} (install pipewire, wireplumber, dbus)",
+                        command[0]
+                    )
+                })?;
+            server.children.push(child);
+            if command[0] == "dbus-daemon" {
+                let started = Instant::now();
+                while !bus.exists() && started.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        let started = Instant::now();
+        loop {
+            let ready = Command::new("wpctl")
+                .args(["inspect", "@DEFAULT_AUDIO_SINK@"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cp-latency-sink"));
+            if ready {
+                return Ok(server);
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                return Err("PipeWire's null sink did not appear within 20 s".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Pipewire {
+    fn drop(&mut self) {
+        while let Some(mut child) = self.children.pop() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && !matches!(child.try_wait(), Ok(Some(_))) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The playback latency PipeWire's JACK reports for the null sink's ports
+/// (`jack_lsp -l`), MAX; at least one period, the graph cycle that carries
+/// a buffer to the sink. (The null sink reports 0 frames, where jackd's
+/// dummy driver reports two periods: the rows differ by that accounting.)
+fn pipewire_playback_latency(period: u32) -> Option<u32> {
+    let out = Command::new("jack_lsp")
+        .args(["-l", "cp-latency-sink:playback_FL"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("playback latency"))?;
+    let range = line.split('[').nth(1)?.split(']').next()?;
+    let reported: u32 = range.split_whitespace().nth(1)?.parse().ok()?;
+    Some(reported.max(period))
+}
+
+fn run_pipewire(period: u32, notes: usize) -> Result<LatencyReport, String> {
+    let _server = Pipewire::start(&period.to_string())?;
+    // What `play --audio-host jack --buffer PERIOD` asks of PipeWire.
+    std::env::set_var("PIPEWIRE_LATENCY", format!("{period}/{RATE}"));
+    let config = LatencyConfig {
+        period_frames: period,
+        notes,
+        playback_latency_frames: pipewire_playback_latency(period),
+        ..LatencyConfig::default()
+    };
+    latency::measure(&config).map_err(|e| e.to_string())
+}
+
 fn run(name: &str, period: u32, notes: usize, realtime: bool) -> Result<LatencyReport, String> {
     let _server = Server::start(name, period, realtime)?;
     let config = LatencyConfig {
@@ -171,7 +308,7 @@ fn ms(value: Option<f64>) -> String {
 
 fn print_table(reports: &[LatencyReport], mode: &str) {
     println!();
-    println!("key-to-sound latency, JACK dummy server ({mode}), {RATE} Hz; jitter = p99 − p1");
+    println!("key-to-sound latency, {mode}, {RATE} Hz; jitter = p99 − p1");
     let row = |cells: [&str; 10]| {
         println!(
             "{:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7}",
@@ -254,22 +391,34 @@ fn main() -> ExitCode {
         println!("latency: run with `cargo bench --features jack --bench latency`");
         return ExitCode::SUCCESS;
     }
+    let notes = env_or("LATENCY_NOTES", 200usize);
+    if std::env::var("LATENCY_SERVER").is_ok_and(|v| v == "pipewire") {
+        return run_all(
+            "PipeWire's JACK (pw-jack), headless, null sink",
+            &mut |period| run_pipewire(period, notes),
+        );
+    }
     // libjack reads the server name from here; set before any thread starts.
     let name = format!("composer-probe-latency-{}", std::process::id());
     std::env::set_var("JACK_DEFAULT_SERVER", &name);
-    let notes = env_or("LATENCY_NOTES", 200usize);
     let realtime = std::env::var("LATENCY_JACK").map_or(true, |v| v != "no-realtime");
     let mode = if realtime {
-        "jackd -R: real-time scheduling"
+        "JACK dummy server (jackd -R: real-time scheduling)"
     } else {
-        "jackd --no-realtime"
+        "JACK dummy server (jackd --no-realtime)"
     };
+    run_all(mode, &mut |period| run(&name, period, notes, realtime))
+}
+
+/// Measures every period with `measure` and prints the table.
+fn run_all(mode: &str, measure: &mut dyn FnMut(u32) -> Result<LatencyReport, String>) -> ExitCode {
+    let notes = env_or("LATENCY_NOTES", 200usize);
 
     let mut reports = Vec::new();
     let mut failed = false;
     for period in periods() {
         eprintln!("latency: {period}-frame periods, {notes} notes…");
-        match run(&name, period, notes, realtime) {
+        match measure(period) {
             Ok(report) => reports.push(report),
             Err(error) => {
                 eprintln!("latency: {period}-frame periods: {error}");

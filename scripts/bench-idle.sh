@@ -12,13 +12,17 @@
 # The JACK server is `jackd -R -d dummy -r 48000 -p 128` (IDLE_PERIOD
 # overrides 128, play's default buffer). It runs real-time: without -R the
 # dummy driver here misses its own deadlines over a hundred times a second
-# and every client pays for the xrun notifications. Installs JACK when
-# missing; builds with the `jack` feature.
+# and every client pays for the xrun notifications.
+# Then the same on PipeWire's JACK (IDLE_PIPEWIRE=no skips it): a headless
+# PipeWire with a null sink in private runtime folders, and under `pw-jack`
+#   - `composer-probe play --audio-host jack --keys` (asking for the period);
+#   - `jack_simple_client` at the same period (PIPEWIRE_LATENCY).
+# Installs JACK and PipeWire when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --quiet --features jack
+cargo build --release --quiet
 seconds=${1:-20}
 rounds=${IDLE_ROUNDS:-3}
 period=${IDLE_PERIOD:-128}
@@ -26,9 +30,13 @@ export JACK_DEFAULT_SERVER="composer-probe-idle-$$"
 export JACK_NO_AUDIO_RESERVATION=1
 # A tmux server of our own, so the terminals see this JACK server's name.
 tmux_socket="cp-idle-$$"
+pw_pids=()
 cleanup() {
   tmux -L "$tmux_socket" kill-server 2>/dev/null || true
   [ -n "${jackd_pid:-}" ] && kill "$jackd_pid" 2>/dev/null || true
+  for pid in "${pw_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "${pw_dir:-}" ] && rm -rf "$pw_dir"
+  return 0
 }
 trap cleanup EXIT
 jackd -R -d dummy -r 48000 -p "$period" >/dev/null 2>&1 &
@@ -78,7 +86,40 @@ for round in $(seq "$rounds"); do
     fluidsynth -a jack -m jack -r 48000 -o audio.jack.autoconnect=1 /usr/share/sounds/sf2/FluidR3_GM.sf2
   measure "jack_simple_client (JACK floor)" 3 jack_simple_client
 done
-echo "JACK dummy server: 48000 Hz, $period-frame periods; each program alone, $rounds × $seconds s, nobody playing"
+kill "$jackd_pid" 2>/dev/null || true
+jackd_pid=
+
+# The same pair on PipeWire's JACK, on a headless PipeWire of our own.
+if [ "${IDLE_PIPEWIRE:-yes}" != no ]; then
+  pw_dir=$(mktemp -d)
+  mkdir -p "$pw_dir/run" "$pw_dir/state" "$pw_dir/config/pipewire/pipewire.conf.d"
+  chmod 700 "$pw_dir/run"
+  cat >"$pw_dir/config/pipewire/pipewire.conf.d/50-null-sink.conf" <<CONF
+context.objects = [ { factory = adapter args = { factory.name = support.null-audio-sink
+  node.name = "cp-idle-sink" media.class = "Audio/Sink" audio.position = [ FL FR ]
+  audio.rate = 48000 object.linger = true } } ]
+CONF
+  pw_env="XDG_RUNTIME_DIR=$pw_dir/run XDG_CONFIG_HOME=$pw_dir/config XDG_STATE_HOME=$pw_dir/state DBUS_SESSION_BUS_ADDRESS=unix:path=$pw_dir/run/bus"
+  env $pw_env dbus-daemon --session --address="unix:path=$pw_dir/run/bus" --nofork >/dev/null 2>&1 &
+  pw_pids+=($!)
+  for _ in $(seq 100); do [ -S "$pw_dir/run/bus" ] && break; sleep 0.05; done
+  env $pw_env pipewire >/dev/null 2>&1 &
+  pw_pids+=($!)
+  env $pw_env wireplumber >/dev/null 2>&1 &
+  pw_pids+=($!)
+  for _ in $(seq 200); do
+    env $pw_env wpctl inspect @DEFAULT_AUDIO_SINK@ 2>/dev/null | grep -q cp-idle-sink && break
+    sleep 0.1
+  done
+  for round in $(seq "$rounds"); do
+    measure "pw-jack composer-probe play" 5 \
+      env $pw_env pw-jack target/release/composer-probe play --audio-host jack --buffer "$period" --keys
+    measure "pw-jack jack_simple_client" 3 \
+      env $pw_env PIPEWIRE_LATENCY="$period/48000" pw-jack jack_simple_client
+  done
+fi
+
+echo "JACK dummy server, then headless PipeWire's JACK: 48000 Hz, $period-frame periods; each program alone, $rounds × $seconds s, nobody playing"
 awk -F'|' '
   { n[$1]++; cpu[$1, n[$1]] = $2; rss[$1] = $3; own[$1] = $4; shm[$1] = $5; thr[$1] = $6
     if (!($1 in order)) { order[$1] = ++names; name[names] = $1 } }

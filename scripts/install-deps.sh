@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what composer-probe needs and is missing, on Debian or Ubuntu.
 #   scripts/install-deps.sh          what building and running needs
-#   scripts/install-deps.sh test     ... plus what the tests need (umockdev)
+#   scripts/install-deps.sh test     ... plus what the tests need (umockdev,
+#                                    a headless PipeWire)
 #   scripts/install-deps.sh bench    ... plus the benchmarks' peers and tools
 #                                    (hyperfine, the JACK server and library)
 #   scripts/install-deps.sh kernel   what the real-kernel lane needs (QEMU,
@@ -13,7 +14,10 @@ set -euo pipefail
 purpose=${1:-run}
 min_rust=1.85
 
-packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
+# libjack-jackd2-dev: the JACK host is in the default build; the binary
+# opens libjack.so.0 only when JACK is asked for, but building needs JACK's
+# pkg-config file (the jack-sys crate's build script asks for it).
+packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev libjack-jackd2-dev ca-certificates curl)
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files
@@ -24,6 +28,12 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # tests/fixtures/replug.py unplugs and replugs an emulated keyboard in one
   # run, which `umockdev-run` cannot do.
   packages+=(gir1.2-umockdev-1.0 python3-gi)
+  # tests/integration/pipewire.rs starts a headless PipeWire (session bus,
+  # wireplumber, a null sink) and plays into it through ALSA and JACK;
+  # jack_rec (jackd2) records what reached it, through pw-jack.
+  # pipewire-alsa makes PipeWire ALSA's machine-wide `default`; tests that
+  # capture through their own .asoundrc or ALSA_CONFIG_PATH override it.
+  packages+=(pipewire pipewire-bin wireplumber pipewire-alsa pipewire-jack dbus jackd2)
 fi
 if [ "$purpose" = kernel ]; then
   # scripts/test-kernel.sh: QEMU boots Debian's kernel (fetched by apt-get
@@ -33,8 +43,8 @@ if [ "$purpose" = kernel ]; then
 fi
 if [ "$purpose" = bench ]; then
   # hyperfine times whole commands; a JACK dummy server paces the latency
-  # and idle benchmarks (the `jack` cargo feature links libjack).
-  packages+=(hyperfine jackd2 libjack-jackd2-dev)
+  # and idle benchmarks.
+  packages+=(hyperfine jackd2)
 fi
 
 as_root() {

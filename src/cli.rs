@@ -207,7 +207,9 @@ pub struct PlayArgs {
     /// Frames per audio buffer: smaller is faster to respond; raise it if the sound crackles.
     #[arg(long, value_name = "FRAMES", default_value_t = DEFAULT_BUFFER_FRAMES)]
     pub buffer: u32,
-    /// Play on this output device (a unique part of its name; see --list-audio).
+    /// Play on this output device: a name or line --list-audio prints (or a
+    /// unique part of one), or an ALSA PCM name as `aplay -D` takes it
+    /// (`default`, `pipewire`, `hw:1,0`, `plughw:1`…).
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
     /// Sound system to play through: ALSA (Linux default), JACK (builds with
@@ -373,7 +375,7 @@ pub struct RecordArgs {
     /// Record takes with the keyboard's buttons into DIR: ● starts one, ■ saves it, ▶ plays it back.
     #[arg(long, value_name = "DIR")]
     pub takes: Option<PathBuf>,
-    /// Output device for ▶ playback (part of its name).
+    /// Output device for ▶ playback (see `play --audio-device`).
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
     /// Sound system for ▶ playback (see `play --audio-host`).

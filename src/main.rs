@@ -166,6 +166,8 @@ fn run_play(args: &PlayArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = args.config().unwrap_or_else(|m| usage_error("play", m));
+    // Still one thread: the environment may change.
+    audio::device::ask_pipewire_period(args.audio_host.as_deref(), args.buffer);
     config.engine.soundfont = load_soundfont(args.soundfont.as_deref())?;
     run_session(&config)
 }
@@ -212,7 +214,9 @@ fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
         text += &format!("{host}{default}:\n");
         match audio::device::list_devices(Some(host)) {
             Ok(devices) if devices.is_empty() => text += "  (no output device)\n",
-            Ok(devices) => devices.iter().for_each(|d| text += &format!("  {d}\n")),
+            Ok(devices) => devices
+                .iter()
+                .for_each(|d| text += &format!("  {}\n", d.label())),
             Err(error) if wanted_host.is_some() => return Err(error.into()),
             Err(error) => text += &format!("  (unavailable: {error})\n"),
         }
@@ -221,6 +225,8 @@ fn audio_listing(wanted_host: Option<&str>) -> anyhow::Result<String> {
 }
 
 fn run_record(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    // Still one thread: the environment may change.
+    audio::device::ask_pipewire_period(args.audio_host.as_deref(), args.buffer);
     run_session(&args.config().unwrap_or_else(|m| usage_error("record", m)))
 }
 

@@ -7,8 +7,10 @@
 #![cfg(target_os = "linux")]
 
 mod conventions;
+mod jack;
 mod list;
 mod monitor;
+mod pipewire;
 mod record;
 mod render;
 mod replug;

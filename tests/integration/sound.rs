@@ -476,3 +476,89 @@ fn render_with_the_default_soundfont_says_which_and_plays_in_tune() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Interleaved f32 stereo written by ALSA's file plugin: the left channel.
+pub fn read_raw_left(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .chunks_exact(8)
+        .map(|frame| f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]))
+        .collect()
+}
+
+#[test]
+fn audio_device_takes_the_listed_names_and_alsa_pcm_names() {
+    let dir = scratch("device-names");
+    let (default_raw, capture_raw) = (dir.join("default.raw"), dir.join("capture.raw"));
+    // Two outputs: ALSA's default, and a PCM named `capture` with a
+    // description, as a user's .asoundrc or a distribution declares them.
+    std::fs::write(
+        dir.join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n\
+             pcm.capture {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" \
+             hint {{ show on description \"Test capture file\" }} }}\n",
+            default_raw.display(),
+            capture_raw.display()
+        ),
+    )
+    .unwrap();
+    let listing = probe(&["play", "--list-audio"], Some(&dir));
+    assert_eq!(listing.code, Some(0), "{}", listing.stderr);
+    assert!(
+        listing
+            .stdout
+            .contains("  Default Audio Device [default]\n")
+            && listing.stdout.contains("  Test capture file [capture]\n"),
+        "{}",
+        listing.stdout
+    );
+    let midi = dir.join("a4.mid");
+    one_note_file(&midi, 69, 200);
+    // Each way of naming an output: the sound lands in that output's file.
+    for (wanted, raw) in [
+        ("Default Audio Device", &default_raw),
+        ("default", &default_raw),
+        ("Test capture file [capture]", &capture_raw),
+        ("Test capture file", &capture_raw),
+        ("capture", &capture_raw),
+        ("CAPTURE FILE", &capture_raw),
+    ] {
+        let _ = std::fs::remove_file(&default_raw);
+        let _ = std::fs::remove_file(&capture_raw);
+        let run = probe(
+            &[
+                "play",
+                "--file",
+                midi.to_str().unwrap(),
+                "--audio-device",
+                wanted,
+            ],
+            Some(&dir),
+        );
+        assert_eq!(run.code, Some(0), "{wanted}: {}", run.stderr);
+        let left = read_raw_left(raw);
+        assert!(
+            left.iter().any(|s| s.abs() > 0.01),
+            "{wanted}: the note reached {}",
+            raw.display()
+        );
+    }
+    // A name nothing has: one line that names what there is.
+    let run = probe(&["play", "--keys", "--audio-device", "hw:7,0"], Some(&dir));
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no audio output device matches \"hw:7,0\"")
+            && run.stderr.contains("\"Test capture file [capture]\""),
+        "{}",
+        run.stderr
+    );
+    // A part several names share: one line that names them.
+    let run = probe(&["play", "--keys", "--audio-device", "a"], Some(&dir));
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("part of several"), "{}", run.stderr);
+    std::fs::remove_dir_all(dir).unwrap();
+}

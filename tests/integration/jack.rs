@@ -1,0 +1,162 @@
+//! `play --audio-host jack` in the default build: against a JACK server
+//! running another period than `--buffer` (jackd's dummy driver, started
+//! and stopped here), with no server, and with no JACK library at all.
+
+use crate::util::Run;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `jackd -d dummy` under a name of its own, stopped on drop.
+struct DummyJack {
+    name: String,
+    child: Child,
+}
+
+impl DummyJack {
+    /// `None` (with a printed reason) when jackd is not installed.
+    fn start(tag: &str, period: u32) -> Option<DummyJack> {
+        let name = format!("cp-test-{tag}-{}", std::process::id());
+        let child = match Command::new("jackd")
+            .args(["--no-realtime", "-n", &name, "-d", "dummy", "-r", "48000"])
+            .args(["-p", &period.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(error) => {
+                eprintln!("skipped: cannot start jackd ({error}; scripts/install-deps.sh test installs jackd2)");
+                return None;
+            }
+        };
+        let server = DummyJack { name, child };
+        let started = Instant::now();
+        while !server
+            .command("jack_lsp")
+            .output()
+            .is_ok_and(|out| out.status.success())
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "jackd not ready after 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("JACK_DEFAULT_SERVER", &self.name)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("PIPEWIRE_LATENCY");
+        command
+    }
+}
+
+impl Drop for DummyJack {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the child we spawned and have not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn play_keys_briefly(mut command: Command) -> Run {
+    command
+        .arg(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["play", "--audio-host", "jack", "--file"])
+        .arg(crate::util::fixture("streams/running-status.mid"));
+    Run::from_output(command.output().expect("binary runs"))
+}
+
+#[test]
+fn a_jack_server_with_another_period_is_used_at_its_period() {
+    let Some(server) = DummyJack::start("period", 256) else {
+        return;
+    };
+    let mut command = server.command("env");
+    command.arg("--");
+    let run = play_keys_briefly(command);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sound on \"JACK Output\", 48000 Hz, 256-frame buffer")
+            && run
+                .stderr
+                .contains("the server runs 256-frame periods, not the 128 asked for; using them"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn no_jack_server_is_one_clear_line() {
+    let mut command = Command::new("env");
+    command
+        .env(
+            "JACK_DEFAULT_SERVER",
+            format!("cp-test-none-{}", std::process::id()),
+        )
+        .env_remove("RUST_BACKTRACE")
+        .arg("--");
+    let run = play_keys_briefly(command);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no JACK server is running"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn no_jack_library_is_one_clear_line() {
+    // Hide libjack.so.0 from this one process: a private mount namespace
+    // (root only) with /dev/null over every copy of the library.
+    let libraries: Vec<String> = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib",
+    ]
+    .iter()
+    .map(|dir| format!("{dir}/libjack.so.0"))
+    .filter(|path| std::path::Path::new(path).exists())
+    .collect();
+    let hide: String = libraries
+        .iter()
+        .map(|path| format!("mount --bind /dev/null {path} && "))
+        .collect();
+    let probe = Command::new("unshare")
+        .args(["-m", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !probe {
+        eprintln!("skipped: cannot make a private mount namespace here (needs root and unshare)");
+        return;
+    }
+    let mut command = Command::new("unshare");
+    command
+        .args(["-m", "sh", "-c", &format!("{hide}exec \"$@\""), "sh"])
+        .env_remove("RUST_BACKTRACE");
+    let run = play_keys_briefly(command);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no JACK library (libjack.so.0) is installed"),
+        "{}",
+        run.stderr
+    );
+}
