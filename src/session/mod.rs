@@ -90,7 +90,7 @@ impl Deck {
             self.notes += u64::from(synth.starts_note());
             self.hear(event.t_us, synth)?;
         }
-        self.takes.record(event, view);
+        self.takes.record(event, view)?;
         if let Some(thru) = self.thru.as_mut() {
             thru.send(&event.message);
         }
@@ -238,7 +238,7 @@ impl<'a> Session<'a> {
         let (duration, until_silence) = self.config.recording.stop_rules();
         loop {
             let now_us = self.stream.now_us();
-            self.deck.takes.flush_if_due(now_us, &mut self.view);
+            self.deck.takes.flush_if_due(now_us, &mut self.view)?;
             let (deck, input) = (&self.deck, &self.short_input);
             self.view
                 .refresh(|| deck.status(input, now_us))

@@ -9,6 +9,7 @@
 mod list;
 mod monitor;
 mod record;
+mod record_safety;
 mod replug;
 mod sound;
 mod tui;
