@@ -233,8 +233,10 @@ impl Recorder {
     /// without `force` gives [`RecordError::Exists`]; a directory that is
     /// missing or not writable gives [`RecordError::Unwritable`] (tested by
     /// creating the journal, `.<name>.journal` beside the output). A journal
-    /// already there (an unfinished take) gives
-    /// [`RecordError::UnfinishedTake`]. `now_us` is the stream clock now.
+    /// already there (an unfinished take, or one being written) gives
+    /// [`RecordError::UnfinishedTake`]; one that nobody writes and that holds
+    /// no event (left by a signal in a take's first moments) is replaced.
+    /// `now_us` is the stream clock now.
     pub fn start(
         output: &Path,
         options: RecordOptions,

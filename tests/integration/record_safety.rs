@@ -58,6 +58,19 @@ fn probe() -> Command {
     command
 }
 
+/// Starts `record --file SONG TAKE` (real-time replay), standard error
+/// discarded.
+fn start_record(song: &Path, take: &Path, stdout: Stdio) -> std::process::Child {
+    probe()
+        .args(["record", "--file"])
+        .arg(song)
+        .arg(take)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn run(command: &mut Command) -> Run {
     Run::from_output(command.output().unwrap())
 }
@@ -200,14 +213,7 @@ fn kill_9_at_any_moment_loses_no_event_that_was_shown() {
     let mut seed = 12;
     for round in 0..20 {
         let take = dir.join(format!("take{round}.mid"));
-        let mut child = probe()
-            .args(["record", "--file"])
-            .arg(&song)
-            .arg(&take)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = start_record(&song, &take, Stdio::piped());
         let wanted = 1 + (lcg(&mut seed) % 280) as usize;
         let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut shown = Vec::new();
@@ -248,14 +254,7 @@ fn a_signal_in_the_first_moments_leaves_nothing_that_blocks_the_next_record() {
     let take = dir.join("take.mid");
     let journal = dir.join(".take.mid.journal");
     for signal in ["-KILL", "-INT", "-TERM"] {
-        let mut child = probe()
-            .args(["record", "--file"])
-            .arg(&song)
-            .arg(&take)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = start_record(&song, &take, Stdio::null());
         // As soon as the journal exists: before any note was played.
         while !journal.exists() {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -338,7 +337,9 @@ fn a_full_disk_stops_the_take_once_and_recover_keeps_what_reached_it() {
         .skip(1)
         .filter_map(|line| {
             let line = std::str::from_utf8(line).ok()?;
-            let (_, hex) = line.split_once(' ')?;
+            // Event lines only: `TIME HEX` (not `a TIME` or `m TIME`).
+            let (time, hex) = line.split_once(' ')?;
+            time.parse::<u64>().ok()?;
             let kind = match hex.get(..1)? {
                 "9" => "on",
                 "8" => "off",
@@ -365,9 +366,14 @@ fn a_full_disk_stops_the_take_once_and_recover_keeps_what_reached_it() {
     let notes = note_events(&out);
     assert!(
         notes.len() >= journaled.len() && notes[..journaled.len()] == journaled[..],
-        "{} journaled, {} recovered",
+        "{} journaled, {} recovered; first difference at {:?}",
         journaled.len(),
-        notes.len()
+        notes.len(),
+        journaled
+            .iter()
+            .zip(&notes)
+            .position(|(a, b)| a != b)
+            .map(|n| (n, &journaled[n], &notes[n]))
     );
     drop(unmount);
     std::fs::remove_dir_all(dir).unwrap();
