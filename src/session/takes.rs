@@ -51,8 +51,15 @@ impl Takes {
             }
             takes.current = Some(Recorder::start(path, options.clone(), *force, 0)?);
         }
-        if let RecordChoice::Takes { dir } = choice {
-            record::check_takes_dir(dir)?;
+        if let RecordChoice::Takes { dir, asked } = choice {
+            match record::check_takes_dir(dir) {
+                Err(error) if *asked => return Err(error.into()),
+                Err(error) => view.status(&format!(
+                    "warning: ● cannot save takes: {}; pass --takes DIR",
+                    chain(&error)
+                )),
+                Ok(()) => {}
+            }
         }
         Ok(takes)
     }
@@ -124,7 +131,7 @@ impl Takes {
     /// Starts a new take in the takes directory. A take that cannot start
     /// is said on the status line; the session goes on.
     pub(crate) fn begin(&mut self, now_us: u64, view: &mut View) {
-        let RecordChoice::Takes { dir } = &self.choice else {
+        let RecordChoice::Takes { dir, .. } = &self.choice else {
             return;
         };
         let path = take_path(dir, &mut self.counter, SystemTime::now());
