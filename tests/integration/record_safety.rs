@@ -564,3 +564,35 @@ fn the_takes_folder_is_checked_at_the_start_and_a_failed_take_does_not_end_play(
     assert!(left.iter().any(|s| *s != 0.0), "the notes are in the WAV");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn play_in_a_folder_that_cannot_take_takes_starts_with_a_warning_unless_asked_for() {
+    let dir = scratch("safety-default-takes");
+    let song = dir.join("song.mid");
+    notes_file(&song, 2, 100, 0);
+    let wav = dir.join("heard.wav");
+    // /proc takes no new files, not even root's.
+    let default = run(probe()
+        .current_dir("/proc")
+        .args(["play", "--fast", "--file"])
+        .arg(&song)
+        .arg("--wav")
+        .arg(&wav));
+    assert_eq!(default.code, Some(0), "{}", default.stderr);
+    assert!(
+        default.stderr.contains("cannot save takes") && default.stderr.contains("--takes DIR"),
+        "{}",
+        default.stderr
+    );
+    assert!(wav.exists());
+    std::fs::remove_file(&wav).unwrap();
+    let asked = run(probe()
+        .args(["play", "--fast", "--takes", "/proc", "--file"])
+        .arg(&song)
+        .arg("--wav")
+        .arg(&wav));
+    assert_eq!(asked.code, Some(1), "{}", asked.stderr);
+    assert_eq!(asked.stderr.lines().count(), 1, "{}", asked.stderr);
+    assert!(!wav.exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
