@@ -249,9 +249,11 @@ pub struct PlayArgs {
     /// standard output is not a terminal).
     #[arg(long)]
     pub no_tui: bool,
-    /// Where the keyboard's ● button saves takes.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub takes: PathBuf,
+    /// Where the keyboard's ● button saves takes (default: the current
+    /// directory). A folder given here that cannot take them stops `play`
+    /// before it starts.
+    #[arg(long, value_name = "DIR")]
+    pub takes: Option<PathBuf>,
     /// How takes are written.
     #[command(flatten)]
     pub smf: SmfArgs,
@@ -296,7 +298,8 @@ impl PlayArgs {
             },
             panel: self.panel.map(PanelMap::from),
             recording: RecordChoice::Takes {
-                dir: self.takes.clone(),
+                dir: self.takes.clone().unwrap_or_else(|| PathBuf::from(".")),
+                asked: self.takes.is_some(),
             },
             record_options: self.smf.options()?,
             thru: self.thru.clone(),
@@ -401,7 +404,10 @@ impl RecordArgs {
     /// The session settings these flags mean.
     pub fn config(&self) -> Result<SessionConfig, String> {
         let recording = match (&self.output, &self.takes) {
-            (_, Some(dir)) => RecordChoice::Takes { dir: dir.clone() },
+            (_, Some(dir)) => RecordChoice::Takes {
+                dir: dir.clone(),
+                asked: true,
+            },
             (Some(path), None) => RecordChoice::Single {
                 path: path.clone(),
                 force: self.force,

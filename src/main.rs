@@ -265,6 +265,9 @@ fn run_recover(args: &RecoverArgs) -> anyhow::Result<ExitCode> {
         "composer-probe: recovered {}",
         session::describe_take(&summary)
     );
+    for warning in &summary.warnings {
+        say!("composer-probe: note: {warning}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

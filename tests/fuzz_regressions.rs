@@ -8,6 +8,7 @@
 use composer_probe::decode::bytes::ByteStreamDecoder;
 use composer_probe::decode::usb_midi::UsbMidiDecoder;
 use composer_probe::record::read::parse;
+use composer_probe::record::recover_bytes;
 use composer_probe::usb::descriptor::{
     find_midi_interface, parse_configuration, parse_device_blob,
 };
@@ -211,6 +212,65 @@ fn parse_allocates_in_proportion_to_the_input() {
     }
 }
 
+/// What the `journal` fuzz target checks: `recover` on the bytes either
+/// refuses them or writes a file the reader accepts, bounded by the input.
+fn journal_checks(data: &[u8]) -> Result<usize, String> {
+    let file = recover_bytes(data).map_err(|e| e.to_string())?;
+    assert!(
+        file.len() <= 8 * data.len() + 4096,
+        "{} bytes of journal made a {}-byte file",
+        data.len(),
+        file.len()
+    );
+    let events = parse(&file).map_err(|e| format!("recover wrote an unreadable file: {e}"))?;
+    Ok(events.len())
+}
+
+const JOURNAL_HEADER: &str =
+    r#"composer-probe journal 1 {"target":"take.mid","start_us":0,"options":{}}"#;
+
+/// Issue 12, defect 9: a time of u64::MAX (or any gap of centuries) made
+/// `recover` allocate 3 GB and write 462 MB of empty events.
+#[test]
+fn a_journal_time_of_u64_max_makes_a_small_file_with_little_memory() {
+    for ppq_bpm in [
+        r#"{}"#,
+        r#"{"ppq":32767,"bpm":60000000.0}"#,
+        r#"{"ppq":1,"bpm":4.0}"#,
+    ] {
+        let header = JOURNAL_HEADER.replace("{}", ppq_bpm);
+        let journal = format!(
+            "{header}\n0 903c64\n18446744073709551615 803c00\n9223372036854775807 903e64\na 18446744073709551615\n"
+        );
+        let (result, bytes) = allocated_by(|| journal_checks(journal.as_bytes()));
+        assert_eq!(
+            result,
+            Ok(2),
+            "{ppq_bpm}: the first note and its release at the end"
+        );
+        assert!(bytes < 1 << 20, "{ppq_bpm}: {bytes} bytes allocated");
+    }
+}
+
+/// Memory for `recover` stays proportional to the journal, whatever its
+/// times say.
+#[test]
+fn recover_allocates_in_proportion_to_the_input() {
+    let mut journal = format!("{JOURNAL_HEADER}\n");
+    let mut t: u64 = 0;
+    while journal.len() < 64 * 1024 {
+        journal += &format!("{t} 903c64\n{} 803c00\n", t + 1);
+        t = t.wrapping_mul(3).wrapping_add(1 << 40);
+    }
+    let (result, bytes) = allocated_by(|| journal_checks(journal.as_bytes()));
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        bytes <= 256 * journal.len(),
+        "{} input bytes, {bytes} allocated",
+        journal.len()
+    );
+}
+
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/seeds")
@@ -256,5 +316,11 @@ fn committed_seeds_pass_the_fuzz_checks() {
     for (_, data) in seeds("usb_midi") {
         let mut decoder = UsbMidiDecoder::with_sysex_cap(16);
         decoder.feed(&data, |_, _| {});
+    }
+    for (name, data) in seeds("journal") {
+        // Every seed is a journal with notes: a damaged header or a cut
+        // line costs settings or that line, never the file.
+        let events = journal_checks(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(events >= 2, "{name}: {events} events");
     }
 }

@@ -137,7 +137,46 @@ def smf_seeds():
     write("smf", "rmid-format2.mid", riff)
 
 
+JOURNAL_MAGIC = "composer-probe journal 1 "
+
+
+def journal_header(target="take.mid", start_us=0, **options):
+    opts = {"ppq": 480, "bpm": 120.0, "time_signature": [4, 4],
+            "split_channels": False, "keep_leading_silence": False,
+            "include_realtime": False, "track_name": "composer-probe take",
+            "deepcomposer_export": False}
+    opts.update(options)
+    import json
+    return JOURNAL_MAGIC + json.dumps(
+        {"target": target, "start_us": start_us, "options": opts},
+        separators=(",", ":")) + "\n"
+
+
+def journal_seeds():
+    body = ("1000 c005\n1500 903c64\n2000 b0407f\nm 2500\n500000 803c00\n"
+            "600000 e00040\n700000 f0431000f7\n800000 f3\na 1000000\n"
+            "900000 d040\n950000 a03c20\n1000000 b04000\n")
+    write("journal", "plain.journal", (journal_header() + body).encode())
+    write("journal", "split-ppq96.journal", (journal_header(
+        split_channels=True, ppq=96, bpm=200.5, time_signature=[7, 8],
+        include_realtime=True) + body + "1100000 f8\n1200000 913e64\n").encode())
+    write("journal", "deepcomposer-leading.journal", (journal_header(
+        start_us=10, deepcomposer_export=True, keep_leading_silence=True)
+        + body + "30000000 903c64\n").encode())
+    write("journal", "fastest-ticks.journal", (journal_header(
+        ppq=32767, bpm=60000000.0) + "0 903c64\n200000 803c00\n").encode())
+    write("journal", "huge-gap.journal", (journal_header() +
+        "1000 903c64\n18446744073709551615 903e64\na 18446744073709551615\n"
+        "500000 803c00\n").encode())
+    damaged = journal_header().replace('"ppq":480', '"ppq":4#0')
+    write("journal", "damaged-header.journal", (damaged + body).encode())
+    merged = journal_header()[:-1] + "_"
+    write("journal", "header-newline-lost.journal", (merged + body).encode())
+    write("journal", "cut-line.journal", (journal_header() + body + "1300000 90").encode())
+
+
 if __name__ == "__main__":
     descriptor_seeds()
     decoder_seeds()
     smf_seeds()
+    journal_seeds()

@@ -139,8 +139,8 @@ pub enum RecordError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A journal holds no recorded event.
-    #[error("{path} holds no recorded events, so there is nothing to recover; delete it")]
+    /// A journal holds no played note.
+    #[error("{path} holds no played notes, so there is nothing to recover; delete it")]
     NothingToRecover {
         /// The journal.
         path: PathBuf,
@@ -154,6 +154,24 @@ pub enum RecordError {
     UnfinishedTake {
         /// The leftover journal.
         journal: PathBuf,
+    },
+    /// The take holds no note, so no file was written (and an existing one
+    /// was left as it was).
+    #[error("no notes were played, so {path} was not written")]
+    NoNotes {
+        /// The file that was not written.
+        path: PathBuf,
+    },
+    /// An event came later after the take's start than a take can run;
+    /// it and the ones after it are left out.
+    #[error(
+        "events more than {} after the take's start are not recorded (the longest a take \
+         can be); stop and start a new take",
+        span(*span_us)
+    )]
+    TooLong {
+        /// The longest a take can run, µs.
+        span_us: u64,
     },
     /// The options cannot be written to a MIDI file.
     #[error("cannot record with these settings: {reason}")]
@@ -178,10 +196,23 @@ pub struct TakeSummary {
     /// Notes still sounding at the stop (or the cut) that were given their
     /// Note Off there.
     pub closed_notes: usize,
+    /// What the user should know about how the file was made (a damaged
+    /// journal header, events left out), one sentence each.
+    pub warnings: Vec<String>,
 }
 
-/// Records one take: keeps the events, journals them so a crash loses at
-/// most about a second, and writes the MIDI file at [`Recorder::finish`].
+/// A take's longest length for people: `24 h`, or seconds when shorter.
+fn span(span_us: u64) -> String {
+    if span_us % 3_600_000_000 == 0 {
+        format!("{} h", span_us / 3_600_000_000)
+    } else {
+        format!("{:.1} s", span_us as f64 / 1e6)
+    }
+}
+
+/// Records one take: keeps the events, journals each as it comes (kill -9
+/// loses nothing, a power cut at most half a second), and writes the MIDI
+/// file at [`Recorder::finish`].
 ///
 /// Dropping a recorder without finishing leaves the journal behind, to be
 /// turned into a file by [`recover`].
@@ -192,6 +223,8 @@ pub struct Recorder {
     journal: JournalWriter,
     take: Take,
     events: usize,
+    /// The take has run past its longest and said so.
+    too_long: bool,
     scratch: Vec<u8>,
 }
 
@@ -200,8 +233,10 @@ impl Recorder {
     /// without `force` gives [`RecordError::Exists`]; a directory that is
     /// missing or not writable gives [`RecordError::Unwritable`] (tested by
     /// creating the journal, `.<name>.journal` beside the output). A journal
-    /// already there (an unfinished take) gives
-    /// [`RecordError::UnfinishedTake`]. `now_us` is the stream clock now.
+    /// already there (an unfinished take, or one being written) gives
+    /// [`RecordError::UnfinishedTake`]; one that nobody writes and that holds
+    /// no event (left by a signal in a take's first moments) is replaced.
+    /// `now_us` is the stream clock now.
     pub fn start(
         output: &Path,
         options: RecordOptions,
@@ -228,7 +263,19 @@ impl Recorder {
             start_us: now_us,
             options: options.clone(),
         };
-        let journal = JournalWriter::create(&journal_path, &header, now_us).map_err(|e| {
+        let created = JournalWriter::create(&journal_path, &header, now_us).or_else(|e| {
+            // What a signal in the first moments of a take leaves (nothing
+            // recorded, nobody writing it) must not block the next one.
+            if e.kind() == std::io::ErrorKind::AlreadyExists
+                && journal::is_stale_and_empty(&journal_path)
+            {
+                let _ = std::fs::remove_file(&journal_path);
+                JournalWriter::create(&journal_path, &header, now_us)
+            } else {
+                Err(e)
+            }
+        });
+        let journal = created.map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 RecordError::UnfinishedTake {
                     journal: journal_path.clone(),
@@ -242,10 +289,11 @@ impl Recorder {
         })?;
         Ok(Recorder {
             output: output.to_owned(),
-            take: Take::new(now_us, options.keep_leading_silence),
+            take: Take::new(now_us, &options),
             options,
             journal,
             events: 0,
+            too_long: false,
             scratch: Vec::with_capacity(16),
         })
     }
@@ -257,9 +305,12 @@ impl Recorder {
     /// [`Recorder::mark_start`]); events before time zero (program,
     /// controllers...) are written at tick 0. The cable is ignored.
     ///
-    /// The event is kept even when journaling it fails (the error is still
-    /// returned, so the caller can warn): [`Recorder::finish`] can still
-    /// write the file.
+    /// The event is written to the journal file before this returns. It is
+    /// kept in the take even when journaling it fails; the error is
+    /// returned so the caller can stop the take ([`RecordError::Write`]:
+    /// everything before it is in the journal). An event later than the
+    /// longest a take can run is left out, with [`RecordError::TooLong`]
+    /// the first time.
     pub fn record(&mut self, event: &MidiEvent) -> Result<(), RecordError> {
         if matches!(event.message, EventMessage::Realtime(_)) && !self.options.include_realtime {
             return Ok(());
@@ -267,13 +318,20 @@ impl Recorder {
         let message = take::normalize(event.message.clone());
         self.scratch.clear();
         message.write_bytes(&mut self.scratch);
-        self.take.push(event.t_us, message);
+        if !self.take.push(event.t_us, message) {
+            if std::mem::replace(&mut self.too_long, true) {
+                return Ok(());
+            }
+            return Err(RecordError::TooLong {
+                span_us: self.take.span_us(),
+            });
+        }
         self.events += 1;
         self.journal
             .event(event.t_us, &self.scratch)
             .and_then(|()| {
-                if self.journal.flush_due(event.t_us) {
-                    self.journal.flush()
+                if self.journal.sync_due(event.t_us) {
+                    self.journal.sync()
                 } else {
                     Ok(())
                 }
@@ -292,21 +350,27 @@ impl Recorder {
         }
     }
 
-    /// Flushes the journal to disk when it holds events older than a
-    /// second (stream or wall clock); once the take has started, also
-    /// notes every second how long it has run, so a recovered take keeps
-    /// its trailing silence. Call it from the caller's loop, at least a few
-    /// times a second.
+    /// Syncs the journal to disk when it holds records written 0.4 s ago
+    /// (stream or wall clock); once the take has started, also notes every
+    /// second how long it has run, so a recovered take keeps its trailing
+    /// silence. Call it from the caller's loop at least every 0.1 s: a
+    /// power cut then loses at most half a second.
     pub fn flush_if_due(&mut self, now_us: u64) -> Result<(), RecordError> {
-        let due = self.journal.flush_due(now_us)
-            || (self.take.started() && self.journal.heartbeat_due(now_us));
-        if due {
-            self.journal
-                .alive(now_us)
-                .and_then(|()| self.journal.flush())
-                .map_err(|e| self.journal_error(e))?;
-        }
-        Ok(())
+        let alive =
+            self.take.started() && !self.take.is_too_late(now_us) && self.journal.alive_due(now_us);
+        let written = if alive {
+            self.journal.alive(now_us)
+        } else {
+            Ok(())
+        };
+        let synced = written.and_then(|()| {
+            if alive || self.journal.sync_due(now_us) {
+                self.journal.sync()
+            } else {
+                Ok(())
+            }
+        });
+        synced.map_err(|e| self.journal_error(e))
     }
 
     /// True once a Note On or a [`Recorder::mark_start`] has been seen (not
@@ -337,23 +401,31 @@ impl Recorder {
     /// sustain pedal its release (CC64 0) at the stop time, then End of
     /// Track. The file is written to a temporary file beside the output,
     /// synced, renamed into place, and the journal deleted. A take without
-    /// events gives a valid file with no notes. On error the journal stays.
+    /// notes writes no file (an existing one is left as it was), removes
+    /// its journal and gives [`RecordError::NoNotes`]. On any other error
+    /// the journal stays.
     pub fn finish(mut self, stop_us: u64) -> Result<TakeSummary, RecordError> {
-        // The file is what matters; a journal that cannot be flushed any
+        // The file is what matters; a journal that cannot be synced any
         // more is only a fallback.
-        let _ = self.journal.flush();
+        let _ = self.journal.sync();
         let written = smf::write_take(&self.take, stop_us, &self.options).map_err(|source| {
             RecordError::Write {
                 path: self.output.clone(),
                 source,
             }
         })?;
+        if written.notes == 0 {
+            let journal_path = self.journal.path().to_owned();
+            drop(self.journal);
+            let _ = std::fs::remove_file(&journal_path);
+            return Err(RecordError::NoNotes { path: self.output });
+        }
         files::write_atomically(&self.output, &written.bytes)?;
         let journal_path = self.journal.path().to_owned();
         drop(self.journal);
         let _ = std::fs::remove_file(&journal_path);
         files::sync_dir(&files::parent_dir(&self.output));
-        Ok(written.summary(self.output))
+        Ok(written.summary(self.output, Vec::new()))
     }
 
     fn journal_error(&self, source: std::io::Error) -> RecordError {
@@ -363,28 +435,29 @@ impl Recorder {
         }
     }
 
-    /// Test helper: ends like `kill -9` would, dropping whatever the
-    /// journal has not flushed.
+    /// Test helper: ends like `kill -9` would (what was written stays).
     #[cfg(test)]
     pub(crate) fn crash(self) {
-        self.journal.crash();
+        drop(self);
     }
 }
 
-/// Turns a journal left by a crash (kill -9, power loss) into a valid SMF
-/// holding every event up to its last complete line; notes still sounding
-/// are closed at the last time the journal knew of. The output defaults to
-/// the take's file (named in the journal, in the journal's directory), or
-/// `<take>.recovered.mid` beside it if that exists; an existing output is
-/// only overwritten with `force`. The journal is deleted once the file is in
-/// place.
+/// Turns a journal left by a crash (kill -9, power loss, a full disk) into
+/// a valid SMF holding every event up to its last complete line; notes
+/// still sounding are closed at the last time the journal knew of. A
+/// damaged header costs only the settings: the defaults are used and the
+/// summary's warnings say so. The output defaults to the take's file (named
+/// in the journal, or by the journal's own name, in the journal's
+/// directory), or `<take>.recovered.mid` beside it if that exists; an
+/// existing output is only overwritten with `force`. The journal is deleted
+/// once the file is in place.
 pub fn recover(
     journal: &Path,
     output: Option<&Path>,
     force: bool,
 ) -> Result<TakeSummary, RecordError> {
     let recovered = journal::read(journal)?;
-    if recovered.take.events.is_empty() {
+    if !recovered.take.started() {
         return Err(RecordError::NothingToRecover {
             path: journal.to_owned(),
         });
@@ -409,19 +482,119 @@ pub fn recover(
     if !force && output.symlink_metadata().is_ok() {
         return Err(RecordError::Exists { path: output });
     }
-    let options = &recovered.header.options;
-    options.validate()?;
-    let stop_us = recovered.take.last_us();
-    let written = smf::write_take(&recovered.take, stop_us, options).map_err(|source| {
-        RecordError::Write {
-            path: output.clone(),
-            source,
-        }
+    let written = recovered_smf(&recovered).map_err(|source| RecordError::Write {
+        path: output.clone(),
+        source,
     })?;
+    if written.notes == 0 {
+        return Err(RecordError::NothingToRecover {
+            path: journal.to_owned(),
+        });
+    }
     files::write_atomically(&output, &written.bytes)?;
     let _ = std::fs::remove_file(journal);
     files::sync_dir(&files::parent_dir(journal));
-    Ok(written.summary(output))
+    Ok(written.summary(output, recovery_warnings(&recovered)))
+}
+
+/// The SMF a journal read back turns into, stopped at the last time it
+/// knew of.
+fn recovered_smf(recovered: &journal::Recovered) -> std::io::Result<smf::Written> {
+    let stop_us = recovered.take.last_us();
+    smf::write_take(&recovered.take, stop_us, &recovered.header.options)
+}
+
+/// What `recover` tells about how it made the file.
+fn recovery_warnings(recovered: &journal::Recovered) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(reason) = &recovered.damaged_header {
+        warnings.push(format!(
+            "the journal's header is damaged ({reason}); every event was recovered, \
+             with the default settings (480 ticks per quarter note, 120 bpm, 4/4, format 0)"
+        ));
+    }
+    if recovered.take.too_late > 0 {
+        warnings.push(format!(
+            "{} event(s) more than {} after the take's start were left out (the longest a \
+             take can be)",
+            recovered.take.too_late,
+            span(recovered.take.span_us())
+        ));
+    }
+    warnings
+}
+
+/// `recover` on a journal's bytes, in memory: the MIDI file it would
+/// write. For fuzzing and tests; [`recover`] is the same on files.
+pub fn recover_bytes(journal: &[u8]) -> Result<Vec<u8>, RecordError> {
+    let recovered = journal::parse(journal, "take.mid").map_err(|reason| RecordError::Journal {
+        path: PathBuf::from("(journal bytes)"),
+        reason,
+    })?;
+    if !recovered.take.started() {
+        return Err(RecordError::NothingToRecover {
+            path: PathBuf::from("(journal bytes)"),
+        });
+    }
+    recovered_smf(&recovered)
+        .map(|written| written.bytes)
+        .map_err(|source| RecordError::Write {
+            path: PathBuf::from("(memory)"),
+            source,
+        })
+}
+
+/// Checks a folder takes will be saved in, before a session starts: it
+/// exists, is a directory, can be written (a file is created and removed)
+/// and has at least 1 MiB free.
+pub fn check_takes_dir(dir: &Path) -> Result<(), RecordError> {
+    let refuse = |reason: String| RecordError::Unwritable {
+        dir: dir.to_owned(),
+        reason,
+    };
+    match std::fs::metadata(dir) {
+        Err(_) => return Err(refuse("no such directory".to_owned())),
+        Ok(meta) if !meta.is_dir() => return Err(refuse("it is not a directory".to_owned())),
+        Ok(_) => {}
+    }
+    let probe = dir.join(format!(".composer-probe-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| refuse(e.to_string()))?;
+    let _ = std::fs::remove_file(&probe);
+    match free_bytes(dir) {
+        Some(free) if free < 1 << 20 => Err(refuse(format!(
+            "only {} KiB free; takes need room",
+            free / 1024
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Bytes free for an unprivileged user on `dir`'s file system, if known.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs only writes into the zeroed struct we pass.
+        let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is a valid C string and `stats` a valid pointer.
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stats) } != 0 {
+            return None;
+        }
+        // Both are 32 bits wide on some targets.
+        #[allow(clippy::useless_conversion)]
+        let free = u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize));
+        Some(free)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 /// Journals of unfinished takes in `dir` (`.<name>.journal` files that start
@@ -438,7 +611,11 @@ pub fn leftover_journals(dir: &Path) -> Vec<PathBuf> {
             name.starts_with('.') && name.ends_with(journal::EXTENSION)
         })
         .map(|entry| entry.path())
-        .filter(|path| path.is_file() && journal::looks_like_journal(path))
+        .filter(|path| {
+            path.is_file()
+                && journal::looks_like_journal(path)
+                && !journal::is_stale_and_empty(path)
+        })
         .collect();
     found.sort();
     found

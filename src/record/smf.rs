@@ -16,6 +16,20 @@ pub(crate) const MAX_TEMPO: u32 = 0xff_ffff;
 /// Bars a DeepComposer input melody may hold.
 pub(crate) const DEEPCOMPOSER_BARS: u64 = 8;
 
+/// The longest a take may run from its time zero: 24 hours.
+pub(crate) const MAX_TAKE_US: u64 = 24 * 3600 * 1_000_000;
+/// The latest tick a take may reach: readers keep absolute ticks in 32 bits.
+const MAX_TICKS: u64 = u32::MAX as u64;
+
+/// The longest a take written with `options` may run: [`MAX_TAKE_US`], or
+/// less where ticks are so short (high `ppq` and `bpm`) that 24 hours would
+/// pass [`MAX_TICKS`]. Every time gap in a file, and so the empty events
+/// that bridge long ones, is bounded by it.
+pub(crate) fn max_span_us(options: &RecordOptions) -> u64 {
+    let tempo = tempo_us_per_beat(options.bpm);
+    MAX_TAKE_US.min(us_at_tempo(MAX_TICKS, options.ppq.max(1), tempo))
+}
+
 /// The tempo `bpm` is written as: whole µs per quarter note, within what an
 /// SMF can hold (120 bpm when `bpm` is not a positive number).
 pub(crate) fn tempo_us_per_beat(bpm: f64) -> u32 {
@@ -65,13 +79,14 @@ pub(crate) struct Written {
 
 impl Written {
     /// The summary of this file at `path`.
-    pub fn summary(&self, path: PathBuf) -> TakeSummary {
+    pub fn summary(&self, path: PathBuf, warnings: Vec<String>) -> TakeSummary {
         TakeSummary {
             path,
             notes: self.notes,
             events: self.events,
             duration_us: self.duration_us,
             closed_notes: self.closed_notes,
+            warnings,
         }
     }
 }
@@ -120,7 +135,11 @@ pub(crate) fn write_take(
         .zero_us()
         .or(take.events.first().map(|e| e.t_us))
         .unwrap_or(stop_us);
-    let at = |t_us: u64| ticks_at_tempo(t_us.saturating_sub(zero), ppq, tempo);
+    // Nothing is placed past the longest take, however far the input's
+    // times run.
+    let latest = zero.saturating_add(take.span_us());
+    let stop_us = stop_us.min(latest);
+    let at = |t_us: u64| ticks_at_tempo(t_us.min(latest).saturating_sub(zero), ppq, tempo);
     let limit = options
         .deepcomposer_export
         .then(|| DEEPCOMPOSER_BARS * bar_ticks(options));
@@ -181,6 +200,9 @@ fn place(
         last_us: 0,
     };
     for event in &take.events {
+        if take.is_too_late(event.t_us) {
+            continue;
+        }
         let tick = at(event.t_us).max(placed.last_tick);
         if limit.is_some_and(|limit| tick >= limit) {
             break;

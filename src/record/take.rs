@@ -3,7 +3,7 @@
 //! when replaying a journal, so a recovered take starts where the live one
 //! would have.
 
-use super::is_note_start;
+use super::{is_note_start, RecordOptions};
 use crate::decode::message::{u7, ChannelMessage};
 use crate::input::event::EventMessage;
 
@@ -25,6 +25,11 @@ pub(crate) struct Take {
     mark_seen: bool,
     /// The latest time the take is known to have run to.
     last_us: u64,
+    /// The longest a take can run from its time zero (see
+    /// `smf::max_span_us`).
+    span_us: u64,
+    /// Events refused because they came after that.
+    pub too_late: usize,
     /// Everything recorded, in arrival order.
     pub events: Vec<Timed>,
 }
@@ -32,20 +37,29 @@ pub(crate) struct Take {
 impl Take {
     /// An empty take begun at `start_us` (time zero there with
     /// `keep_leading_silence`, otherwise at the first note or mark).
-    pub fn new(start_us: u64, keep_leading_silence: bool) -> Self {
+    pub fn new(start_us: u64, options: &RecordOptions) -> Self {
+        let keep_leading_silence = options.keep_leading_silence;
         Take {
             keep_leading_silence,
             zero_us: keep_leading_silence.then_some(start_us),
             note_seen: false,
             mark_seen: false,
             last_us: start_us,
+            span_us: super::smf::max_span_us(options),
+            too_late: 0,
             events: Vec::new(),
         }
     }
 
     /// Adds an event; the first Note On sets time zero unless a mark or
-    /// `keep_leading_silence` set it already.
-    pub fn push(&mut self, t_us: u64, message: EventMessage) {
+    /// `keep_leading_silence` set it already. An event after the longest a
+    /// take can run is refused (false) and counted in `too_late`: no time
+    /// gap, and so no file, grows without bound.
+    pub fn push(&mut self, t_us: u64, message: EventMessage) -> bool {
+        if self.is_too_late(t_us) {
+            self.too_late += 1;
+            return false;
+        }
         if !self.note_seen && is_note_start(&message) {
             self.note_seen = true;
             if !self.mark_seen && !self.keep_leading_silence {
@@ -54,6 +68,19 @@ impl Take {
         }
         self.seen(t_us);
         self.events.push(Timed { t_us, message });
+        true
+    }
+
+    /// `t_us` is past the longest a take can run from its time zero
+    /// (never before time zero is known: earlier events go at its start).
+    pub fn is_too_late(&self, t_us: u64) -> bool {
+        self.zero_us
+            .is_some_and(|zero| t_us.saturating_sub(zero) > self.span_us)
+    }
+
+    /// The longest this take can run from its time zero, µs.
+    pub fn span_us(&self) -> u64 {
+        self.span_us
     }
 
     /// A Record-button mark: time zero moves to `t_us` unless a note has
@@ -68,9 +95,11 @@ impl Take {
         true
     }
 
-    /// The take ran at least until `t_us`.
+    /// The take ran at least until `t_us` (ignored past its longest).
     pub fn seen(&mut self, t_us: u64) {
-        self.last_us = self.last_us.max(t_us);
+        if !self.is_too_late(t_us) {
+            self.last_us = self.last_us.max(t_us);
+        }
     }
 
     /// Time zero on the stream clock, once known.

@@ -388,7 +388,7 @@ fn hour_long_take(bpm: f64, ppq: u16, via_recorder: bool, exact: impl Fn(u64) ->
         }
         rec.finish(t).unwrap();
     } else {
-        let mut take = take::Take::new(start, false);
+        let mut take = take::Take::new(start, &options);
         for event in &events {
             take.push(event.t_us, event.message.clone());
         }
@@ -575,7 +575,7 @@ fn a_second_take_does_not_clobber_an_unfinished_one() {
 }
 
 #[test]
-fn the_journal_is_synced_within_a_second() {
+fn each_record_is_in_the_journal_file_as_it_comes() {
     let dir = TempDir::new("flush");
     let out = dir.path("take.mid");
     let journal = dir.path(".take.mid.journal");
@@ -583,18 +583,111 @@ fn the_journal_is_synced_within_a_second() {
     let mut rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
     assert_eq!(lines(), 1, "the header is on disk at once");
     rec.record(&at(100_000, on(0, 60, 100))).unwrap();
+    assert_eq!(lines(), 2, "the event is in the file at once");
     rec.flush_if_due(500_000).unwrap();
-    assert_eq!(lines(), 1, "buffered");
+    assert_eq!(lines(), 2, "no alive line before a second");
     rec.flush_if_due(1_100_000).unwrap();
-    assert_eq!(lines(), 3, "event + alive line after a second");
+    assert_eq!(lines(), 3, "an alive line after a second");
     rec.record(&at(1_200_000, off(0, 60, 0))).unwrap();
-    rec.record(&at(2_300_000, on(0, 62, 100))).unwrap();
-    assert_eq!(lines(), 5, "an event a second later flushes by itself");
+    assert_eq!(lines(), 4);
     rec.crash();
 }
 
 #[test]
-fn a_crashed_take_is_recovered_up_to_its_last_flush() {
+fn the_journal_is_synced_within_0_4_s_of_a_write() {
+    let dir = TempDir::new("sync");
+    let header = journal::JournalHeader {
+        target: "take.mid".into(),
+        start_us: 0,
+        options: RecordOptions::default(),
+    };
+    let mut writer = journal::JournalWriter::create(&dir.path(".j.journal"), &header, 0).unwrap();
+    assert!(!writer.sync_due(10 * S), "nothing written, nothing to sync");
+    writer.event(S, &[0x90, 60, 100]).unwrap();
+    assert!(!writer.sync_due(S + journal::SYNC_EVERY_US - 1));
+    assert!(writer.sync_due(S + journal::SYNC_EVERY_US));
+    writer.sync().unwrap();
+    assert!(!writer.sync_due(5 * S), "synced");
+}
+
+#[test]
+fn a_stale_empty_journal_does_not_block_the_next_take() {
+    let dir = TempDir::new("stale");
+    let out = dir.path("take.mid");
+    let rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
+    let live = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap_err();
+    assert!(
+        matches!(live, RecordError::UnfinishedTake { .. }),
+        "a journal being written is never taken: {live}"
+    );
+    rec.crash();
+    assert!(leftover_journals(&dir.0).is_empty(), "nothing to point at");
+    let mut rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
+    rec.record(&at(0, on(0, 60, 100))).unwrap();
+    assert_eq!(rec.finish(S).unwrap().notes, 1);
+}
+
+#[test]
+fn no_time_gap_grows_past_the_longest_take() {
+    let dir = TempDir::new("gap");
+    let out = dir.path("take.mid");
+    let mut rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
+    rec.record(&at(S, on(0, 60, 100))).unwrap();
+    let err = rec.record(&at(u64::MAX, off(0, 60, 0))).unwrap_err();
+    assert!(err.to_string().contains("24 h"), "{err}");
+    rec.record(&at(u64::MAX - 1, on(0, 62, 100))).unwrap();
+    let summary = rec.finish(u64::MAX).unwrap();
+    assert_eq!(summary.notes, 1);
+    assert_eq!(summary.duration_us, smf::MAX_TAKE_US);
+    assert!(std::fs::metadata(&out).unwrap().len() < 200);
+
+    // The fastest ticks: the longest take is shorter, the ticks bounded.
+    let fast = RecordOptions {
+        ppq: 32767,
+        bpm: 60_000_000.0,
+        ..RecordOptions::default()
+    };
+    let span = smf::max_span_us(&fast);
+    assert!(span < smf::MAX_TAKE_US);
+    assert!(ticks(span, 32767, 60_000_000.0) <= u64::from(u32::MAX));
+    let journal = format!(
+        "{} {}\n0 903c64\n{} 803c00\n18446744073709551615 903e64\n",
+        journal::MAGIC,
+        serde_json::json!({"target": "t.mid", "start_us": 0, "options": fast}),
+        span * 2
+    );
+    let bytes = recover_bytes(journal.as_bytes()).unwrap();
+    assert!(bytes.len() < 200, "{} bytes", bytes.len());
+}
+
+#[test]
+fn a_damaged_header_costs_the_settings_not_the_events() {
+    let text = format!(
+        "{} {{\"target\":\"x.mid\",\"start_us\":0,\"options\":{{\"ppq\":96}}}}\n0 903c64\n500000 803c00\n",
+        journal::MAGIC
+    );
+    let good = journal::parse(text.as_bytes(), "fallback.mid").unwrap();
+    assert_eq!((good.header.options.ppq, good.damaged_header), (96, None));
+    let damaged = text
+        .replacen("ppq", "pp#", 1)
+        .replacen("\"options\":{", "\"options\":[", 1);
+    let read = journal::parse(damaged.as_bytes(), "fallback.mid").unwrap();
+    assert_eq!(read.header.target, "fallback.mid");
+    assert_eq!(read.header.options, RecordOptions::default());
+    assert!(read.damaged_header.is_some());
+    assert_eq!(read.take.events.len(), 2);
+    let other = text.replacen("journal 1", "journal 7", 1);
+    assert!(journal::parse(other.as_bytes(), "f.mid")
+        .unwrap_err()
+        .contains("another version"));
+    assert_eq!(
+        journal::target_from_name(Path::new("/x/.take 1.mid.journal")),
+        "take 1.mid"
+    );
+}
+
+#[test]
+fn a_crashed_take_is_recovered_with_every_event_written() {
     let dir = TempDir::new("recover");
     let out = dir.path("take.mid");
     let options = RecordOptions {
@@ -607,8 +700,8 @@ fn a_crashed_take_is_recovered_up_to_its_last_flush() {
     rec.record(&at(2 * S + 480_000, on(0, 64, 90))).unwrap();
     rec.record(&at(2 * S + 960_000, off(0, 64, 0))).unwrap();
     rec.record(&at(3 * S, cc(0, 64, 127))).unwrap();
-    rec.flush_if_due(3 * S + 480_000).unwrap(); // a second after 2.48 s: synced
-    rec.record(&at(3 * S + 500_000, on(0, 67, 80))).unwrap(); // never synced
+    rec.flush_if_due(3 * S + 480_000).unwrap(); // synced
+    rec.record(&at(3 * S + 500_000, on(0, 67, 80))).unwrap(); // written, not synced
     let journal = rec.journal_path().to_owned();
     rec.crash();
     // The crash also cut a line in half.
@@ -620,10 +713,10 @@ fn a_crashed_take_is_recovered_up_to_its_last_flush() {
 
     let summary = recover(&journal, None, false).unwrap();
     assert_eq!(summary.path, out, "the take's own name");
-    assert_eq!(summary.notes, 2);
-    assert_eq!(summary.events, 5);
-    assert_eq!(summary.closed_notes, 1);
-    assert_eq!(summary.duration_us, 1_480_000, "up to the last sync");
+    assert_eq!(summary.notes, 3, "kill -9 loses nothing written");
+    assert_eq!(summary.events, 6);
+    assert_eq!(summary.closed_notes, 2);
+    assert_eq!(summary.duration_us, 1_500_000, "up to the last event");
     let file = read_back(&out);
     assert!(file.tracks[0].contains(&(0, Ev::Name("lost and found".into()))));
     assert_eq!(
@@ -634,8 +727,10 @@ fn a_crashed_take_is_recovered_up_to_its_last_flush() {
             (461, 0, note_on(64, 90)),
             (922, 0, note_off(64, 0)),
             (960, 0, control(64, 127)),
-            (1421, 0, note_off(60, 0)),
-            (1421, 0, control(64, 0)),
+            (1440, 0, note_on(67, 80)),
+            (1440, 0, note_off(60, 0)),
+            (1440, 0, note_off(67, 0)),
+            (1440, 0, control(64, 0)),
         ]
     );
     assert_eq!(
@@ -774,18 +869,18 @@ fn deepcomposer_export_is_one_track_of_at_most_eight_bars() {
 }
 
 #[test]
-fn an_empty_take_is_still_a_valid_file() {
+fn a_take_without_notes_writes_no_file_and_keeps_an_existing_one() {
     let dir = TempDir::new("empty");
     let out = dir.path("take.mid");
-    let rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
-    let summary = rec.finish(5 * S).unwrap();
-    assert_eq!(
-        (summary.notes, summary.events, summary.duration_us),
-        (0, 0, 0)
-    );
-    let file = read_back(&out);
-    assert_eq!(file.tracks.len(), 1);
-    assert!(file.midi(0).is_empty());
+    let mut rec = Recorder::start(&out, RecordOptions::default(), false, 0).unwrap();
+    rec.record(&at(S, cc(0, 64, 127))).unwrap();
+    let err = rec.finish(5 * S).unwrap_err();
+    assert!(matches!(err, RecordError::NoNotes { .. }), "{err}");
+    assert!(dir.listing().is_empty(), "no file and no journal");
+    std::fs::write(&out, b"precious").unwrap();
+    let rec = Recorder::start(&out, RecordOptions::default(), true, 0).unwrap();
+    assert!(rec.finish(5 * S).is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
     assert_eq!(dir.listing(), vec!["take.mid"]);
 }
 

@@ -39,6 +39,9 @@ pub enum RecordChoice {
     Takes {
         /// Where takes go.
         dir: PathBuf,
+        /// The directory was asked for: when it cannot take takes the
+        /// session does not start (otherwise it starts with a warning).
+        asked: bool,
     },
 }
 
@@ -62,7 +65,7 @@ impl RecordChoice {
                 "recording to {} from the first note; Ctrl+C or ■ stops and saves",
                 path.display()
             ),
-            RecordChoice::Takes { dir } => format!(
+            RecordChoice::Takes { dir, .. } => format!(
                 "● records a take into {}, ■ saves it, ▶ plays it back; Ctrl+C quits",
                 dir.display()
             ),

@@ -90,7 +90,7 @@ impl Deck {
             self.notes += u64::from(synth.starts_note());
             self.hear(event.t_us, synth)?;
         }
-        self.takes.record(event, view);
+        self.takes.record(event, view)?;
         if let Some(thru) = self.thru.as_mut() {
             thru.send(&event.message);
         }
@@ -242,7 +242,7 @@ impl<'a> Session<'a> {
         let (duration, until_silence) = self.config.recording.stop_rules();
         loop {
             let now_us = self.stream.now_us();
-            self.deck.takes.flush_if_due(now_us, &mut self.view);
+            self.deck.takes.flush_if_due(now_us, &mut self.view)?;
             if let Some(sink) = self.deck.sink.as_mut() {
                 if let Some(line) = sink.keep_up(now_us)? {
                     self.view.status(&line);

@@ -8,7 +8,7 @@ use super::SessionError;
 use crate::decode::counted;
 use crate::error::chain;
 use crate::input::MidiEvent;
-use crate::record::{self, RecordOptions, Recorder, TakeSummary};
+use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,6 +52,16 @@ impl Takes {
             }
             takes.current = Some(Recorder::start(path, options.clone(), *force, 0)?);
         }
+        if let RecordChoice::Takes { dir, asked } = choice {
+            match record::check_takes_dir(dir) {
+                Err(error) if *asked => return Err(error.into()),
+                Err(error) => view.status(&format!(
+                    "warning: ● cannot save takes: {}; pass --takes DIR",
+                    chain(&error)
+                )),
+                Ok(()) => {}
+            }
+        }
         Ok(takes)
     }
 
@@ -63,22 +73,52 @@ impl Takes {
         }
     }
 
-    /// Records one played event into the current take, if any. A failure is
-    /// a warning: the music goes on.
-    pub(crate) fn record(&mut self, event: &MidiEvent, view: &mut View) {
-        if let Some(recorder) = self.current.as_mut() {
-            if let Err(error) = recorder.record(event) {
+    /// Records one played event into the current take, if any. When the
+    /// journal cannot be written (a full disk), the take stops with one
+    /// message, its journal keeping everything written before: `record
+    /// OUT.mid` ends with that error, a take of `--takes` ends and the
+    /// session goes on. A take past its longest is said once.
+    pub(crate) fn record(
+        &mut self,
+        event: &MidiEvent,
+        view: &mut View,
+    ) -> Result<(), SessionError> {
+        let Some(recorder) = self.current.as_mut() else {
+            return Ok(());
+        };
+        match recorder.record(event) {
+            Ok(()) => Ok(()),
+            Err(error @ RecordError::TooLong { .. }) => {
                 view.status(&format!("warning: {}", chain(&error)));
+                Ok(())
             }
+            Err(error) => self.stop_failed(error, view),
         }
     }
 
-    /// Writes the journal out when it is time.
-    pub(crate) fn flush_if_due(&mut self, now_us: u64, view: &mut View) {
-        if let Some(recorder) = self.current.as_mut() {
-            if let Err(error) = recorder.flush_if_due(now_us) {
-                view.status(&format!("warning: {}", chain(&error)));
+    /// Syncs the journal when it is time; a failure stops the take as in
+    /// [`Takes::record`].
+    pub(crate) fn flush_if_due(
+        &mut self,
+        now_us: u64,
+        view: &mut View,
+    ) -> Result<(), SessionError> {
+        match self.current.as_mut().map(|r| r.flush_if_due(now_us)) {
+            Some(Err(error)) => self.stop_failed(error, view),
+            _ => Ok(()),
+        }
+    }
+
+    /// The journal failed: the take stops here, its journal left for
+    /// `recover`.
+    fn stop_failed(&mut self, error: RecordError, view: &mut View) -> Result<(), SessionError> {
+        self.current = None;
+        match self.choice {
+            RecordChoice::Takes { .. } => {
+                view.status(&format!("■ the take stopped: {}", chain(&error)));
+                Ok(())
             }
+            _ => Err(error.into()),
         }
     }
 
@@ -89,28 +129,46 @@ impl Takes {
         }
     }
 
-    /// Starts a new take in the takes directory.
-    pub(crate) fn begin(&mut self, now_us: u64, view: &mut View) -> Result<(), SessionError> {
-        let RecordChoice::Takes { dir } = &self.choice else {
-            return Ok(());
+    /// Starts a new take in the takes directory. A take that cannot start
+    /// is said on the status line; the session goes on.
+    pub(crate) fn begin(&mut self, now_us: u64, view: &mut View) {
+        let RecordChoice::Takes { dir, .. } = &self.choice else {
+            return;
         };
         let path = take_path(dir, &mut self.counter, SystemTime::now());
-        let mut recorder = Recorder::start(&path, self.options.clone(), false, now_us)?;
-        recorder.mark_start(now_us);
-        view.status(&format!("● recording {}", path.display()));
-        self.current = Some(recorder);
-        Ok(())
+        match Recorder::start(&path, self.options.clone(), false, now_us) {
+            Ok(mut recorder) => {
+                recorder.mark_start(now_us);
+                view.status(&format!("● recording {}", path.display()));
+                self.current = Some(recorder);
+            }
+            Err(error) => view.status(&format!("● cannot start a take: {}", chain(&error))),
+        }
     }
 
-    /// Finishes the current take, if any, and keeps its summary.
+    /// Finishes the current take, if any, and keeps its summary. A take
+    /// without notes writes no file. With `--takes`, a take that cannot be
+    /// saved is said on the status line (its journal stays for `recover`)
+    /// and the session goes on; `record OUT.mid` fails with it.
     pub(crate) fn save(&mut self, stop_us: u64, view: &mut View) -> Result<(), SessionError> {
-        if let Some(recorder) = self.current.take() {
-            let summary = recorder.finish(stop_us)?;
-            view.status(&format!("■ saved {}", describe_take(&summary)));
-            self.last_saved = Some(summary.path.clone());
-            self.saved.push(summary);
+        let Some(recorder) = self.current.take() else {
+            return Ok(());
+        };
+        match recorder.finish(stop_us) {
+            Ok(summary) => {
+                view.status(&format!("■ saved {}", describe_take(&summary)));
+                self.last_saved = Some(summary.path.clone());
+                self.saved.push(summary);
+                Ok(())
+            }
+            Err(error) => match self.choice {
+                RecordChoice::Takes { .. } => {
+                    view.status(&format!("■ {}", chain(&error)));
+                    Ok(())
+                }
+                _ => Err(error.into()),
+            },
         }
-        Ok(())
     }
 
     /// The take saved last, for ▶.

@@ -27,7 +27,7 @@ impl Deck {
             (Transport::Record, RecordChoice::Takes { .. }) => {
                 self.playback = None;
                 self.takes.save(t_us, view)?;
-                self.takes.begin(t_us, view)?;
+                self.takes.begin(t_us, view);
             }
             (Transport::Stop, RecordChoice::Takes { .. }) => {
                 self.playback = None;

@@ -12,6 +12,7 @@ mod list;
 mod monitor;
 mod pipewire;
 mod record;
+mod record_safety;
 mod render;
 mod replug;
 mod sound;

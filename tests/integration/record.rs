@@ -272,7 +272,7 @@ fn after_kill_9_recover_saves_everything_up_to_the_last_flush() {
 }
 
 /// An ioctl script: each element one USB transfer of USB-MIDI packets, then an unplug.
-fn script(dir: &Path, transfers: &[&[[u8; 4]]]) -> PathBuf {
+pub fn script(dir: &Path, transfers: &[&[[u8; 4]]]) -> PathBuf {
     let mut text = String::from("@DEV /dev/bus/usb/001/005 (usbdevfs)\n");
     for packets in transfers {
         let hex: String = packets
@@ -549,4 +549,19 @@ fn until_silence_stops_once_everything_is_released() {
         "stopped in the silence, before the note at 3 s"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Days since 1970-01-01 as `YYYYMMDD` (proleptic Gregorian), as take
+/// names carry it.
+pub fn civil_date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}")
 }
