@@ -5,7 +5,7 @@
 
 use crate::record::{read_with_mido, script};
 use crate::sound::scratch;
-use crate::util::Run;
+use crate::util::{dir_names, Run};
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -109,15 +109,6 @@ fn printed_note(line: &str) -> Option<String> {
     }
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_closed_pipe_ends_the_event_lines_only_and_the_take_is_complete() {
     let dir = scratch("safety-pipe");
@@ -150,7 +141,7 @@ fn a_closed_pipe_ends_the_event_lines_only_and_the_take_is_complete() {
         12,
         "every note of the file is in the take: {notes:?}"
     );
-    assert_eq!(listing(&dir), ["slow.mid", "take.mid"], "no journal left");
+    assert_eq!(dir_names(&dir), ["slow.mid", "take.mid"], "no journal left");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -179,7 +170,7 @@ fn a_take_without_notes_writes_no_file_and_never_replaces_one() {
         "says so: {}",
         stopped.stderr
     );
-    assert_eq!(listing(&dir), ["late.mid"], "no file, no journal");
+    assert_eq!(dir_names(&dir), ["late.mid"], "no file, no journal");
 
     std::fs::write(&take, b"precious").unwrap();
     let forced = run(probe()
@@ -192,7 +183,7 @@ fn a_take_without_notes_writes_no_file_and_never_replaces_one() {
         b"precious",
         "an existing file is never replaced by nothing"
     );
-    assert_eq!(listing(&dir), ["late.mid", "take.mid"]);
+    assert_eq!(dir_names(&dir), ["late.mid", "take.mid"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -272,7 +263,7 @@ fn a_signal_in_the_first_moments_leaves_nothing_that_blocks_the_next_record() {
         assert_eq!(again.code, Some(0), "after {signal}: {}", again.stderr);
         assert_eq!(note_events(&take).len(), 4);
         std::fs::remove_file(&take).unwrap();
-        assert_eq!(listing(&dir), ["late.mid"], "after {signal}");
+        assert_eq!(dir_names(&dir), ["late.mid"], "after {signal}");
     }
     std::fs::remove_dir_all(dir).unwrap();
 }

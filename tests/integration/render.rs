@@ -3,7 +3,7 @@
 //! and standard output. WAVs are checked with Python's `wave` module.
 
 use crate::sound::{python_on, read_wav_with_python, scratch};
-use crate::util::Run;
+use crate::util::{dir_names, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -88,16 +88,6 @@ fn busy_file(path: &Path, seconds: u32) {
     std::fs::write(path, smf(96, &[track])).unwrap();
 }
 
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Asserts a failure told in one line, without a panic.
 fn assert_one_line_failure(run: &Run, code: i32) {
     assert_eq!(run.code, Some(code), "{}", run.stderr);
@@ -132,7 +122,7 @@ fn render_refuses_ppq_0_and_files_longer_than_the_limit() {
         "says how long and what to do: {}",
         run.stderr
     );
-    assert_eq!(names(&dir), ["five.mid"]);
+    assert_eq!(dir_names(&dir), ["five.mid"]);
     let run = probe(&["render", arg(&five), arg(&wav), "--max-length", "1m"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let (frames, rate) = wav_header(&wav);
@@ -291,7 +281,7 @@ fn render_stopped_by_sigint_or_sigterm_leaves_no_temporary_file() {
         let run = finished(child);
         assert_one_line_failure(&run, 130);
         assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
-        assert_eq!(names(&dir), ["long.mid"], "SIG{name} left files behind");
+        assert_eq!(dir_names(&dir), ["long.mid"], "SIG{name} left files behind");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
@@ -309,8 +299,8 @@ fn render_into_a_directory_fails_and_leaves_nothing() {
         let run = probe(&args);
         assert_one_line_failure(&run, 1);
         assert!(run.stderr.contains("directory"), "{}", run.stderr);
-        assert_eq!(names(&dir), ["a.mid", "some-directory.wav"]);
-        assert!(names(&target).is_empty());
+        assert_eq!(dir_names(&dir), ["a.mid", "some-directory.wav"]);
+        assert!(dir_names(&target).is_empty());
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -335,7 +325,11 @@ fn play_wav_killed_with_sigkill_is_a_valid_wav_up_to_the_last_second() {
     assert!(written.is_some(), "play --wav wrote three seconds");
     signal(&child, "KILL");
     let _ = finished(child);
-    assert_eq!(names(&dir), ["busy.mid", "heard.wav"], "no temporary file");
+    assert_eq!(
+        dir_names(&dir),
+        ["busy.mid", "heard.wav"],
+        "no temporary file"
+    );
     let wav = dir.join("heard.wav");
     let (frames, rate) = wav_header(&wav);
     assert_eq!(rate, 48_000);
@@ -468,7 +462,7 @@ fn render_keeps_an_existing_wav_without_force_and_writes_standard_output_for_das
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(names(&dir), ["a.mid"], "no file named -");
+    assert_eq!(dir_names(&dir), ["a.mid"], "no file named -");
     std::fs::write(&wav, &output.stdout).unwrap();
     let (frames, _) = wav_header(&wav);
     assert_eq!(output.stdout.len() as u64, 44 + 4 * frames);
@@ -490,6 +484,6 @@ fn render_rates_outside_8000_to_192000_are_usage_errors() {
         assert!(run.stderr.contains("8000"), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
-    assert_eq!(names(&dir), ["a.mid"]);
+    assert_eq!(dir_names(&dir), ["a.mid"]);
     std::fs::remove_dir_all(dir).unwrap();
 }

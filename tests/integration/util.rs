@@ -369,3 +369,13 @@ pub struct PairedPort {
     pub name: String,
     pub id: String,
 }
+
+/// The names of the files in `dir`, sorted: what a user's `ls` shows.
+pub fn dir_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
