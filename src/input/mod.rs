@@ -68,12 +68,17 @@ impl SourceInfo {
     /// "AKM322 MIDI 1 (system port)"; a source whose name is how it is
     /// reached ("computer keyboard") is named once.
     pub fn title(&self) -> String {
-        let via = self.via.describe();
-        if self.name == via {
+        if self.named_by_its_way_in() {
             self.name.clone()
         } else {
-            format!("{} ({via})", self.name)
+            format!("{} ({})", self.name, self.via.describe())
         }
+    }
+
+    /// True when the name is just how the source is reached ("computer
+    /// keyboard" via computer keyboard): say it once.
+    pub fn named_by_its_way_in(&self) -> bool {
+        self.name == self.via.describe()
     }
 }
 

@@ -59,12 +59,10 @@ pub fn open(options: &InputOptions) -> Result<(InputStream, String), InputError>
 
 fn describe(stream: &InputStream) -> String {
     let info = stream.info();
-    let via = info.via.describe();
-    if info.name == via {
-        // "the computer keyboard via computer keyboard" says it twice.
-        format!("listening to the {via}")
+    if info.named_by_its_way_in() {
+        format!("listening to the {}", info.name)
     } else {
-        format!("listening to {} via {via}", info.name)
+        format!("listening to {} via {}", info.name, info.via.describe())
     }
 }
 

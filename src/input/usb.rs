@@ -119,14 +119,7 @@ pub fn open(selector: &UsbSelector, detach: bool, wait: bool) -> Result<InputStr
     let device = choose(&usb::enumerate()?, selector)?;
     let known = devices::lookup(device.vendor_id, device.product_id);
     let info = SourceInfo {
-        name: known.map_or_else(
-            || {
-                device.product.clone().unwrap_or_else(|| {
-                    format!("{:04x}:{:04x}", device.vendor_id, device.product_id)
-                })
-            },
-            |k| k.name.to_owned(),
-        ),
+        name: known.map_or_else(|| product_or_ids(&device), |k| k.name.to_owned()),
         via: Via::Usb,
         device: known,
     };
@@ -382,11 +375,19 @@ fn spawn_reader(
 /// How a device is named in messages: its product string, else VID:PID,
 /// with where it is plugged in.
 fn device_label(device: &UsbDevice) -> String {
-    let name = device
+    format!(
+        "{} at USB port {}",
+        product_or_ids(device),
+        device.port_path
+    )
+}
+
+/// A device's product string, else its `VID:PID`.
+fn product_or_ids(device: &UsbDevice) -> String {
+    device
         .product
         .clone()
-        .unwrap_or_else(|| format!("{:04x}:{:04x}", device.vendor_id, device.product_id));
-    format!("{name} at USB port {}", device.port_path)
+        .unwrap_or_else(|| format!("{:04x}:{:04x}", device.vendor_id, device.product_id))
 }
 
 #[cfg(test)]
