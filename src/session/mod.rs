@@ -17,7 +17,7 @@ mod view;
 
 pub use config::{DisplayChoice, RecordChoice, SessionConfig, SessionSummary, SoundChoice};
 pub use output::{ThruError, WAV_SAMPLE_RATE};
-pub use takes::describe_take;
+pub use takes::{describe_take, take_path};
 
 use crate::audio::device::{self, AudioError};
 use crate::decode::tracker::Transport;
