@@ -388,6 +388,9 @@ pub struct RecordArgs {
     /// Frames per audio buffer for ▶ playback (see `play --buffer`).
     #[arg(long, value_name = "FRAMES", default_value_t = DEFAULT_BUFFER_FRAMES)]
     pub buffer: u32,
+    /// No line per event: only the start, the takes saved and problems.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// How takes are written.
     #[command(flatten)]
     pub smf: SmfArgs,
@@ -430,7 +433,11 @@ impl RecordArgs {
             recording,
             record_options: self.smf.options()?,
             thru: None,
-            display: DisplayChoice::Lines,
+            display: if self.quiet {
+                DisplayChoice::Quiet
+            } else {
+                DisplayChoice::Lines
+            },
         })
     }
 }

@@ -164,7 +164,8 @@ pub fn run(
     out: impl Write + Send + 'static,
     status: impl Write + Send + 'static,
 ) -> Result<SessionSummary, SessionError> {
-    let mut session = Session::open(config, View::start(Box::new(out), Box::new(status)))?;
+    let view = View::start(Box::new(out), Box::new(status), config.display);
+    let mut session = Session::open(config, view)?;
     let stop_us = session.play()?;
     session.close(stop_us)
 }

@@ -640,3 +640,58 @@ fn record_without_a_file_name_names_the_take_in_local_time_and_never_overwrites(
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn quiet_record_prints_no_event_lines_but_the_start_the_save_and_errors() {
+    let dir = scratch("record-quiet");
+    let song = fixture("streams/two-tracks.mid");
+    let loud = record_in(
+        &dir,
+        "UTC",
+        &["--fast", "--file", song.to_str().unwrap(), "loud.mid"],
+    );
+    assert_eq!(loud.code, Some(0), "{}", loud.stderr);
+    assert!(
+        !loud.stdout.is_empty(),
+        "without --quiet every event is a line"
+    );
+    let quiet = record_in(
+        &dir,
+        "UTC",
+        &[
+            "--quiet",
+            "--fast",
+            "--file",
+            song.to_str().unwrap(),
+            "quiet.mid",
+        ],
+    );
+    assert_eq!(quiet.code, Some(0), "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, "", "no event lines");
+    assert!(
+        quiet.stderr.contains("recording to quiet.mid")
+            && quiet.stderr.contains("■ saved quiet.mid:"),
+        "{}",
+        quiet.stderr
+    );
+    assert_eq!(
+        read_with_mido(&dir.join("quiet.mid")).2,
+        read_with_mido(&dir.join("loud.mid")).2,
+        "the same take, quiet or not"
+    );
+    // An error is still said.
+    let refused = record_in(
+        &dir,
+        "UTC",
+        &[
+            "--quiet",
+            "--fast",
+            "--file",
+            song.to_str().unwrap(),
+            "quiet.mid",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    std::fs::remove_dir_all(dir).unwrap();
+}
