@@ -695,3 +695,54 @@ fn quiet_record_prints_no_event_lines_but_the_start_the_save_and_errors() {
     assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_playback_failure_in_record_advises_options_record_has() {
+    let dir = scratch("record-play-advice");
+    let cc = |controller: u8, value: u8| [0x0b, 0xb0, controller, value];
+    let script = script(
+        &dir,
+        &[
+            &[cc(107, 127)], // ●
+            &[[0x09, 0x90, 60, 100], [0x08, 0x80, 60, 0]],
+            &[cc(106, 127)], // ■
+            &[cc(105, 127)], // ▶ with no sound device here
+        ],
+    );
+    let run = record_usb(&script, &["--usb", "--takes", dir.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("▶ cannot play back"))
+        .unwrap_or_else(|| panic!("▶ says it cannot play: {}", run.stderr));
+    let take = dir.join(&take_names(&dir)[0]);
+    assert!(!line.contains("--wav"), "record has no --wav: {line}");
+    assert!(
+        !line
+            .replace("composer-probe play --list-audio", "")
+            .contains("--list-audio"),
+        "record has no --list-audio: {line}"
+    );
+    for advice in [
+        "--audio-device",
+        "`composer-probe play --list-audio`",
+        &format!("`composer-probe render {}", take.display()),
+    ] {
+        assert!(line.contains(advice), "{advice:?} in: {line}");
+    }
+    // The advice is real: record takes the option, and render makes the WAV.
+    let help = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["record", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--audio-device"));
+    let rendered = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("render")
+        .arg(&take)
+        .arg(dir.join("take.wav"))
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
