@@ -17,7 +17,7 @@ mod view;
 
 pub use config::{DisplayChoice, RecordChoice, SessionConfig, SessionSummary, SoundChoice};
 pub use output::{ThruError, WAV_SAMPLE_RATE};
-pub use takes::describe_take;
+pub use takes::{describe_take, take_path};
 
 use crate::audio::device::{self, AudioError};
 use crate::decode::tracker::Transport;
@@ -164,7 +164,8 @@ pub fn run(
     out: impl Write + Send + 'static,
     status: impl Write + Send + 'static,
 ) -> Result<SessionSummary, SessionError> {
-    let mut session = Session::open(config, View::start(Box::new(out), Box::new(status)))?;
+    let view = View::start(Box::new(out), Box::new(status), config.display);
+    let mut session = Session::open(config, view)?;
     let stop_us = session.play()?;
     session.close(stop_us)
 }

@@ -3,6 +3,7 @@
 //! a bounded queue (a stalled or closed pipe loses lines, never the sound,
 //! the take or its journal); or the full-screen terminal keyboard.
 
+use super::config::DisplayChoice;
 use crate::decode::format::Formatter;
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
@@ -136,11 +137,18 @@ pub(crate) struct View {
     formatter: Formatter,
     /// The terminal view, while it is up.
     screen: Option<Screen>,
+    /// No event lines; what happens to the stream is a status line.
+    quiet: bool,
 }
 
 impl View {
-    /// Starts the line writer on `out` (events) and `status` (status).
-    pub(crate) fn start(out: Box<dyn Write + Send>, status: Box<dyn Write + Send>) -> Self {
+    /// Starts the line writer on `out` (events, unless `display` is
+    /// [`DisplayChoice::Quiet`]) and `status` (status).
+    pub(crate) fn start(
+        out: Box<dyn Write + Send>,
+        status: Box<dyn Write + Send>,
+        display: DisplayChoice,
+    ) -> Self {
         View {
             lines: Lines::start(out, status),
             formatter: Formatter {
@@ -148,6 +156,7 @@ impl View {
                 naming: NoteNaming::default(),
             },
             screen: None,
+            quiet: display == DisplayChoice::Quiet,
         }
     }
 
@@ -205,6 +214,7 @@ impl View {
     ) {
         match &mut self.screen {
             Some(screen) => screen.app.apply(event, transport, tracker, Instant::now()),
+            None if self.quiet => {}
             None => {
                 let line = self.formatter.line(event, transport);
                 self.lines.send(Line::Event(line));
@@ -216,6 +226,7 @@ impl View {
     pub(crate) fn stream_event(&mut self, t_us: u64, text: &str) {
         match &mut self.screen {
             Some(screen) => screen.app.note_stream_event(text),
+            None if self.quiet => self.lines.send(Line::Status(text.to_owned())),
             None => {
                 let line = format!("{:>12.6}  {text}", t_us as f64 / 1e6);
                 self.lines.send(Line::Event(line));
