@@ -17,4 +17,5 @@ mod render;
 mod replug;
 mod sound;
 mod tui;
+mod udev;
 mod util;
