@@ -40,6 +40,8 @@ pub struct Status {
     pub load_percent: f32,
     /// Buffer underruns so far.
     pub dropouts: u64,
+    /// What the input's decoders skipped or cut short; `None` while clean.
+    pub input_problems: Option<String>,
     /// Name of the synth preset.
     pub preset: Option<String>,
     /// Time elapsed while recording; `None` when not recording.
@@ -51,7 +53,7 @@ impl Status {
     /// same need no redraw.
     fn visible(&self) -> String {
         format!(
-            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}",
+            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}|{:?}",
             self.input,
             self.audio,
             self.buffer_frames,
@@ -59,6 +61,7 @@ impl Status {
             self.voices,
             self.load_percent,
             self.dropouts,
+            self.input_problems,
             self.preset,
             self.recording.map(|d| d.as_secs()),
         )
