@@ -33,10 +33,13 @@
 //! Run with `scripts/bench-latency.sh` (installs JACK) or
 //! `cargo bench --features jack --bench latency`. Knobs: `LATENCY_NOTES`
 //! (default 200 per period), `LATENCY_PERIODS` (default `64,128,256`),
-//! `LATENCY_JACK`. Under `cargo test` (no `--bench` argument) it does
+//! `LATENCY_JACK`, `LATENCY_SOUNDFONT` (a `.sf2` file, or `default` for an
+//! installed GM SoundFont: the notes are played by its piano through
+//! rustysynth, as `play --soundfont` does, instead of the built-in synth). Under `cargo test` (no `--bench` argument) it does
 //! nothing.
 
 use composer_probe::audio::latency::{self, LatencyConfig, LatencyReport};
+use composer_probe::synth::{EngineConfig, SoundFont};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -286,6 +289,7 @@ fn run_pipewire(period: u32, notes: usize) -> Result<LatencyReport, String> {
         period_frames: period,
         notes,
         playback_latency_frames: pipewire_playback_latency(period),
+        engine: engine()?,
         ..LatencyConfig::default()
     };
     latency::measure(&config).map_err(|e| e.to_string())
@@ -297,9 +301,23 @@ fn run(name: &str, period: u32, notes: usize, realtime: bool) -> Result<LatencyR
         period_frames: period,
         notes,
         playback_latency_frames: playback_latency(name),
+        engine: engine()?,
         ..LatencyConfig::default()
     };
     latency::measure(&config).map_err(|e| e.to_string())
+}
+
+/// The synth the notes play on: the built-in one, or the SoundFont
+/// `LATENCY_SOUNDFONT` names (loaded once, before any stream starts).
+fn engine() -> Result<EngineConfig, String> {
+    let soundfont = match std::env::var_os("LATENCY_SOUNDFONT") {
+        Some(path) => Some(SoundFont::load(path.as_ref()).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(EngineConfig {
+        soundfont,
+        ..EngineConfig::default()
+    })
 }
 
 fn ms(value: Option<f64>) -> String {
@@ -426,7 +444,11 @@ fn run_all(mode: &str, measure: &mut dyn FnMut(u32) -> Result<LatencyReport, Str
             }
         }
     }
-    print_table(&reports, mode);
+    let mode = match std::env::var("LATENCY_SOUNDFONT") {
+        Ok(font) => format!("{mode}, SoundFont {font}"),
+        Err(_) => mode.to_owned(),
+    };
+    print_table(&reports, &mode);
     if failed {
         ExitCode::FAILURE
     } else {

@@ -8,7 +8,8 @@
 #      what `play` asks for (its buffer as PIPEWIRE_LATENCY).
 # Installs JACK and PipeWire when missing. LATENCY_NOTES (default 200) and
 # LATENCY_PERIODS (default 64,128,256) tune both; LATENCY_ONLY=jack or
-# LATENCY_ONLY=pipewire runs one.
+# LATENCY_ONLY=pipewire runs one. LATENCY_SOUNDFONT=default (or a .sf2 file)
+# plays the notes on the SoundFont's piano, as `play --soundfont` does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench

@@ -402,6 +402,10 @@ struct Run {
     shared: Arc<Shared>,
     audio_stats: Arc<realtime::AudioStats>,
     output_latency_ns: i64,
+    /// A SoundFont plays: its reverb and release tails outlast the gap
+    /// between notes, so they are turned off for the run (CC 91 and 93 at
+    /// 0) and each note is silenced (CC 120) once its onset is heard.
+    silence_tails: bool,
 }
 
 /// Opens the JACK output as `play` does and starts the synth through the
@@ -421,7 +425,20 @@ fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
     let output_latency_ns = i64::from(latency_frames) * 1_000_000_000 / i64::from(sample_rate);
     let clock = Clock::start();
     let engine = Engine::new(sample_rate, config.engine);
-    let (sender, source) = realtime::build(engine, period as usize, clock, 1024);
+    let (mut sender, source) = realtime::build(engine, period as usize, clock, 1024);
+    let silence_tails = config.engine.soundfont.is_some();
+    if silence_tails {
+        for controller in [91, 93] {
+            sender.send(TimedEvent {
+                t_us: 0,
+                event: SynthEvent::Control {
+                    channel: 0,
+                    controller,
+                    value: 0,
+                },
+            });
+        }
+    }
     let audio_stats = source.stats();
     let (injections, injections_out) = rtrb::RingBuffer::new(config.notes + 1);
     let (onsets_in, onsets) = rtrb::RingBuffer::new(config.notes + 1);
@@ -459,6 +476,7 @@ fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
         shared,
         audio_stats,
         output_latency_ns,
+        silence_tails,
     })
 }
 
@@ -492,6 +510,16 @@ impl Run {
             // An onset for another note was heard after its timeout: skip it.
             if let Ok(onset) = self.onsets.pop() {
                 if onset.injected_us == t_us {
+                    if self.silence_tails {
+                        self.sender.send(TimedEvent {
+                            t_us: self.clock.now_us(),
+                            event: SynthEvent::Control {
+                                channel: 0,
+                                controller: 120,
+                                value: 0,
+                            },
+                        });
+                    }
                     return Some(onset.latency_ns);
                 }
                 continue;
