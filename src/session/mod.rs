@@ -279,7 +279,7 @@ impl<'a> Session<'a> {
         self.show_source()?;
         // Said again: the view that showed the reason is gone.
         self.view.status(&format!(
-            "{reason}; playing the computer keyboard again — {}",
+            "{reason}; playing the computer keyboard — {}",
             select::TAKES_OVER
         ));
         self.watch = Some(Watch::start(&self.config.input, self.stream.feed()));

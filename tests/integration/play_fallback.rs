@@ -3,7 +3,7 @@
 //! and again once it is unplugged, with no note left hanging; elsewhere one
 //! clear line. With no sound either, both problems are named.
 
-use crate::replug::{replugged_with, Step, AFTER, LAST_TEXT};
+use crate::replug::{replugged_with, Step, AFTER, HELD_TEXT, LAST_TEXT};
 use crate::sound::{read_wav_with_python, rms, scratch};
 use crate::util::probe;
 
@@ -52,7 +52,7 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
             Step::Replug(AFTER),
             Step::WaitFor(LAST_TEXT),
             Step::Unplug,
-            Step::WaitForStderr("playing the computer keyboard again"),
+            Step::WaitForStderr("keyboard disconnected; playing the computer keyboard"),
             Step::Sleep("0.8"),
             Step::Type(PRESS_X),
             Step::WaitFor(D3_ON),
@@ -81,8 +81,8 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
     );
     assert!(
         said.iter().any(|l| l.ends_with(
-            "keyboard disconnected; playing the computer keyboard again — plug a MIDI keyboard \
-             in and it takes over"
+            "keyboard disconnected; playing the computer keyboard — plug a MIDI keyboard in and \
+             it takes over"
         )),
         "{}",
         r.run.stderr
@@ -154,6 +154,62 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
         "a note hangs after the keyboard left: RMS {}",
         rms(quiet)
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_keyboard_unplugged_during_play_hands_over_to_the_computer_keyboard() {
+    let dir = scratch("play-fallback-unplug");
+    let wav = dir.join("heard.wav");
+    // The keyboard is there from the start; G4 and the pedal are held
+    // when it is unplugged.
+    let r = replugged_with(
+        &["--pty"],
+        &[
+            "play",
+            "--no-tui",
+            "--preset",
+            "organ",
+            "--wav",
+            wav.to_str().unwrap(),
+        ],
+        &[
+            Step::WaitFor(HELD_TEXT),
+            Step::Unplug,
+            Step::WaitForStderr("keyboard disconnected; playing the computer keyboard"),
+            Step::Sleep("0.8"),
+            Step::Type(PRESS_X),
+            Step::WaitFor(D3_ON),
+            Step::Sleep("0.3"),
+            Step::Type(RELEASE_X),
+            Step::WaitFor(D3_OFF),
+            Step::Interrupt,
+        ],
+    );
+    assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    assert!(
+        !r.run.stderr.contains("no MIDI keyboard found"),
+        "{}",
+        r.run.stderr
+    );
+    let lines: Vec<&str> = r.run.stdout.lines().collect();
+    let at = |text: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
+    };
+    assert!(at(HELD_TEXT) < at("keyboard disconnected"));
+    assert!(at("keyboard disconnected") < at(D3_ON) && at(D3_ON) < at(D3_OFF));
+    let (rate, left) = read_wav_with_python(&wav);
+    let sample = |line: usize| (line_seconds(lines[line]) * f64::from(rate)) as usize;
+    // G4 is silenced at the unplug (its release has died away 0.3 s
+    // later), and the computer keyboard's D3 is heard.
+    let unplugged = sample(at("keyboard disconnected"));
+    let quiet = &left[unplugged + rate as usize * 3 / 10..sample(at(D3_ON))];
+    assert!(rms(quiet) < 1e-4, "G4 hangs: RMS {}", rms(quiet));
+    let d3 = &left[sample(at(D3_ON)) + 2_400..sample(at(D3_OFF))];
+    assert!(rms(d3) > 0.002, "D3 is heard: RMS {}", rms(d3));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

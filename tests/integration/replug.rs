@@ -25,7 +25,7 @@ const UNPLUGGED_SECS: &str = "1.5";
 /// second half, as JSON and as text.
 const HELD_JSON: &str = r#""note_on","channel":0,"note":67"#;
 const LAST_JSON: &str = r#""note_off","channel":0,"note":79"#;
-const HELD_TEXT: &str = "Note on          ch 1  G4 (67)   velocity 80";
+pub const HELD_TEXT: &str = "Note on          ch 1  G4 (67)   velocity 80";
 pub const LAST_TEXT: &str = "Note off         ch 1  G5 (79)   velocity 0";
 
 /// One step of `replug.py`'s script.
