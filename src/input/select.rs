@@ -68,10 +68,11 @@ impl InputOptions {
     }
 
     /// True when the computer keyboard stands in for a MIDI keyboard that
-    /// is not there: the automatic choice of `play`, standard input a
-    /// terminal, and no `--wait` (which waits for the same keyboard).
+    /// is not there: the automatic choice of `play`, with standard input a
+    /// terminal. (Under `--wait` an unplugged keyboard is waited for
+    /// instead; the computer keyboard only plays until the first one.)
     pub fn keys_stand_in(&self) -> bool {
-        self.choice == SourceChoice::AutoOrKeys && !self.wait && std::io::stdin().is_terminal()
+        self.choice == SourceChoice::AutoOrKeys && std::io::stdin().is_terminal()
     }
 }
 

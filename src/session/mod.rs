@@ -377,7 +377,8 @@ impl<'a> Session<'a> {
                 for release in self.stream.release_held(t_us) {
                     self.deck.play(&release, &mut self.view)?;
                 }
-                if self.stand_in && !self.stand_in_again(&reason)? {
+                // Under `--wait` the keyboard's source waits for it.
+                if !self.config.input.wait && !self.stand_in_again(&reason)? {
                     self.disconnected = true;
                     return Ok(Some(t_us));
                 }

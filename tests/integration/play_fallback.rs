@@ -3,7 +3,7 @@
 //! and again once it is unplugged, with no note left hanging; elsewhere one
 //! clear line. With no sound either, both problems are named.
 
-use crate::replug::{replugged_with, Step, AFTER, HELD_TEXT, LAST_TEXT};
+use crate::replug::{replugged_with, Step, AFTER, BEFORE, HELD_TEXT, LAST_TEXT};
 use crate::sound::{read_wav_with_python, rms, scratch};
 use crate::util::probe;
 
@@ -210,6 +210,49 @@ fn a_keyboard_unplugged_during_play_hands_over_to_the_computer_keyboard() {
     assert!(rms(quiet) < 1e-4, "G4 hangs: RMS {}", rms(quiet));
     let d3 = &left[sample(at(D3_ON)) + 2_400..sample(at(D3_OFF))];
     assert!(rms(d3) > 0.002, "D3 is heard: RMS {}", rms(d3));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn with_wait_the_keyboard_that_took_over_is_waited_for() {
+    let dir = scratch("play-fallback-wait");
+    let wav = dir.join("heard.wav");
+    let r = replugged_with(
+        &["--start-unplugged", "--pty"],
+        &["play", "--wait", "--no-tui", "--wav", wav.to_str().unwrap()],
+        &[
+            Step::WaitForStderr("no MIDI keyboard found"),
+            Step::Replug(AFTER),
+            Step::WaitFor(LAST_TEXT),
+            Step::Unplug,
+            Step::WaitFor("keyboard disconnected"),
+            Step::Sleep("1"),
+            Step::Replug(BEFORE),
+            Step::WaitFor(HELD_TEXT),
+            Step::Interrupt,
+        ],
+    );
+    assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    assert!(
+        !r.run
+            .stderr
+            .contains("keyboard disconnected; playing the computer keyboard"),
+        "the computer keyboard stays off while the keyboard is waited for: {}",
+        r.run.stderr
+    );
+    let lines: Vec<&str> = r.run.stdout.lines().collect();
+    let at = |text: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
+    };
+    assert!(
+        at("keyboard disconnected") < at("keyboard reconnected")
+            && at("keyboard reconnected") < at(HELD_TEXT),
+        "{}",
+        r.run.stdout
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// Played before the unplug; its last note (G4, 67) and the sustain pedal
 /// are held when the cable is pulled.
-const BEFORE: &str = "akm322-replug-before";
+pub const BEFORE: &str = "akm322-replug-before";
 /// Played after the replug: C5, E5, G5 (72, 76, 79), never heard before.
 pub const AFTER: &str = "akm322-replug-after";
 /// How long the keyboard stays out: the program looks for it every half
