@@ -508,3 +508,75 @@ pub enum InputError {
     #[error("cannot read the computer keyboard (--keys needs an interactive terminal)")]
     Terminal(#[source] std::io::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::message::ChannelMessage;
+
+    fn info(name: &str) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            via: Via::Keys,
+            device: None,
+        }
+    }
+
+    /// A source that releases a key as it stops, as the computer keyboard does.
+    struct ReleasesOnStop(Feed);
+
+    impl Drop for ReleasesOnStop {
+        fn drop(&mut self) {
+            self.0.bytes(u4::new(0), &[0x80, 48, 0]);
+        }
+    }
+
+    /// (time, key, sounding) of every note event until the stream is quiet.
+    fn notes(stream: &mut InputStream) -> Vec<(u64, u8, bool)> {
+        let mut found = Vec::new();
+        while let Next::Event { event, .. } = stream.next_timeout(Duration::from_millis(200)) {
+            if let InputEvent::Midi(MidiEvent {
+                t_us,
+                message: EventMessage::Channel { message, .. },
+                ..
+            }) = event
+            {
+                match message {
+                    ChannelMessage::NoteOn { key, .. } => found.push((t_us, key.as_int(), true)),
+                    ChannelMessage::NoteOff { key, .. } => found.push((t_us, key.as_int(), false)),
+                    _ => {}
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_switch_releases_the_old_source_first_and_times_never_go_back() {
+        let mut stream = InputStream::start(info("old"), |feed| {
+            feed.bytes(u4::new(0), &[0x90, 48, 100]);
+            Ok(ReleasesOnStop(feed))
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // The new source is already playing before the switch.
+        let next = InputStream::start(info("new"), |feed| {
+            feed.bytes(u4::new(0), &[0x90, 72, 100]);
+            Ok(())
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let switched_us = stream.switch_to(next);
+        assert_eq!(stream.info().name, "new");
+        let heard = notes(&mut stream);
+        let order: Vec<(u8, bool)> = heard.iter().map(|&(_, key, on)| (key, on)).collect();
+        assert_eq!(order, [(48, true), (48, false), (72, true)], "{heard:?}");
+        assert!(
+            heard.windows(2).all(|w| w[0].0 <= w[1].0),
+            "times go back: {heard:?}"
+        );
+        assert_eq!(heard[2].0, switched_us, "heard from the switch on");
+        let held: Vec<u8> = stream.tracker().channel(u4::new(0)).held_keys().collect();
+        assert_eq!(held, [72], "the tracker goes on across the switch");
+    }
+}
