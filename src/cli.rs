@@ -278,7 +278,7 @@ impl PlayArgs {
             ));
         }
         Ok(SessionConfig {
-            input: self.input.options()?,
+            input: self.input.options()?.falling_back_to_keys(),
             sound: match &self.wav {
                 Some(path) => SoundChoice::Wav(WavTarget {
                     path: path.clone(),

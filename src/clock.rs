@@ -18,4 +18,10 @@ impl Clock {
     pub fn now_us(&self) -> u64 {
         u64::try_from(self.0.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
+
+    /// Microseconds from `earlier`'s start to this clock's (0 when this one
+    /// started first): what turns this clock's times into `earlier`'s.
+    pub fn started_after(&self, earlier: Clock) -> u64 {
+        u64::try_from(self.0.saturating_duration_since(earlier.0).as_micros()).unwrap_or(u64::MAX)
+    }
 }

@@ -86,9 +86,62 @@ impl SourceInfo {
 /// What sources hand to the stream.
 #[derive(Debug)]
 enum Raw {
-    Bytes { t_us: u64, cable: u4, data: Vec<u8> },
-    UsbTransfer { t_us: u64, data: Vec<u8> },
+    Bytes {
+        t_us: u64,
+        cable: u4,
+        data: Vec<u8>,
+    },
+    UsbTransfer {
+        t_us: u64,
+        data: Vec<u8>,
+    },
     Event(InputEvent),
+    /// Nothing: the reader is to look up from its wait (see [`Feed::wake`]).
+    Wake,
+}
+
+impl Raw {
+    /// The same, its times moved `us` later (from the clock of a stream
+    /// started `us` after this one onto this one's), and none before
+    /// `from_us`.
+    fn later_by(self, us: u64, from_us: u64) -> Raw {
+        let later = |t_us: u64| t_us.saturating_add(us).max(from_us);
+        match self {
+            Raw::Bytes { t_us, cable, data } => Raw::Bytes {
+                t_us: later(t_us),
+                cable,
+                data,
+            },
+            Raw::UsbTransfer { t_us, data } => Raw::UsbTransfer {
+                t_us: later(t_us),
+                data,
+            },
+            Raw::Event(event) => Raw::Event(match event {
+                InputEvent::Midi(event) => InputEvent::Midi(MidiEvent {
+                    t_us: later(event.t_us),
+                    ..event
+                }),
+                InputEvent::Played(event) => InputEvent::Played(MidiEvent {
+                    t_us: later(event.t_us),
+                    ..event
+                }),
+                InputEvent::Disconnected {
+                    t_us,
+                    reason,
+                    failed,
+                } => InputEvent::Disconnected {
+                    t_us: later(t_us),
+                    reason,
+                    failed,
+                },
+                InputEvent::Reconnected { t_us } => InputEvent::Reconnected { t_us: later(t_us) },
+                InputEvent::Ended { t_us } => InputEvent::Ended { t_us: later(t_us) },
+                InputEvent::Interrupted { t_us } => InputEvent::Interrupted { t_us: later(t_us) },
+                InputEvent::Key(key) => InputEvent::Key(key),
+            }),
+            Raw::Wake => Raw::Wake,
+        }
+    }
 }
 
 /// The one interface every source feeds. Cheap to clone; its methods only
@@ -132,6 +185,13 @@ impl Feed {
     pub fn event(&self, event: InputEvent) -> bool {
         self.sender.send(Raw::Event(event)).is_ok()
     }
+
+    /// Ends the reader's wait at once, with no event ([`Next::Timeout`]):
+    /// something it looks at between waits has news (a keyboard to take
+    /// over, see [`select::Watch`]).
+    pub fn wake(&self) -> bool {
+        self.sender.send(Raw::Wake).is_ok()
+    }
 }
 
 /// Lets another thread (a signal handler) end a stream cleanly.
@@ -151,6 +211,9 @@ impl StopHandle {
 pub trait Running: Send {}
 
 impl<T: Send> Running for T {}
+
+/// How often a forwarder of a switched-to source looks whether to stop.
+const FORWARD_POLL: Duration = Duration::from_millis(50);
 
 /// The result of waiting for the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +333,53 @@ impl InputStream {
         self.running = None;
     }
 
+    /// Listens to `next`'s source from now on instead of this stream's:
+    /// the current source is stopped first, so what it sends on the way out
+    /// (the computer keyboard's releases) comes before anything of `next`.
+    /// Everything else stays: this stream's clock (`next`'s times are
+    /// moved onto it), its feeds (Ctrl+C, the view's keys, take playback)
+    /// and what its tracker holds; the tracker now knows `next`'s buttons.
+    ///
+    /// Returns the moment of the switch: what `next` received before it
+    /// (it was already running) counts as arriving then, when it is first
+    /// heard, so that times never go back.
+    pub fn switch_to(&mut self, next: InputStream) -> u64 {
+        self.stop_source();
+        let from_us = self.now_us();
+        let InputStream {
+            info,
+            receiver,
+            feed: next_feed,
+            running,
+            ..
+        } = next;
+        let offset = next_feed.clock.started_after(self.feed.clock);
+        let feed = self.feed.clone();
+        // Hands on what `next`'s source sends, on this stream's clock.
+        let forward = worker::Worker::spawn(move |stopped| {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match receiver.recv_timeout(FORWARD_POLL) {
+                    Ok(raw) => {
+                        if feed.sender.send(raw.later_by(offset, from_us)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+        let mut tracker = NoteTracker::new(info.device);
+        for channel in (0u8..16).map(u4::new) {
+            tracker.mirror(channel, &self.tracker);
+        }
+        self.tracker = tracker;
+        self.info = info;
+        // The source stops before its forwarder (fields drop in order).
+        self.running = Some(Box::new((running, forward)));
+        from_us
+    }
+
     /// Waits up to `timeout` for the next event.
     pub fn next_timeout(&mut self, timeout: Duration) -> Next {
         let deadline = Instant::now() + timeout;
@@ -287,6 +397,7 @@ impl InputStream {
             }
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.receiver.recv_timeout(wait) {
+                Ok(Raw::Wake) => return Next::Timeout,
                 Ok(raw) => self.decode(raw),
                 Err(RecvTimeoutError::Timeout) => return Next::Timeout,
                 Err(RecvTimeoutError::Disconnected) => return Next::Closed,
@@ -321,6 +432,7 @@ impl InputStream {
                 });
             }
             Raw::Event(event) => pending.push_back(event),
+            Raw::Wake => {}
         }
     }
 }
@@ -404,4 +516,76 @@ pub enum InputError {
     /// The terminal could not be put in raw mode for `--keys`.
     #[error("cannot read the computer keyboard (--keys needs an interactive terminal)")]
     Terminal(#[source] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::message::ChannelMessage;
+
+    fn info(name: &str) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            via: Via::Keys,
+            device: None,
+        }
+    }
+
+    /// A source that releases a key as it stops, as the computer keyboard does.
+    struct ReleasesOnStop(Feed);
+
+    impl Drop for ReleasesOnStop {
+        fn drop(&mut self) {
+            self.0.bytes(u4::new(0), &[0x80, 48, 0]);
+        }
+    }
+
+    /// (time, key, sounding) of every note event until the stream is quiet.
+    fn notes(stream: &mut InputStream) -> Vec<(u64, u8, bool)> {
+        let mut found = Vec::new();
+        while let Next::Event { event, .. } = stream.next_timeout(Duration::from_millis(200)) {
+            if let InputEvent::Midi(MidiEvent {
+                t_us,
+                message: EventMessage::Channel { message, .. },
+                ..
+            }) = event
+            {
+                match message {
+                    ChannelMessage::NoteOn { key, .. } => found.push((t_us, key.as_int(), true)),
+                    ChannelMessage::NoteOff { key, .. } => found.push((t_us, key.as_int(), false)),
+                    _ => {}
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_switch_releases_the_old_source_first_and_times_never_go_back() {
+        let mut stream = InputStream::start(info("old"), |feed| {
+            feed.bytes(u4::new(0), &[0x90, 48, 100]);
+            Ok(ReleasesOnStop(feed))
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        // The new source is already playing before the switch.
+        let next = InputStream::start(info("new"), |feed| {
+            feed.bytes(u4::new(0), &[0x90, 72, 100]);
+            Ok(())
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let switched_us = stream.switch_to(next);
+        assert_eq!(stream.info().name, "new");
+        let heard = notes(&mut stream);
+        let order: Vec<(u8, bool)> = heard.iter().map(|&(_, key, on)| (key, on)).collect();
+        assert_eq!(order, [(48, true), (48, false), (72, true)], "{heard:?}");
+        assert!(
+            heard.windows(2).all(|w| w[0].0 <= w[1].0),
+            "times go back: {heard:?}"
+        );
+        assert_eq!(heard[2].0, switched_us, "heard from the switch on");
+        let held: Vec<u8> = stream.tracker().channel(u4::new(0)).held_keys().collect();
+        assert_eq!(held, [72], "the tracker goes on across the switch");
+    }
 }

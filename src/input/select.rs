@@ -1,19 +1,33 @@
 //! Choosing what to listen to: the flags the user gave, or the automatic
 //! order (DeepComposer via its system port, then via USB, then any other
-//! USB MIDI keyboard), a pure function of the [`Inventory`].
+//! USB MIDI keyboard), a pure function of the [`Inventory`]. For `play`,
+//! the computer keyboard stands in while no MIDI keyboard is there, and a
+//! [`Watch`] looks for one to take over.
 
 use super::usb::UsbSelector;
-use super::{file, keys, system_port, usb, InputError, InputStream};
+use super::worker::Worker;
+use super::{file, keys, system_port, usb, Feed, InputError, InputStream};
 use crate::devices;
 use crate::inventory::{DeviceReport, Inventory, Status};
 use crate::ports;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// How often a [`Watch`] looks for a MIDI keyboard.
+const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The source the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceChoice {
     /// Pick automatically.
     Auto,
+    /// Pick automatically; with nothing to pick, play the computer
+    /// keyboard (on a terminal) until a MIDI keyboard is plugged in, and
+    /// again whenever it is unplugged (`play`).
+    AutoOrKeys,
     /// `--port NAME|ID`.
     Port(String),
     /// `--usb[=VID:PID|BUS-PORT]`.
@@ -40,11 +54,50 @@ pub struct InputOptions {
     pub wait: bool,
 }
 
+impl InputOptions {
+    /// The same, except that the automatic choice falls back to the
+    /// computer keyboard ([`SourceChoice::AutoOrKeys`]).
+    pub fn falling_back_to_keys(self) -> Self {
+        InputOptions {
+            choice: match self.choice {
+                SourceChoice::Auto => SourceChoice::AutoOrKeys,
+                other => other,
+            },
+            ..self
+        }
+    }
+
+    /// True when the computer keyboard stands in for a MIDI keyboard that
+    /// is not there: the automatic choice of `play`, with standard input a
+    /// terminal. (Under `--wait` an unplugged keyboard is waited for
+    /// instead; the computer keyboard only plays until the first one.)
+    pub fn keys_stand_in(&self) -> bool {
+        self.choice == SourceChoice::AutoOrKeys && std::io::stdin().is_terminal()
+    }
+}
+
+/// What is said whenever the computer keyboard starts standing in.
+pub const TAKES_OVER: &str = "plug a MIDI keyboard in and it takes over";
+
 /// Opens the input the options describe. Returns the stream and a sentence
 /// saying what was picked (and why, for the automatic choice).
 pub fn open(options: &InputOptions) -> Result<(InputStream, String), InputError> {
     let stream = match &options.choice {
         SourceChoice::Auto => return open_auto(options),
+        SourceChoice::AutoOrKeys => {
+            return match choose(&Inventory::discover(false), options.detach) {
+                Ok(pick) => open_pick(pick, options),
+                Err(found) if options.keys_stand_in() => Ok((
+                    keys::open()?,
+                    format!("no MIDI keyboard found ({found}); playing the computer keyboard — {TAKES_OVER}"),
+                )),
+                Err(found) => Err(InputError::NothingToListenTo {
+                    found: format!(
+                        "{found} (and the computer keyboard plays only when standard input is a terminal)"
+                    ),
+                }),
+            }
+        }
         SourceChoice::Port(wanted) => {
             let device = Inventory::discover(false).known_device_of_port(wanted);
             system_port::open(wanted, device, options.wait)?
@@ -155,9 +208,73 @@ fn usb_usable(device: &DeviceReport, detach: bool) -> bool {
     }
 }
 
+/// Why the automatic choice would find no keyboard, without opening
+/// anything; `None` when it would, or when a source was named.
+pub fn missing_keyboard(options: &InputOptions) -> Option<InputError> {
+    match options.choice {
+        SourceChoice::Auto | SourceChoice::AutoOrKeys => {
+            choose(&Inventory::discover(false), options.detach)
+                .err()
+                .map(|found| InputError::NothingToListenTo { found })
+        }
+        _ => None,
+    }
+}
+
 fn open_auto(options: &InputOptions) -> Result<(InputStream, String), InputError> {
     let pick = choose(&Inventory::discover(false), options.detach)
         .map_err(|found| InputError::NothingToListenTo { found })?;
+    open_pick(pick, options)
+}
+
+/// Looks for a MIDI keyboard on a thread of its own while the computer
+/// keyboard stands in, and opens the one the automatic choice picks as
+/// soon as it is there. Stops when dropped.
+pub struct Watch {
+    found: Receiver<(InputStream, String)>,
+    _worker: Worker,
+}
+
+impl Watch {
+    /// Starts looking, every half second; `wake` is woken when a keyboard
+    /// was found and opened.
+    pub fn start(options: &InputOptions, wake: Feed) -> Watch {
+        let (sender, found) = mpsc::channel();
+        let options = options.clone();
+        let worker = Worker::spawn(move |stopped: &AtomicBool| {
+            let mut next = Instant::now() + WATCH_INTERVAL;
+            while !stopped.load(Ordering::Relaxed) {
+                // Short naps: a dropped watch ends at once.
+                std::thread::sleep(Duration::from_millis(20));
+                if Instant::now() < next {
+                    continue;
+                }
+                next = Instant::now() + WATCH_INTERVAL;
+                let Ok(pick) = choose(&Inventory::discover(false), options.detach) else {
+                    continue;
+                };
+                // One that cannot be opened yet (still settling) is tried again.
+                if let Ok(opened) = open_pick(pick, &options) {
+                    let _ = sender.send(opened);
+                    wake.wake();
+                    return;
+                }
+            }
+        });
+        Watch {
+            found,
+            _worker: worker,
+        }
+    }
+
+    /// The keyboard that was plugged in, opened, and what was picked.
+    pub fn found(&self) -> Option<(InputStream, String)> {
+        self.found.try_recv().ok()
+    }
+}
+
+/// Opens what the automatic choice picked.
+fn open_pick(pick: Pick, options: &InputOptions) -> Result<(InputStream, String), InputError> {
     match pick {
         Pick::Port {
             id,

@@ -22,7 +22,7 @@ pub use takes::{describe_take, take_path};
 use crate::audio::device::{self, AudioError};
 use crate::decode::format::input_problems;
 use crate::decode::tracker::Transport;
-use crate::input::select;
+use crate::input::select::{self, Watch};
 use crate::input::worker::Worker;
 use crate::input::{InputError, InputEvent, InputStream, MidiEvent, Next, SourceInfo, Via};
 use crate::record::RecordError;
@@ -156,6 +156,11 @@ struct Session<'a> {
     last_event_us: u64,
     disconnected: bool,
     started: Instant,
+    /// The computer keyboard stands in whenever no MIDI keyboard is
+    /// there (`play` on a terminal, see [`select::InputOptions::keys_stand_in`]).
+    stand_in: bool,
+    /// While it does: the look-out for a MIDI keyboard to take over.
+    watch: Option<Watch>,
 }
 
 /// Runs a session until Ctrl+C, ■ (single take), a stop rule, the end of
@@ -179,7 +184,12 @@ impl<'a> Session<'a> {
     /// input, the view, the sound and the `--thru` port.
     fn open(config: &'a SessionConfig, mut view: View) -> Result<Self, SessionError> {
         let speakers = match &config.sound {
-            SoundChoice::Speakers(choice) => Some(device::open(choice)?),
+            SoundChoice::Speakers(choice) => Some(device::open(choice).inspect_err(|_| {
+                // With no keyboard either, both are said: one line each.
+                if let Some(missing) = select::missing_keyboard(&config.input) {
+                    view.status(&missing.to_string());
+                }
+            })?),
             SoundChoice::Wav(target) => {
                 target.check()?;
                 None
@@ -219,6 +229,9 @@ impl<'a> Session<'a> {
         let stop = stream.stop_handle();
         // A second session in the same process cannot set it again; ignore that.
         let _ = ctrlc::set_handler(move || stop.interrupt());
+        let stand_in = config.input.keys_stand_in();
+        let watch =
+            (stand_in && info.via == Via::Keys).then(|| Watch::start(&config.input, stream.feed()));
         Ok(Session {
             config,
             short_input: short_input(&info),
@@ -238,7 +251,57 @@ impl<'a> Session<'a> {
             last_event_us: 0,
             disconnected: false,
             started: Instant::now(),
+            stand_in,
+            watch,
         })
+    }
+
+    /// A MIDI keyboard was plugged in while the computer keyboard stood in:
+    /// it plays from now on. The computer keyboard's notes are released
+    /// (its source sends their Note Offs as it stops) before any of the
+    /// keyboard's events.
+    fn take_over(&mut self, next: InputStream, said: &str) -> Result<(), SessionError> {
+        self.watch = None;
+        let t_us = self.stream.switch_to(next);
+        self.show_source()?;
+        self.view.stream_event(t_us, "MIDI keyboard plugged in");
+        self.view
+            .status(&format!("{said}; the computer keyboard no longer plays"));
+        Ok(())
+    }
+
+    /// The MIDI keyboard left (`reason`): the computer keyboard stands in
+    /// again, and the look-out starts over. False when the terminal cannot
+    /// be read.
+    fn stand_in_again(&mut self, reason: &str) -> Result<bool, SessionError> {
+        // The computer keyboard's first words go to the normal screen, and
+        // only one reader may read the terminal: the view's goes first.
+        self.view.leave_screen();
+        let Ok(keys) = crate::input::keys::open() else {
+            return Ok(false);
+        };
+        self.stream.switch_to(keys);
+        self.show_source()?;
+        // Said again: the view that showed the reason is gone.
+        self.view.status(&format!(
+            "{reason}; playing the computer keyboard — {}",
+            select::TAKES_OVER
+        ));
+        self.watch = Some(Watch::start(&self.config.input, self.stream.feed()));
+        Ok(true)
+    }
+
+    /// Shows the stream's (new) source: its panel names, and on the
+    /// terminal view a fresh keyboard for it, reading its keys unless they
+    /// are the instrument.
+    fn show_source(&mut self) -> Result<(), SessionError> {
+        let terminal = self.config.display == DisplayChoice::Terminal;
+        self.view.leave_screen();
+        self.view
+            .show(self.stream.info(), terminal, self.stream.feed())
+            .map_err(SessionError::Terminal)?;
+        self.short_input = short_input(self.stream.info());
+        Ok(())
     }
 
     /// The loop: keeps the journal and the screen fresh, applies the stop
@@ -269,6 +332,9 @@ impl<'a> Session<'a> {
                 .is_some_and(|quiet| released && self.deck.takes.silent_for(quiet, silent))
             {
                 return Ok(now_us);
+            }
+            if let Some((next, said)) = self.watch.as_ref().and_then(Watch::found) {
+                self.take_over(next, &said)?;
             }
             let (event, transport) = match self.stream.next_timeout(self.view.wait()) {
                 Next::Event { event, transport } => (event, transport),
@@ -310,14 +376,19 @@ impl<'a> Session<'a> {
             }
             InputEvent::Disconnected { t_us, reason, .. } => {
                 self.view.stream_event(t_us, &reason);
-                if !self.config.input.wait {
+                if !self.config.input.wait && !self.stand_in {
                     self.disconnected = true;
                     return Ok(Some(t_us));
                 }
-                // Waiting for it: what it held is released now, or it would
+                // Going on: what it held is released now, or it would
                 // hang in the sound, the take and `--thru` until the end.
                 for release in self.stream.release_held(t_us) {
                     self.deck.play(&release, &mut self.view)?;
+                }
+                // Under `--wait` the keyboard's source waits for it.
+                if !self.config.input.wait && !self.stand_in_again(&reason)? {
+                    self.disconnected = true;
+                    return Ok(Some(t_us));
                 }
             }
             InputEvent::Reconnected { t_us } => {

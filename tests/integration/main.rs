@@ -11,6 +11,7 @@ mod jack;
 mod list;
 mod monitor;
 mod pipewire;
+mod play_fallback;
 mod record;
 mod record_safety;
 mod render;

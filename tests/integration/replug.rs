@@ -14,9 +14,9 @@ use std::process::Command;
 
 /// Played before the unplug; its last note (G4, 67) and the sustain pedal
 /// are held when the cable is pulled.
-const BEFORE: &str = "akm322-replug-before";
+pub const BEFORE: &str = "akm322-replug-before";
 /// Played after the replug: C5, E5, G5 (72, 76, 79), never heard before.
-const AFTER: &str = "akm322-replug-after";
+pub const AFTER: &str = "akm322-replug-after";
 /// How long the keyboard stays out: the program looks for it every half
 /// second, so it has several chances to (wrongly) come back early.
 const UNPLUGGED_SECS: &str = "1.5";
@@ -25,13 +25,17 @@ const UNPLUGGED_SECS: &str = "1.5";
 /// second half, as JSON and as text.
 const HELD_JSON: &str = r#""note_on","channel":0,"note":67"#;
 const LAST_JSON: &str = r#""note_off","channel":0,"note":79"#;
-const HELD_TEXT: &str = "Note on          ch 1  G4 (67)   velocity 80";
-const LAST_TEXT: &str = "Note off         ch 1  G5 (79)   velocity 0";
+pub const HELD_TEXT: &str = "Note on          ch 1  G4 (67)   velocity 80";
+pub const LAST_TEXT: &str = "Note off         ch 1  G5 (79)   velocity 0";
 
 /// One step of `replug.py`'s script.
-enum Step<'a> {
+pub enum Step<'a> {
     /// Until the program has printed a line containing this.
     WaitFor(&'a str),
+    /// Until the program has printed a line containing this on stderr.
+    WaitForStderr(&'a str),
+    /// Typed on the program's terminal (`replug.py --pty`).
+    Type(&'a str),
     Unplug,
     Sleep(&'a str),
     /// Plug back in, answering this stream.
@@ -41,17 +45,17 @@ enum Step<'a> {
 }
 
 #[derive(Debug, Deserialize)]
-struct Line {
+pub struct Line {
     /// Seconds since the program started, when the line arrived.
-    t: f64,
-    text: String,
+    pub t: f64,
+    pub text: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct Mark {
+pub struct Mark {
     step: String,
     /// When the step began and ended (seconds since the program started).
-    t: f64,
+    pub t: f64,
     done: f64,
     /// Stdout lines that had arrived when it began.
     lines_before: usize,
@@ -68,14 +72,15 @@ struct Report {
 }
 
 /// A run of the program with the keyboard unplugged (and replugged).
-struct Replugged {
-    run: Run,
-    lines: Vec<Line>,
+pub struct Replugged {
+    pub run: Run,
+    pub lines: Vec<Line>,
     marks: Vec<Mark>,
 }
 
 impl Replugged {
-    fn mark(&self, step: &str) -> &Mark {
+    /// The first `step` of the script.
+    pub fn mark(&self, step: &str) -> &Mark {
         self.marks
             .iter()
             .find(|m| m.step == step)
@@ -129,10 +134,17 @@ impl Replugged {
 /// Runs `composer-probe ARGS` on the DeepComposer playing [`BEFORE`], with
 /// `replug.py` following `steps`.
 fn replugged(args: &[&str], steps: &[Step]) -> Replugged {
+    replugged_with(&[], args, steps)
+}
+
+/// [`replugged`] with more of `replug.py`'s options (`--start-unplugged`,
+/// `--pty`).
+pub fn replugged_with(options: &[&str], args: &[&str], steps: &[Step]) -> Replugged {
     let stream = |name: &str| fixture(&format!("streams/{name}.ioctl"));
     let mut command = Command::new("/usr/bin/python3");
     command
         .arg(fixture("replug.py"))
+        .args(options)
         .arg("--device")
         .arg(fixture("akm322.umockdev"))
         .args(["--node", "/dev/bus/usb/001/005", "--stream"])
@@ -140,6 +152,8 @@ fn replugged(args: &[&str], steps: &[Step]) -> Replugged {
     for step in steps {
         match step {
             Step::WaitFor(text) => command.args(["--wait-for", text]),
+            Step::WaitForStderr(text) => command.args(["--wait-for-stderr", text]),
+            Step::Type(text) => command.args(["--type", text]),
             Step::Unplug => command.arg("--unplug"),
             Step::Sleep(secs) => command.args(["--sleep", secs]),
             Step::Replug(name) => command.arg("--replug").arg(stream(name)),
