@@ -494,6 +494,26 @@ mod tests {
     }
 
     #[test]
+    fn the_hint_and_the_header_say_what_is_there() {
+        let mut app = sample_app();
+        app.set_status(Status::default());
+        let mut terminal = Terminal::new(TestBackend::new(40, 24)).expect("terminal");
+        let screen = draw(&mut terminal, &app);
+        assert_eq!(screen[23].trim_end(), LISTEN_HINT, "no synth, no presets");
+        // 40 columns draw 19 white keys of the DeepComposer's 19, F2–C5.
+        assert!(screen[1].starts_with(" Keyboard F2–C5 "), "{}", screen[1]);
+        terminal.backend_mut().resize(120, 24);
+        let screen = draw(&mut terminal, &app);
+        assert!(screen[1].starts_with(" Keyboard A1–A5 "), "{}", screen[1]);
+        app.end("keyboard disconnected — press any key to leave");
+        let screen = draw(&mut terminal, &app);
+        assert_eq!(
+            screen[23].trim(),
+            "keyboard disconnected — press any key to leave"
+        );
+    }
+
+    #[test]
     fn screen_at_80_by_24() {
         let mut app = sample_app();
         app.monochrome(true);
