@@ -621,8 +621,9 @@ fn keys_without_the_view_have_buttons_and_say_octave_and_velocity_on_change() {
 }
 
 /// `replug.py` in a tmux window: the DeepComposer plays its first stream
-/// to `composer-probe ARGS` (on the window's terminal), and is unplugged
-/// 4 s after the start. The script's report goes to `report.json` in `dir`.
+/// to `composer-probe ARGS`, and is unplugged 4 s after the start. The
+/// program keeps the window's terminal (the script would give it pipes);
+/// the script's report goes to `report.json` in `dir`.
 fn unplugged_in_tmux(name: &str, dir: &Path, args: &str) -> Tmux {
     let fixture = crate::util::fixture;
     Tmux::start(
@@ -631,8 +632,8 @@ fn unplugged_in_tmux(name: &str, dir: &Path, args: &str) -> Tmux {
         24,
         &format!(
             "cd {dir} && HOME={dir} NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null /usr/bin/python3 {script} \
-             --terminal --device {device} --node /dev/bus/usb/001/005 --stream {stream} \
-             --sleep 4 --unplug -- {} {args} > report.json",
+             --device {device} --node /dev/bus/usb/001/005 --stream {stream} \
+             --sleep 4 --unplug -- sh -c 'exec {} {args} >/dev/tty 2>&1' > report.json",
             binary(),
             dir = dir.display(),
             script = fixture("replug.py").display(),
