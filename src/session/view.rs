@@ -133,10 +133,6 @@ struct Screen {
 
 /// Where the session's words and events go.
 pub(crate) struct View {
-    lines: Lines,
-    formatter: Formatter,
-    /// The terminal view, while it is up.
-    screen: Option<Screen>,
     /// The computer keyboard's octave and velocity (`--keys`), followed
     /// key by key as its translator sets them.
     keys: Option<KeysState>,
@@ -145,6 +141,10 @@ pub(crate) struct View {
     /// Status lines said while the view stays up after the session ended,
     /// written out again once it is gone.
     after_end: Vec<String>,
+    lines: Lines,
+    formatter: Formatter,
+    /// The terminal view, while it is up.
+    screen: Option<Screen>,
 }
 
 impl View {
@@ -152,14 +152,14 @@ impl View {
     pub(crate) fn start(out: Box<dyn Write + Send>, status: Box<dyn Write + Send>) -> Self {
         View {
             lines: Lines::start(out, status),
+            keys: None,
+            last_stream_event: None,
+            after_end: Vec::new(),
             formatter: Formatter {
                 device: None,
                 naming: NoteNaming::default(),
             },
             screen: None,
-            keys: None,
-            last_stream_event: None,
-            after_end: Vec::new(),
         }
     }
 
