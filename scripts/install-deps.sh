@@ -14,10 +14,10 @@ set -euo pipefail
 purpose=${1:-run}
 min_rust=1.85
 
-# libjack-jackd2-dev: the JACK host is in the default build; the binary
-# opens libjack.so.0 only when JACK is asked for, but building needs JACK's
-# pkg-config file (the jack-sys crate's build script asks for it).
-packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev libjack-jackd2-dev ca-certificates curl)
+# No JACK package: the JACK host is in the default build, but the binary
+# opens libjack.so.0 only when JACK is asked for, and the pkg-config entry
+# jack-sys's build script asks for comes from .cargo/pkgconfig/jack.pc.
+packages=(build-essential pkg-config libusb-1.0-0-dev libasound2-dev ca-certificates curl)
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # umockdev emulates USB devices; setpriv (util-linux) runs tests as another
   # user; sox, mido, fluidsynth and timidity check our audio and MIDI files

@@ -8,12 +8,12 @@ use crate::input::UsbSelector;
 use crate::monitor::{EventKind, Filter, MonitorConfig};
 use crate::record::RecordOptions;
 use crate::render::{Destination, RenderOptions, WavFormat, WavTarget};
-use crate::session::{DisplayChoice, RecordChoice, SessionConfig, SoundChoice};
+use crate::session::{self, DisplayChoice, RecordChoice, SessionConfig, SoundChoice};
 use crate::synth::{EngineConfig, PanelMap, Preset};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// Find, hear and record USB MIDI keyboards such as the AWS DeepComposer.
 #[derive(Debug, Parser)]
@@ -360,8 +360,9 @@ impl SmfArgs {
 /// Options of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The MIDI file to write (not with --takes).
-    #[arg(required_unless_present = "takes", conflicts_with = "takes")]
+    /// The MIDI file to write (not with --takes); without one, a new
+    /// take-YYYYMMDD-HHMMSS-NN.mid (local time) in the current directory.
+    #[arg(conflicts_with = "takes")]
     pub output: Option<PathBuf>,
     /// Where MIDI comes from.
     #[command(flatten)]
@@ -387,6 +388,9 @@ pub struct RecordArgs {
     /// Frames per audio buffer for ▶ playback (see `play --buffer`).
     #[arg(long, value_name = "FRAMES", default_value_t = DEFAULT_BUFFER_FRAMES)]
     pub buffer: u32,
+    /// No line per event: only the start, the takes saved and problems.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// How takes are written.
     #[command(flatten)]
     pub smf: SmfArgs,
@@ -403,18 +407,19 @@ fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
 impl RecordArgs {
     /// The session settings these flags mean.
     pub fn config(&self) -> Result<SessionConfig, String> {
-        let recording = match (&self.output, &self.takes) {
-            (_, Some(dir)) => RecordChoice::Takes {
+        let recording = match &self.takes {
+            Some(dir) => RecordChoice::Takes {
                 dir: dir.clone(),
                 asked: true,
             },
-            (Some(path), None) => RecordChoice::Single {
-                path: path.clone(),
+            None => RecordChoice::Single {
+                path: self.output.clone().unwrap_or_else(|| {
+                    session::take_path(Path::new(""), &mut 0, SystemTime::now())
+                }),
                 force: self.force,
                 duration: seconds("--duration", self.duration)?,
                 until_silence: seconds("--until-silence", self.until_silence)?,
             },
-            (None, None) => return Err("give the MIDI file to write, or --takes DIR".into()),
         };
         Ok(SessionConfig {
             input: self.input.options()?,
@@ -428,7 +433,11 @@ impl RecordArgs {
             recording,
             record_options: self.smf.options()?,
             thru: None,
-            display: DisplayChoice::Lines,
+            display: if self.quiet {
+                DisplayChoice::Quiet
+            } else {
+                DisplayChoice::Lines
+            },
         })
     }
 }

@@ -367,11 +367,53 @@ fn pair_ports(device: &UsbDevice, ports: &MidiPorts) -> Vec<PairedPort> {
 
 /// The exact commands that give the logged-in user access to USB MIDI devices.
 pub fn udev_install_commands() -> Vec<String> {
+    install_then_reload(format!(
+        "composer-probe udev-rule | sudo tee {UDEV_RULE_PATH}"
+    ))
+}
+
+/// A one-line udev rule that gives the logged-in user access to one device,
+/// by its ids (`uaccess` only, never a mode).
+fn device_udev_rule(vendor_id: u16, product_id: u16) -> String {
+    format!(
+        "SUBSYSTEM==\"usb\", ENV{{DEVTYPE}}==\"usb_device\", ATTR{{idVendor}}==\"{vendor_id:04x}\", \
+         ATTR{{idProduct}}==\"{product_id:04x}\", TAG+=\"uaccess\""
+    )
+}
+
+/// The exact commands that install [`device_udev_rule`] for one device.
+fn device_udev_install_commands(vendor_id: u16, product_id: u16) -> Vec<String> {
+    install_then_reload(format!(
+        "echo '{}' | sudo tee /etc/udev/rules.d/60-composer-probe-{vendor_id:04x}-{product_id:04x}.rules",
+        device_udev_rule(vendor_id, product_id)
+    ))
+}
+
+fn install_then_reload(install: String) -> Vec<String> {
     vec![
-        format!("composer-probe udev-rule | sudo tee {UDEV_RULE_PATH}"),
+        install,
         "sudo udevadm control --reload-rules".into(),
         "sudo udevadm trigger --subsystem-match=usb".into(),
     ]
+}
+
+/// Whether the shipped udev rule ([`UDEV_RULE`]) matches this device, as
+/// udev would: the DeepComposer by its ids, else an interface of class
+/// 01/03 (MIDI Streaming) or ff/03 (vendor-specific, MIDI Streaming
+/// subclass). A vendor-specific MIDI interface of another subclass is told
+/// apart only by its descriptors, which a rule cannot read.
+fn shipped_rule_covers(device: &UsbDevice) -> bool {
+    let deepcomposer = (device.vendor_id, device.product_id)
+        == (
+            devices::DEEPCOMPOSER.vendor_id,
+            devices::DEEPCOMPOSER.product_id,
+        );
+    let class_midi = device.midi.as_ref().is_some_and(|m| !m.vendor_specific);
+    let vendor_midi_subclass = device
+        .interfaces
+        .iter()
+        .any(|i| (i.class, i.subclass) == (0xff, 0x03));
+    deepcomposer || class_midi || vendor_midi_subclass
 }
 
 /// What `assess` concluded about one device.
@@ -461,7 +503,7 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
     let node = format!("/dev/bus/usb/{:03}/{:03}", device.bus, device.address);
     match &device.access {
         Access::Granted => Assessment::new(Status::Ready, "ready (direct USB)", problems),
-        Access::Denied => {
+        Access::Denied if shipped_rule_covers(device) => {
             problems.push(format!(
                 "this user may not open {node}: install the udev rule with the commands below, then unplug and replug the keyboard"
             ));
@@ -470,6 +512,19 @@ fn assess(device: &UsbDevice, os_ports: &[PairedPort], service: &ServiceStatus) 
                 ..Assessment::new(
                     Status::NoPermission,
                     "no permission: install the udev rule",
+                    problems,
+                )
+            }
+        }
+        Access::Denied => {
+            problems.push(format!(
+                "this user may not open {node}, and its vendor-specific MIDI interface is one the udev rule cannot recognise: install a rule for this device with the commands below, then unplug and replug it"
+            ));
+            Assessment {
+                fix: device_udev_install_commands(device.vendor_id, device.product_id),
+                ..Assessment::new(
+                    Status::NoPermission,
+                    "no permission: install a udev rule for this device",
                     problems,
                 )
             }
@@ -641,6 +696,31 @@ mod tests {
         assert_eq!(report.status, Status::NoPermission);
         assert_eq!(report.fix, udev_install_commands());
         assert!(report.problems[0].contains("/dev/bus/usb/001/005"));
+    }
+
+    #[test]
+    fn denied_vendor_midi_the_rule_cannot_see_gets_a_rule_for_itself() {
+        let vendor = |subclass| {
+            let mut device = keyboard(None, Access::Denied);
+            (device.vendor_id, device.product_id) = (0x0582, 0x01ff);
+            device.interfaces[0].class = 0xff;
+            device.interfaces[0].subclass = subclass;
+            device.midi.as_mut().unwrap().vendor_specific = true;
+            device
+        };
+        // Vendor class, MIDI Streaming subclass: the shipped rule matches it.
+        let report = report_of(vendor(0x03), no_service());
+        assert_eq!(report.fix, udev_install_commands());
+        // Any other subclass: only its descriptors say MIDI, so a rule by ids.
+        let report = report_of(vendor(0x00), no_service());
+        assert_eq!(report.status, Status::NoPermission);
+        assert_eq!(
+            report.verdict,
+            "no permission: install a udev rule for this device"
+        );
+        assert_eq!(report.fix, device_udev_install_commands(0x0582, 0x01ff));
+        assert!(report.fix[0].contains("ATTR{idVendor}==\"0582\", ATTR{idProduct}==\"01ff\""));
+        assert!(!report.fix[0].contains("MODE"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `composer-probe monitor`: one line per event, like aseqdump but with
 //! timestamps, note names, panel names and filters; or JSON lines.
 
-use crate::decode::format::{write_stream_event, Formatter};
+use crate::decode::format::{write_input_problems, write_stream_event, Formatter};
 use crate::decode::message::ChannelMessage;
 use crate::decode::names::NoteNaming;
 use crate::input::{EventMessage, InputEvent, InputStream, Next};
@@ -129,8 +129,20 @@ pub enum Ending {
 }
 
 /// Reads the stream and writes one line per shown event to `out` until a
-/// stop condition. Write errors (a closed pipe) end the run with `Err`.
+/// stop condition, then what the decoders skipped or cut short, if
+/// anything. Write errors (a closed pipe) end the run with `Err`.
 pub fn run(
+    stream: &mut InputStream,
+    config: &MonitorConfig,
+    out: &mut dyn Write,
+) -> std::io::Result<Ending> {
+    let ending = show_events(stream, config, out)?;
+    let stats = stream.decode_stats();
+    write_input_problems(out, config.json, stream.now_us(), &stats)?;
+    Ok(ending)
+}
+
+fn show_events(
     stream: &mut InputStream,
     config: &MonitorConfig,
     out: &mut dyn Write,

@@ -4,7 +4,8 @@
 use rodio::cpal::traits::{DeviceTrait as _, HostTrait as _};
 use rodio::cpal::BufferSize;
 use rodio::cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
-use rodio::mixer::{Mixer, MixerSource};
+use rodio::source::UniformSourceIterator;
+use rodio::Source;
 use std::num::NonZero;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -105,10 +106,15 @@ impl OutputChoice {
     }
 }
 
+/// What the device's callback plays: one source, pulled sample by sample.
+type Playing = Box<dyn Source + Send>;
+
 /// An open audio output playing into the speakers.
 pub struct AudioOutput {
     _stream: rodio::cpal::Stream,
-    mixer: Mixer,
+    /// Hands the source to the callback (lock-free; once).
+    slot: rtrb::Producer<Playing>,
+    channels: u16,
     timing: Arc<Timing>,
     /// The device's name.
     pub device_name: String,
@@ -435,19 +441,19 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     };
     config.buffer_size = BufferSize::Fixed(buffer_frames);
     let timing = Arc::new(Timing::default());
-    let (stream, mixer, fallback_note) =
+    let (stream, slot, fallback_note) =
         match start_stream(&device, &config, default.sample_format(), &timing) {
-            Ok((stream, mixer)) => (stream, mixer, None),
+            Ok((stream, slot)) => (stream, slot, None),
             Err(error) => {
                 config.buffer_size = BufferSize::Default;
-                let (stream, mixer) =
+                let (stream, slot) =
                     start_stream(&device, &config, default.sample_format(), &timing)
                         .map_err(refused)?;
                 let note = format!(
                     "the device refused {buffer_frames}-frame buffers ({}); using its default",
                     crate::error::chain(&error)
                 );
-                (stream, mixer, Some(note))
+                (stream, slot, Some(note))
             }
         };
     // What the device really does shows in its first callbacks.
@@ -485,7 +491,8 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     });
     Ok(AudioOutput {
         _stream: stream,
-        mixer,
+        slot,
+        channels: config.channels,
         timing,
         sample_rate: config.sample_rate,
         buffer_frames: got.or(asked),
@@ -494,42 +501,54 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     })
 }
 
-/// Builds and starts the output stream: rodio's mixer pulled by the
-/// device's callback, which notes the device's timing.
+/// Builds and starts the output stream. Its callback plays silence until
+/// [`AudioOutput::play`] hands it a source through the returned slot, then
+/// pulls that source directly (no mixer: one source is all `play` has, and
+/// rodio's mixer costs five times the synth's own idle work per sample), and
+/// notes the device's timing.
 fn start_stream(
     device: &rodio::cpal::Device,
     config: &StreamConfig,
     format: SampleFormat,
     timing: &Arc<Timing>,
-) -> Result<(rodio::cpal::Stream, Mixer), rodio::cpal::Error> {
-    let channels = NonZero::new(config.channels).unwrap_or(NonZero::<u16>::MIN);
-    let rate = NonZero::new(config.sample_rate).unwrap_or(NonZero::<u32>::MIN);
-    let (mixer, source) = rodio::mixer::mixer(channels, rate);
+) -> Result<(rodio::cpal::Stream, rtrb::Producer<Playing>), rodio::cpal::Error> {
+    let (slot, handed) = rtrb::RingBuffer::new(1);
     let timing = Arc::clone(timing);
     let stream = match format {
-        SampleFormat::I16 => build::<i16>(device, config, source, timing),
-        SampleFormat::I32 => build::<i32>(device, config, source, timing),
-        SampleFormat::U16 => build::<u16>(device, config, source, timing),
-        SampleFormat::U8 => build::<u8>(device, config, source, timing),
-        SampleFormat::F64 => build::<f64>(device, config, source, timing),
-        _ => build::<f32>(device, config, source, timing),
+        SampleFormat::I16 => build::<i16>(device, config, handed, timing),
+        SampleFormat::I32 => build::<i32>(device, config, handed, timing),
+        SampleFormat::U16 => build::<u16>(device, config, handed, timing),
+        SampleFormat::U8 => build::<u8>(device, config, handed, timing),
+        SampleFormat::F64 => build::<f64>(device, config, handed, timing),
+        _ => build::<f32>(device, config, handed, timing),
     }?;
     rodio::cpal::traits::StreamTrait::play(&stream)?;
-    Ok((stream, mixer))
+    Ok((stream, slot))
 }
 
 fn build<T: SizedSample + FromSample<f32>>(
     device: &rodio::cpal::Device,
     config: &StreamConfig,
-    mut source: MixerSource,
+    mut handed: rtrb::Consumer<Playing>,
     timing: Arc<Timing>,
 ) -> Result<rodio::cpal::Stream, rodio::cpal::Error> {
     let channels = u64::from(config.channels.max(1));
+    let mut playing: Option<Playing> = None;
     device.build_output_stream::<T, _, _>(
         *config,
         move |data: &mut [T], info| {
-            for sample in data.iter_mut() {
-                *sample = T::from_sample(source.next().unwrap_or(0.0));
+            // The slot holds at most one source, handed over once: taking
+            // it neither allocates nor frees.
+            if playing.is_none() {
+                playing = handed.pop().ok();
+            }
+            match playing.as_mut() {
+                Some(source) => {
+                    for sample in data.iter_mut() {
+                        *sample = T::from_sample(source.next().unwrap_or(0.0));
+                    }
+                }
+                None => data.fill(T::EQUILIBRIUM),
             }
             let stamp = info.timestamp();
             let delay = stamp.playback.saturating_duration_since(stamp.callback);
@@ -564,10 +583,22 @@ impl AudioOutput {
         }
     }
 
-    /// Starts playing `source` (the synth, or the latency probe around it)
-    /// through rodio's mixer.
-    pub fn play(&self, source: impl rodio::Source + Send + 'static) {
-        self.mixer.add(source);
+    /// Starts playing `source` (the synth, or the latency probe around it).
+    /// A source already at the device's rate and channel count is pulled
+    /// as it is; any other is converted by rodio on the way. One source per
+    /// output: a second call is ignored.
+    pub fn play(&mut self, source: impl Source + Send + 'static) {
+        let matches = source.sample_rate().get() == self.sample_rate
+            && source.channels().get() == self.channels;
+        let playing: Playing = if matches {
+            Box::new(source)
+        } else {
+            let channels = NonZero::new(self.channels).unwrap_or(NonZero::<u16>::MIN);
+            let rate = NonZero::new(self.sample_rate).unwrap_or(NonZero::<u32>::MIN);
+            Box::new(UniformSourceIterator::new(source, channels, rate))
+        };
+        // Full only after a first call: one source per output.
+        let _ = self.slot.push(playing);
     }
 }
 

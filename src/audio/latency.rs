@@ -408,7 +408,7 @@ struct Run {
 /// probe.
 fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
     let period = config.period_frames;
-    let output = device::open(&OutputChoice {
+    let mut output = device::open(&OutputChoice {
         host: Some("JACK".to_owned()),
         device: None,
         buffer_frames: period,

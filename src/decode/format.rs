@@ -2,7 +2,9 @@
 //! terminal view logs) or one JSON object per event, with note names, panel
 //! names and the transport button a message pressed.
 
-use super::message::{ChannelMessage, EventMessage, MidiEvent, SystemCommon, SystemRealtime};
+use super::message::{
+    ChannelMessage, DecodeStats, EventMessage, MidiEvent, SystemCommon, SystemRealtime,
+};
 use super::names::{control_name, NoteNaming, GM_PROGRAMS};
 use super::tracker::Transport;
 use crate::devices::KnownDevice;
@@ -18,7 +20,8 @@ pub struct JsonEvent<'a> {
     /// `pitch_bend`, `channel_pressure`, `poly_pressure`, `sysex`,
     /// `time_code`, `song_position`, `song_select`, `tune_request`,
     /// `clock`, `start`, `continue`, `stop`, `active_sensing`, `reset`,
-    /// `undefined`; and the stream events `disconnected`, `reconnected`.
+    /// `undefined`; and the stream events `disconnected`, `read_error`,
+    /// `reconnected`, `input_problems`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Cable the event came in on (multi-port devices).
@@ -55,9 +58,14 @@ pub struct JsonEvent<'a> {
     /// True when a SysEx was cut short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
-    /// Why the stream stopped (`disconnected`).
+    /// Why the stream stopped (`disconnected`); what was wrong with the
+    /// input (`input_problems`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+    /// `input_problems` only: `malformed_packets`, `stray_bytes` and
+    /// `truncated_sysex`, counted since the stream started.
+    #[serde(flatten)]
+    pub skipped: Option<DecodeStats>,
 }
 
 impl JsonEvent<'_> {
@@ -78,6 +86,7 @@ impl JsonEvent<'_> {
             data: None,
             truncated: None,
             reason: None,
+            skipped: None,
         }
     }
 }
@@ -337,6 +346,47 @@ pub fn write_stream_event(
     }
 }
 
+/// What a stream's decoders skipped or cut short, for people ("3 malformed
+/// USB-MIDI packets skipped, 1 SysEx message cut short"); `None` when the
+/// input was clean.
+pub fn input_problems(stats: &DecodeStats) -> Option<String> {
+    let parts: Vec<String> = [
+        (
+            stats.malformed_packets,
+            "malformed USB-MIDI packet",
+            "skipped",
+        ),
+        (stats.stray_bytes, "stray data byte", "skipped"),
+        (stats.truncated_sysex, "SysEx message", "cut short"),
+    ]
+    .into_iter()
+    .filter(|(count, _, _)| *count > 0)
+    .map(|(count, noun, what)| format!("{} {what}", counted(count, noun)))
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Writes what the input's decoders skipped or cut short, if anything, as a
+/// stream line or as an `input_problems` JSON event with the counts.
+pub fn write_input_problems(
+    out: &mut dyn Write,
+    json: bool,
+    t_us: u64,
+    stats: &DecodeStats,
+) -> std::io::Result<()> {
+    let Some(text) = input_problems(stats) else {
+        return Ok(());
+    };
+    if !json {
+        return write_stream_event(out, false, t_us, "input_problems", Some(&text));
+    }
+    let mut event = JsonEvent::new(t_us, "input_problems");
+    event.reason = Some(&text);
+    event.skipped = Some(*stats);
+    let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
+    writeln!(out, "{line}")
+}
+
 /// "1 note", "2 notes": a count with its noun in the right number.
 pub fn counted(count: u64, noun: &str) -> String {
     if count == 1 {
@@ -375,6 +425,37 @@ mod tests {
         assert!(program_line(0, 5).ends_with("program 6 (Electric Piano 2)"));
         assert!(program_line(0, 127).ends_with("program 128 (Gunshot)"));
         assert!(program_line(9, 0).ends_with("program 1 (drum kit)"));
+    }
+
+    #[test]
+    fn input_problems_are_said_only_when_there_are_some() {
+        let mut out = Vec::new();
+        write_input_problems(&mut out, true, 5, &DecodeStats::default()).unwrap();
+        assert!(out.is_empty(), "clean input says nothing");
+
+        let stats = DecodeStats {
+            messages: 40,
+            stray_bytes: 1,
+            malformed_packets: 0,
+            truncated_sysex: 2,
+        };
+        assert_eq!(
+            input_problems(&stats).as_deref(),
+            Some("1 stray data byte skipped, 2 SysEx messages cut short")
+        );
+        write_input_problems(&mut out, true, 5, &stats).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "t_us": 5,
+                "type": "input_problems",
+                "reason": "1 stray data byte skipped, 2 SysEx messages cut short",
+                "stray_bytes": 1,
+                "malformed_packets": 0,
+                "truncated_sysex": 2
+            })
+        );
     }
 
     #[test]

@@ -50,10 +50,12 @@ pub enum Message<'a> {
     Realtime(SystemRealtime),
 }
 
-/// Counters a decoder keeps of what it had to skip.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters a decoder keeps of what it had to skip. In `monitor --json`'s
+/// `input_problems` event the three problem counts are fields of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecodeStats {
     /// Messages produced.
+    #[serde(skip)]
     pub messages: u64,
     /// Data bytes with no status to belong to (byte-stream decoder), skipped.
     pub stray_bytes: u64,
@@ -62,6 +64,20 @@ pub struct DecodeStats {
     pub malformed_packets: u64,
     /// SysEx messages that hit the cap or were cut off.
     pub truncated_sysex: u64,
+}
+
+impl std::ops::Add for DecodeStats {
+    type Output = DecodeStats;
+
+    /// The counts of two decoders together (a stream's cables and links).
+    fn add(self, other: DecodeStats) -> DecodeStats {
+        DecodeStats {
+            messages: self.messages + other.messages,
+            stray_bytes: self.stray_bytes + other.stray_bytes,
+            malformed_packets: self.malformed_packets + other.malformed_packets,
+            truncated_sysex: self.truncated_sysex + other.truncated_sysex,
+        }
+    }
 }
 
 /// The largest SysEx message kept whole unless the caller sets another cap.

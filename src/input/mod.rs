@@ -23,6 +23,7 @@ use crate::decode::bytes::ByteStreamDecoder;
 use crate::decode::message::u4;
 use crate::decode::tracker::{NoteTracker, Transport};
 use crate::decode::usb_midi::UsbMidiDecoder;
+use crate::decode::DecodeStats;
 use crate::devices::KnownDevice;
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -254,6 +255,14 @@ impl InputStream {
     /// The clock event times are measured on.
     pub fn clock(&self) -> Clock {
         self.feed.clock
+    }
+
+    /// What the stream's decoders produced, skipped and cut short so far.
+    pub fn decode_stats(&self) -> DecodeStats {
+        self.byte_decoders
+            .iter()
+            .map(ByteStreamDecoder::stats)
+            .fold(self.usb_decoder.stats(), |all, one| all + one)
     }
 
     /// Stops the source (its thread or port connection) now.

@@ -79,6 +79,9 @@ impl RecordChoice {
 pub enum DisplayChoice {
     /// One line per event on standard output, status on standard error.
     Lines,
+    /// Status lines only (`record --quiet`): no line per event; an unplug
+    /// or a replug is a status line.
+    Quiet,
     /// The full-screen terminal keyboard.
     Terminal,
 }

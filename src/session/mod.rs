@@ -17,9 +17,10 @@ mod view;
 
 pub use config::{DisplayChoice, RecordChoice, SessionConfig, SessionSummary, SoundChoice};
 pub use output::{ThruError, WAV_SAMPLE_RATE};
-pub use takes::describe_take;
+pub use takes::{describe_take, take_path};
 
 use crate::audio::device::{self, AudioError};
+use crate::decode::format::input_problems;
 use crate::decode::tracker::Transport;
 use crate::input::select;
 use crate::input::worker::Worker;
@@ -164,8 +165,12 @@ pub fn run(
     out: impl Write + Send + 'static,
     status: impl Write + Send + 'static,
 ) -> Result<SessionSummary, SessionError> {
-    let mut session = Session::open(config, View::start(Box::new(out), Box::new(status)))?;
+    let view = View::start(Box::new(out), Box::new(status), config.display);
+    let mut session = Session::open(config, view)?;
     let stop_us = session.play()?;
+    if let Some(problems) = input_problems(&session.stream.decode_stats()) {
+        session.view.status(&format!("input problems: {problems}"));
+    }
     session.close(stop_us)
 }
 
@@ -248,9 +253,12 @@ impl<'a> Session<'a> {
                     self.view.status(&line);
                 }
             }
-            let (deck, input) = (&self.deck, &self.short_input);
+            let (deck, input, stream) = (&self.deck, &self.short_input, &self.stream);
             self.view
-                .refresh(|| deck.status(input, now_us))
+                .refresh(|| Status {
+                    input_problems: input_problems(&stream.decode_stats()),
+                    ..deck.status(input, now_us)
+                })
                 .map_err(SessionError::Terminal)?;
             if duration.is_some_and(|d| self.started.elapsed() >= d) {
                 return Ok(now_us);

@@ -42,7 +42,7 @@ const WAV_CATCH_UP_LAG_US: u64 = 200_000;
 
 impl Sink {
     /// Starts the synth on an opened sound device.
-    pub(crate) fn speakers(output: AudioOutput, engine: EngineConfig, clock: Clock) -> Self {
+    pub(crate) fn speakers(mut output: AudioOutput, engine: EngineConfig, clock: Clock) -> Self {
         let frames = output.buffer_frames.unwrap_or(128) as usize;
         let engine = Engine::new(output.sample_rate, engine);
         let (events, source) = realtime::build(engine, frames, clock, QUEUE_CAPACITY);

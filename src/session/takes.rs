@@ -1,6 +1,5 @@
 //! The recording side of a session: the take being recorded, the takes
-//! saved, and their names (`take-YYYYMMDD-HHMMSS-NN.mid`, with the calendar
-//! routine that dates them).
+//! saved, and their names (`take-YYYYMMDD-HHMMSS-NN.mid`, in local time).
 
 use super::config::RecordChoice;
 use super::view::View;
@@ -10,7 +9,7 @@ use crate::error::chain;
 use crate::input::MidiEvent;
 use crate::record::{self, RecordError, RecordOptions, Recorder, TakeSummary};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The takes of a session.
 pub(crate) struct Takes {
@@ -197,18 +196,12 @@ impl Takes {
     }
 }
 
-/// The name of a new take: `take-YYYYMMDD-HHMMSS-NN.mid` (UTC), never an
-/// existing file.
-pub(crate) fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    let stamp = format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    );
+/// The name of a new take in `dir`: `take-YYYYMMDD-HHMMSS-NN.mid`, the
+/// date and time local (the zone of `TZ`, else the system's), `NN` the
+/// first counter after `counter` whose file does not exist yet. Both the
+/// buttons' takes and `record` without a file name are named here.
+pub fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathBuf {
+    let stamp = take_stamp(now, &jiff::tz::TimeZone::system());
     loop {
         *counter += 1;
         let path = dir.join(format!("take-{stamp}-{:02}.mid", counter));
@@ -218,18 +211,13 @@ pub(crate) fn take_path(dir: &Path, counter: &mut u32, now: SystemTime) -> PathB
     }
 }
 
-/// Days since 1970-01-01 to a (year, month, day) date (proleptic Gregorian).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// `YYYYMMDD-HHMMSS` of `now` in `zone`.
+fn take_stamp(now: SystemTime, zone: &jiff::tz::TimeZone) -> String {
+    // A clock before 1970 or past 9999 has no place in a name: the epoch.
+    let at = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    at.to_zoned_datetime(zone.clone())
+        .strftime("%Y%m%d-%H%M%S")
+        .to_string()
 }
 
 /// One line about a saved take.
@@ -252,33 +240,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn take_names_carry_the_utc_date_and_a_counter() {
+    fn take_names_carry_the_local_date_and_a_counter() {
         let dir = std::env::temp_dir().join(format!("cp-takes-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let at = UNIX_EPOCH + Duration::from_secs(1_795_700_000); // 2026-11-26 ...
         let mut counter = 0;
-        let first = take_path(&dir, &mut counter, at);
-        assert_eq!(
-            first.file_name().unwrap().to_str().unwrap(),
-            "take-20261126-120000-01.mid".replace("120000", &{
-                let rest = 1_795_700_000u64 % 86_400;
-                format!("{:02}{:02}{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
-            })
-        );
-        std::fs::write(dir.join(first.file_name().unwrap()), b"x").unwrap();
+        let first = take_path(&dir, &mut counter, SystemTime::now());
+        assert!(first.to_str().unwrap().ends_with("-01.mid"), "{first:?}");
+        std::fs::write(&first, b"x").unwrap();
         let mut again = 0;
-        let second = take_path(&dir, &mut again, at);
-        assert!(
-            second.to_str().unwrap().ends_with("-02.mid"),
-            "an existing take is never overwritten"
-        );
+        let second = take_path(&dir, &mut again, SystemTime::now());
+        assert_ne!(first, second, "an existing take is never overwritten");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
-    fn civil_dates_are_right() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn stamps_are_in_the_zone_asked_for() {
+        // 2026-11-26 13:33:20 UTC.
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_795_700_000);
+        let zone = |name| jiff::tz::TimeZone::get(name).unwrap();
+        assert_eq!(take_stamp(at, &jiff::tz::TimeZone::UTC), "20261126-133320");
+        assert_eq!(take_stamp(at, &zone("Asia/Kolkata")), "20261126-190320");
+        // Across midnight, and daylight saving time (New York in summer).
+        assert_eq!(
+            take_stamp(at, &zone("Pacific/Kiritimati")),
+            "20261127-033320"
+        );
+        let july = std::time::UNIX_EPOCH + Duration::from_secs(1_783_000_000);
+        assert_eq!(
+            take_stamp(july, &zone("America/New_York")),
+            "20260702-094640"
+        );
     }
 }

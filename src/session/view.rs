@@ -3,6 +3,7 @@
 //! a bounded queue (a stalled or closed pipe loses lines, never the sound,
 //! the take or its journal); or the full-screen terminal keyboard.
 
+use super::config::DisplayChoice;
 use crate::decode::format::Formatter;
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
@@ -145,11 +146,18 @@ pub(crate) struct View {
     formatter: Formatter,
     /// The terminal view, while it is up.
     screen: Option<Screen>,
+    /// No event lines; what happens to the stream is a status line.
+    quiet: bool,
 }
 
 impl View {
-    /// Starts the line writer on `out` (events) and `status` (status).
-    pub(crate) fn start(out: Box<dyn Write + Send>, status: Box<dyn Write + Send>) -> Self {
+    /// Starts the line writer on `out` (events, unless `display` is
+    /// [`DisplayChoice::Quiet`]) and `status` (status).
+    pub(crate) fn start(
+        out: Box<dyn Write + Send>,
+        status: Box<dyn Write + Send>,
+        display: DisplayChoice,
+    ) -> Self {
         View {
             lines: Lines::start(out, status),
             keys: None,
@@ -160,6 +168,7 @@ impl View {
                 naming: NoteNaming::default(),
             },
             screen: None,
+            quiet: display == DisplayChoice::Quiet,
         }
     }
 
@@ -296,6 +305,7 @@ impl View {
     ) {
         match &mut self.screen {
             Some(screen) => screen.app.apply(event, transport, tracker, Instant::now()),
+            None if self.quiet => {}
             None => {
                 let line = self.formatter.line(event, transport);
                 self.lines.send(Line::Event(line));
@@ -308,6 +318,7 @@ impl View {
         self.last_stream_event = Some(text.to_owned());
         match &mut self.screen {
             Some(screen) => screen.app.note_stream_event(text),
+            None if self.quiet => self.lines.send(Line::Status(text.to_owned())),
             None => {
                 let line = format!("{:>12.6}  {text}", t_us as f64 / 1e6);
                 self.lines.send(Line::Event(line));

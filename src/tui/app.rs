@@ -41,6 +41,8 @@ pub struct Status {
     pub load_percent: f32,
     /// Buffer underruns so far.
     pub dropouts: u64,
+    /// What the input's decoders skipped or cut short; `None` while clean.
+    pub input_problems: Option<String>,
     /// Name of the synth preset.
     pub preset: Option<String>,
     /// Time elapsed while recording; `None` when not recording.
@@ -54,7 +56,7 @@ impl Status {
     /// same need no redraw.
     fn visible(&self) -> String {
         format!(
-            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}|{:?}",
+            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}|{:?}|{:?}",
             self.input,
             self.audio,
             self.buffer_frames,
@@ -62,6 +64,7 @@ impl Status {
             self.voices,
             self.load_percent,
             self.dropouts,
+            self.input_problems,
             self.preset,
             self.recording.map(|d| d.as_secs()),
             self.keys,

@@ -260,6 +260,10 @@ fn status_pieces(app: &App) -> Vec<(u8, String, Style)> {
         };
         pieces.push((7, format!("{} dropouts", status.dropouts), dropouts));
     }
+    if let Some(problems) = &status.input_problems {
+        let style = colour(Color::Yellow).add_modifier(Modifier::BOLD);
+        pieces.push((7, format!("⚠ {problems}"), style));
+    }
     if let Some(preset) = &status.preset {
         pieces.push((8, format!("♪ {preset}"), colour(Color::Cyan)));
     }
@@ -394,6 +398,7 @@ mod tests {
             voices: 2,
             load_percent: 3.0,
             dropouts: 0,
+            input_problems: None,
             preset: Some("Piano".into()),
             recording: Some(Duration::from_secs(83)),
             keys: None,

@@ -128,7 +128,8 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
             "not a number of seconds",
         ),
         (&["record", "x.mid", "--buffer", "1"], "16 to 4096 frames"),
-        (&["record"], "<OUTPUT>"),
+        (&["record", "a.mid", "--takes", "d"], "cannot be used with"),
+        (&["record", "--quiet=loud"], "--quiet"),
         (
             &["render", "a.mid", "b.wav", "--rate", "0"],
             "8000..=192000",

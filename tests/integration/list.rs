@@ -416,6 +416,47 @@ fn no_permission_prints_the_udev_commands() {
 }
 
 #[test]
+fn vendor_midi_the_udev_rule_cannot_recognise_gets_a_rule_of_its_own() {
+    // Class ff/00 with MIDI Streaming descriptors: no udev match tells it
+    // from any other vendor device, so the advice is a rule by its ids.
+    let run = probe_as_nobody(
+        "vendor-midi.umockdev",
+        "chmod 444 \"$UMOCKDEV_DIR/dev/bus/usb/001/013\" && \"$PROBE\" list",
+    );
+    let text = run.success();
+    assert_eq!(
+        headings(text),
+        ["Roland VS-1 MIDI — no permission: install a udev rule for this device"],
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n  echo 'SUBSYSTEM==\"usb\", ENV{DEVTYPE}==\"usb_device\", ATTR{idVendor}==\"0582\", \
+             ATTR{idProduct}==\"01ff\", TAG+=\"uaccess\"' | sudo tee \
+             /etc/udev/rules.d/60-composer-probe-0582-01ff.rules\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("composer-probe udev-rule"), "{text}");
+
+    // Yamaha-style (ff/03, no class descriptors): the shipped rule covers it.
+    let run = probe_as_nobody(
+        "vendor-midi-bare.umockdev",
+        "chmod 444 \"$UMOCKDEV_DIR/dev/bus/usb/001/017\" && \"$PROBE\" list",
+    );
+    let text = run.success();
+    assert_eq!(
+        headings(text),
+        ["YAMAHA UX16 — no permission: install the udev rule"],
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  composer-probe udev-rule | sudo tee "),
+        "{text}"
+    );
+}
+
+#[test]
 fn udev_rule_grants_access_through_uaccess_only() {
     let run = probe(&[], &["udev-rule"]);
     let rule = run.success();
@@ -423,9 +464,12 @@ fn udev_rule_grants_access_through_uaccess_only() {
         .lines()
         .filter(|l| l.starts_with("SUBSYSTEM"))
         .collect();
-    assert_eq!(rules.len(), 2, "{rule}");
+    assert_eq!(rules.len(), 3, "{rule}");
     assert!(rules.iter().all(|r| r.ends_with("TAG+=\"uaccess\"")));
     assert!(rules[0].contains("ATTR{idVendor}==\"1acc\", ATTR{idProduct}==\"1533\""));
+    // MIDI Streaming, of the audio class and of the vendor class.
+    assert!(rules[1].contains("ENV{ID_USB_INTERFACES}==\"*:0103??:*\""));
+    assert!(rules[2].contains("ENV{ID_USB_INTERFACES}==\"*:ff03??:*\""));
     assert!(!rule.contains("MODE="), "never world-writable");
 }
 

@@ -15,6 +15,8 @@ mod record;
 mod record_safety;
 mod render;
 mod replug;
+mod skipped_input;
 mod sound;
 mod tui;
+mod udev;
 mod util;

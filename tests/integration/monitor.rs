@@ -423,3 +423,63 @@ fn a_usb_read_error_is_not_an_unplug_and_exits_1() {
     );
     assert!(!run.stderr.contains("disconnected"), "{}", run.stderr);
 }
+
+#[test]
+fn skipped_and_cut_off_input_is_counted_at_the_end() {
+    // Three packets that make no sense and a SysEx cut off by a note.
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-malformed.ioctl",
+        &["--usb", "--json"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut lines = json_lines(&run.stdout);
+    let problems = lines.pop().expect("the input problems event");
+    let (events, end) = split_stream_end(lines);
+    assert_events_match(&events, &expected("akm322-malformed.expected.json"));
+    assert_eq!(end["type"], "disconnected");
+    assert_eq!(problems["type"], "input_problems", "{}", run.stdout);
+    assert_eq!(problems["malformed_packets"], 3, "{problems:?}");
+    assert_eq!(problems["truncated_sysex"], 1, "{problems:?}");
+    assert_eq!(problems["stray_bytes"], 0, "{problems:?}");
+    assert_eq!(
+        problems["reason"],
+        "3 malformed USB-MIDI packets skipped, 1 SysEx message cut short"
+    );
+    assert!(
+        problems["t_us"].as_u64() >= end["t_us"].as_u64(),
+        "{problems:?}"
+    );
+
+    // The text lines end with the same count.
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-malformed.ioctl",
+        &["--usb"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let last = run.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("  3 malformed USB-MIDI packets skipped, 1 SysEx message cut short"),
+        "{}",
+        run.stdout
+    );
+
+    // Clean input says nothing about it.
+    let run = monitor_usb(
+        "akm322.umockdev",
+        "/dev/bus/usb/001/005",
+        "akm322-sysex.ioctl",
+        &["--usb", "--json"],
+    );
+    let lines = json_lines(&run.stdout);
+    assert_eq!(
+        lines.last().unwrap()["type"],
+        "disconnected",
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("input_problems"), "{}", run.stdout);
+}

@@ -551,17 +551,198 @@ fn until_silence_stops_once_everything_is_released() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Days since 1970-01-01 as `YYYYMMDD` (proleptic Gregorian), as take
-/// names carry it.
-pub fn civil_date(days: u64) -> String {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}")
+/// `YYYYMMDD-HHMMSS` of each Unix time in `secs`, in the local time of
+/// the zone `tz` (`None`: the test's own), as `date` (glibc) prints it: the
+/// stamp a take name carries.
+pub fn local_stamps(secs: std::ops::Range<u64>, tz: Option<&str>) -> Vec<String> {
+    let mut command = Command::new("date");
+    command
+        .args(["-f", "-", "+%Y%m%d-%H%M%S"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    if let Some(tz) = tz {
+        command.env("TZ", tz);
+    }
+    let mut child = command.spawn().expect("date runs");
+    let input: String = secs.map(|s| format!("@{s}\n")).collect();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Seconds since 1970 now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `record ARGS` in `dir` (a real-time or `--fast` file replay, no device).
+fn record_in(dir: &Path, tz: &str, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("record")
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", tz)
+        .env("ALSA_CONFIG_PATH", "/dev/null")
+        .output()
+        .unwrap();
+    Run::from_output(output)
+}
+
+/// The names of the takes (`take-*.mid`) in `dir`, sorted.
+fn take_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("take-") && n.ends_with(".mid"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn record_without_a_file_name_names_the_take_in_local_time_and_never_overwrites() {
+    let dir = scratch("record-noname");
+    let song = fixture("streams/two-tracks.mid");
+    // India is 5 h 30 min from UTC all year: a UTC name cannot pass.
+    let zone = "Asia/Kolkata";
+    let before = unix_now();
+    let first = record_in(&dir, zone, &["--fast", "--file", song.to_str().unwrap()]);
+    let second = record_in(&dir, zone, &["--fast", "--file", song.to_str().unwrap()]);
+    let after = unix_now();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let names = take_names(&dir);
+    assert_eq!(names.len(), 2, "two takes, none overwritten: {names:?}");
+    let stamps = local_stamps(before..after + 1, Some(zone));
+    for (name, run) in names.iter().zip([&first, &second]) {
+        // take-YYYYMMDD-HHMMSS-NN.mid
+        let stamp = &name["take-".len().."take-YYYYMMDD-HHMMSS".len()];
+        assert!(
+            stamps.iter().any(|s| s == stamp),
+            "{name} is named in {zone} time, one of {stamps:?}"
+        );
+        assert!(
+            run.stderr.contains(&format!("recording to {name}"))
+                && run.stderr.contains(&format!("■ saved {name}:")),
+            "says which file it writes and wrote: {}",
+            run.stderr
+        );
+        let (_, _, messages) = read_with_mido(&dir.join(name));
+        assert!(!messages.is_empty(), "{name} holds the take");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn quiet_record_prints_no_event_lines_but_the_start_the_save_and_errors() {
+    let dir = scratch("record-quiet");
+    let song = fixture("streams/two-tracks.mid");
+    let loud = record_in(
+        &dir,
+        "UTC",
+        &["--fast", "--file", song.to_str().unwrap(), "loud.mid"],
+    );
+    assert_eq!(loud.code, Some(0), "{}", loud.stderr);
+    assert!(
+        !loud.stdout.is_empty(),
+        "without --quiet every event is a line"
+    );
+    let quiet = record_in(
+        &dir,
+        "UTC",
+        &[
+            "--quiet",
+            "--fast",
+            "--file",
+            song.to_str().unwrap(),
+            "quiet.mid",
+        ],
+    );
+    assert_eq!(quiet.code, Some(0), "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, "", "no event lines");
+    assert!(
+        quiet.stderr.contains("recording to quiet.mid")
+            && quiet.stderr.contains("■ saved quiet.mid:"),
+        "{}",
+        quiet.stderr
+    );
+    assert_eq!(
+        read_with_mido(&dir.join("quiet.mid")).2,
+        read_with_mido(&dir.join("loud.mid")).2,
+        "the same take, quiet or not"
+    );
+    // An error is still said.
+    let refused = record_in(
+        &dir,
+        "UTC",
+        &[
+            "--quiet",
+            "--fast",
+            "--file",
+            song.to_str().unwrap(),
+            "quiet.mid",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_playback_failure_in_record_advises_options_record_has() {
+    let dir = scratch("record-play-advice");
+    let cc = |controller: u8, value: u8| [0x0b, 0xb0, controller, value];
+    let script = script(
+        &dir,
+        &[
+            &[cc(107, 127)], // ●
+            &[[0x09, 0x90, 60, 100], [0x08, 0x80, 60, 0]],
+            &[cc(106, 127)], // ■
+            &[cc(105, 127)], // ▶ with no sound device here
+        ],
+    );
+    let run = record_usb(&script, &["--usb", "--takes", dir.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("▶ cannot play back"))
+        .unwrap_or_else(|| panic!("▶ says it cannot play: {}", run.stderr));
+    let take = dir.join(&take_names(&dir)[0]);
+    assert!(!line.contains("--wav"), "record has no --wav: {line}");
+    assert!(
+        !line
+            .replace("composer-probe play --list-audio", "")
+            .contains("--list-audio"),
+        "record has no --list-audio: {line}"
+    );
+    for advice in [
+        "--audio-device",
+        "`composer-probe play --list-audio`",
+        &format!("`composer-probe render {}", take.display()),
+    ] {
+        assert!(line.contains(advice), "{advice:?} in: {line}");
+    }
+    // The advice is real: record takes the option, and render makes the WAV.
+    let help = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["record", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--audio-device"));
+    let rendered = Command::new(env!("CARGO_BIN_EXE_composer-probe"))
+        .arg("render")
+        .arg(&take)
+        .arg(dir.join("take.wav"))
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    std::fs::remove_dir_all(dir).unwrap();
 }

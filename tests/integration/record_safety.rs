@@ -526,20 +526,10 @@ fn the_takes_folder_is_checked_at_the_start_and_a_failed_take_does_not_end_play(
     // folder): said on the status line; the session and its WAV go on.
     let takes = dir.join("takes");
     std::fs::create_dir(&takes).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    for secs in now - 5..now + 120 {
-        let (days, rest) = (secs / 86_400, secs % 86_400);
-        let date = crate::record::civil_date(days);
+    let now = crate::record::unix_now();
+    for stamp in crate::record::local_stamps(now - 5..now + 120, None) {
         for n in 1..=3 {
-            let name = format!(
-                ".take-{date}-{:02}{:02}{:02}-{n:02}.mid.journal",
-                rest / 3600,
-                rest % 3600 / 60,
-                rest % 60
-            );
+            let name = format!(".take-{stamp}-{n:02}.mid.journal");
             std::fs::create_dir(takes.join(name)).unwrap();
         }
     }

@@ -284,6 +284,48 @@ fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn the_status_line_counts_skipped_and_cut_off_input() {
+    // Three malformed packets and a cut-off SysEx between good notes. With
+    // --wait the view outlives the unplug (under umockdev the keyboard comes
+    // straight back and plays the stream again, so the counts grow).
+    let tmux = Tmux::start(
+        "skipped",
+        160,
+        24,
+        &format!(
+            "NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null umockdev-run -d {} -i /dev/bus/usb/001/005={} \
+             -- {} monitor --tui --usb --wait",
+            crate::util::fixture("akm322.umockdev").display(),
+            crate::util::fixture("streams/akm322-malformed.ioctl").display(),
+            binary()
+        ),
+    );
+    let screen = tmux.wait_for("cut short");
+    let status_line = screen.lines().next().unwrap();
+    let shown = status_line
+        .split_once("⚠ ")
+        .map(|(_, problems)| problems.trim())
+        .unwrap_or_else(|| panic!("no input problems on the status line:\n{screen}"));
+    let (packets, sysex) = shown
+        .split_once(" malformed USB-MIDI packets skipped, ")
+        .unwrap_or_else(|| panic!("{shown}"));
+    // A pass skips three packets and cuts one SysEx, the second packet
+    // and the SysEx in the same transfer.
+    let packets: u64 = packets.parse().unwrap();
+    let (cut, _) = sysex
+        .split_once(" SysEx message")
+        .unwrap_or_else(|| panic!("{shown}"));
+    let cut: u64 = cut.parse().unwrap();
+    assert!(sysex.ends_with(" cut short"), "{shown}");
+    assert!(
+        cut >= 1 && (2 * cut..=3 * cut + 1).contains(&packets),
+        "{shown}"
+    );
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+}
+
 /// Whether `pid` ended within 10 s (gone, or a zombie nobody reaped yet).
 fn ends_soon(pid: u32) -> bool {
     let until = Instant::now() + Duration::from_secs(10);
