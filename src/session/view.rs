@@ -177,12 +177,11 @@ impl View {
     /// in through `feed`.
     pub(crate) fn show(&mut self, info: &SourceInfo, terminal: bool, feed: Feed) -> io::Result<()> {
         self.formatter.device = info.device;
-        if info.via == Via::Keys {
-            self.keys = Some(KeysState::default());
-            if !terminal {
-                // `play` and `record`: both take the buttons.
-                self.lines.send(Line::Status(BUTTONS_LINE.to_owned()));
-            }
+        // A source shown anew (a keyboard taking over) starts afresh.
+        self.keys = (info.via == Via::Keys).then(KeysState::default);
+        if self.keys.is_some() && !terminal {
+            // `play` and `record`: both take the buttons.
+            self.lines.send(Line::Status(BUTTONS_LINE.to_owned()));
         }
         if terminal {
             let mut app = App::new(info.clone(), NoteNaming::default());
