@@ -236,7 +236,13 @@ fn run_session(config: &SessionConfig) -> anyhow::Result<ExitCode> {
         say!("composer-probe: wrote {seconds:.1} s to {}", path.display());
     }
     if summary.disconnected {
-        say!("composer-probe: the keyboard was disconnected; everything played before it was kept");
+        // Only a take or a WAV keeps anything (`monitor --tui` keeps nothing).
+        let kept = if summary.wav.is_some() || !summary.takes.is_empty() {
+            "; everything played before it was kept"
+        } else {
+            ""
+        };
+        say!("composer-probe: the keyboard was disconnected{kept}");
     }
     if summary.overruns > 0 {
         let advice = match &config.sound {

@@ -4,9 +4,12 @@
 //! panic by the one hook installed here. One thread reads terminal input,
 //! notices a hang-up (a closed window), and hands every key into the input
 //! stream's channel: as MIDI when the computer keyboard is the instrument
-//! (`--keys`, translated by [`Translator`]), as keys for the view otherwise.
+//! (`--keys`, translated by [`Translator`]; its other keys — help, presets,
+//! ● ■ ▶, and octave and velocity changes, which it also prints when no
+//! view is up — still go to the view), as keys for the view otherwise.
 
 use crate::decode::message::u4;
+use crate::decode::names::NoteNaming;
 use crate::input::keys::{Keyed, Translator};
 use crate::input::worker::Worker;
 use crate::input::{Feed, InputEvent};
@@ -20,7 +23,7 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, supports_keyboard_enhancement, EnterAlternateScreen,
     LeaveAlternateScreen,
 };
-use std::io::{self, IsTerminal as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
@@ -222,7 +225,8 @@ pub fn wait_for_input(timeout: Duration) -> TerminalInput {
 pub enum KeyRoute {
     /// To the view, as [`InputEvent::Key`] (presses and repeats only).
     View,
-    /// To the music, as MIDI on channel 1 (`--keys`).
+    /// To the music, as MIDI on channel 1 (`--keys`); keys that play no
+    /// note go on to the view.
     Instrument(Translator),
 }
 
@@ -268,6 +272,20 @@ pub fn read_keys(feed: Feed, raw: RawMode, route: KeyRoute) -> Worker {
                 KeyRoute::View => feed.event(InputEvent::Key(key)),
                 KeyRoute::Instrument(keys) => match keys.key(key, Instant::now()) {
                     Keyed::Midi(bytes) => feed.bytes(channel, &bytes),
+                    Keyed::Changed(state) => {
+                        // The view shows it itself (it is told the key).
+                        if !held().screen {
+                            let _ = write!(
+                                io::stderr(),
+                                "composer-probe: keys: {}\r\n",
+                                state.describe(NoteNaming::default())
+                            );
+                        }
+                        feed.event(InputEvent::Key(key))
+                    }
+                    Keyed::View => feed.event(InputEvent::Key(key)),
+                    // The view's Esc closes its help first; it quits itself.
+                    Keyed::Quit if held().screen => feed.event(InputEvent::Key(key)),
                     Keyed::Quit => {
                         interrupt(&feed);
                         false

@@ -407,6 +407,14 @@ impl<'a> Session<'a> {
                         self.deck
                             .change_preset(preset.previous(), now_us, &mut self.view)?
                     }
+                    Action::Transport(pressed) => {
+                        if self
+                            .deck
+                            .press(pressed, now_us, &self.stream, &mut self.view)?
+                        {
+                            return Ok(Some(now_us));
+                        }
+                    }
                     Action::None => {}
                 }
             }
@@ -433,7 +441,11 @@ impl<'a> Session<'a> {
         deck.playback = None;
         stream.stop_source();
         drop(stream);
-        view.leave_screen();
+        if disconnected {
+            view.keep_after_unplug();
+        } else {
+            view.leave_screen();
+        }
         deck.takes.save(stop_us, &mut view)?;
         let (wav, overruns) = match deck.sink {
             Some(sink) => sink.finish(stop_us)?,

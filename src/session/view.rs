@@ -7,11 +7,12 @@ use super::config::DisplayChoice;
 use crate::decode::format::Formatter;
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{NoteTracker, Transport};
+use crate::input::keys::{transport_key, KeyAction, KeysState, BUTTONS_LINE};
 use crate::input::worker::Worker;
 use crate::input::{Feed, MidiEvent, SourceInfo, Via};
-use crate::terminal::{read_keys, KeyRoute, RawMode};
+use crate::terminal::{read_keys, wait_for_input, KeyRoute, RawMode, TerminalInput};
 use crate::tui::{Action, App, Status, TerminalGuard};
-use crossterm::event::KeyEvent;
+use crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -133,6 +134,14 @@ struct Screen {
 
 /// Where the session's words and events go.
 pub(crate) struct View {
+    /// The computer keyboard's octave and velocity (`--keys`), followed
+    /// key by key as its translator sets them.
+    keys: Option<KeysState>,
+    /// The last thing said about the stream: why it ended, after an unplug.
+    last_stream_event: Option<String>,
+    /// Status lines said while the view stays up after the session ended,
+    /// written out again once it is gone.
+    after_end: Vec<String>,
     lines: Lines,
     formatter: Formatter,
     /// The terminal view, while it is up.
@@ -151,6 +160,9 @@ impl View {
     ) -> Self {
         View {
             lines: Lines::start(out, status),
+            keys: None,
+            last_stream_event: None,
+            after_end: Vec::new(),
             formatter: Formatter {
                 device: None,
                 naming: NoteNaming::default(),
@@ -165,6 +177,12 @@ impl View {
     /// in through `feed`.
     pub(crate) fn show(&mut self, info: &SourceInfo, terminal: bool, feed: Feed) -> io::Result<()> {
         self.formatter.device = info.device;
+        // A source shown anew (a keyboard taking over) starts afresh.
+        self.keys = (info.via == Via::Keys).then(KeysState::default);
+        if self.keys.is_some() && !terminal {
+            // `play` and `record`: both take the buttons.
+            self.lines.send(Line::Status(BUTTONS_LINE.to_owned()));
+        }
         if terminal {
             let mut app = App::new(info.clone(), NoteNaming::default());
             app.monochrome(crate::tui::terminal::wants_monochrome());
@@ -183,8 +201,32 @@ impl View {
         Ok(())
     }
 
-    /// A key of the computer keyboard: what the view makes of it.
+    /// A key of the computer keyboard: what the view makes of it. Under
+    /// `--keys` only the keys that play no note come here: octave and
+    /// velocity (followed, to be shown), `r` ● Space ■ Enter ▶ (lines
+    /// and view alike), then the view's own keys.
     pub(crate) fn key(&mut self, key: KeyEvent) -> Action {
+        if let Some(keys) = &mut self.keys {
+            if keys.press(key) == KeyAction::Changed {
+                return Action::None;
+            }
+            // `monitor --tui` has no takes: its r, Space and Enter do nothing.
+            let buttons = self.screen.as_ref().is_none_or(|s| s.app.plays());
+            if let Some(pressed) = transport_key(key).filter(|_| buttons) {
+                match &mut self.screen {
+                    Some(screen) => screen.app.press(pressed, Instant::now()),
+                    None => self.lines.send(Line::Status(format!(
+                        "{} pressed",
+                        match pressed {
+                            Transport::Record => "● record (r)",
+                            Transport::Stop => "■ stop (Space)",
+                            Transport::Play => "▶ play (Enter)",
+                        }
+                    ))),
+                }
+                return Action::Transport(pressed);
+            }
+        }
         match &mut self.screen {
             Some(screen) => screen.app.handle_key(key),
             None => Action::None,
@@ -194,13 +236,61 @@ impl View {
     /// Gives the terminal back; later words go to the lines.
     pub(crate) fn leave_screen(&mut self) {
         self.screen = None;
+        for text in std::mem::take(&mut self.after_end) {
+            self.lines.send(Line::Status(text));
+        }
     }
 
     /// A status line (a take saved, a warning).
     pub(crate) fn status(&mut self, text: &str) {
         match &mut self.screen {
-            Some(screen) => screen.app.note_stream_event(text),
+            Some(screen) => {
+                screen.app.note_stream_event(text);
+                if screen.app.ended().is_some() {
+                    self.after_end.push(text.to_owned());
+                }
+            }
             None => self.lines.send(Line::Status(text.to_owned())),
+        }
+    }
+
+    /// The session ended because the keyboard went away: the view (and
+    /// its history) stays up with the reason until a key is pressed (see
+    /// [`View::finish`]); what is said meanwhile (the take saved) shows
+    /// in it and again on the normal screen after it.
+    pub(crate) fn keep_after_unplug(&mut self) {
+        let why = self
+            .last_stream_event
+            .as_deref()
+            .unwrap_or("the keyboard went away");
+        if let Some(screen) = &mut self.screen {
+            screen.app.end(&format!("{why} — press any key to leave"));
+            // Its keys went with the stream: [`View::finish`] reads them.
+            screen._keys = None;
+        }
+    }
+
+    /// Shows the view that [`View::keep_after_unplug`] kept until a key is
+    /// pressed or the terminal goes.
+    fn wait_for_a_key(&mut self) -> io::Result<()> {
+        let Some(screen) = &mut self.screen else {
+            return Ok(());
+        };
+        if screen.app.ended().is_none() {
+            return Ok(());
+        }
+        screen.guard.draw(&mut screen.app)?;
+        loop {
+            if wait_for_input(IDLE_WAIT) == TerminalInput::Closed {
+                return Ok(());
+            }
+            while event::poll(Duration::ZERO)? {
+                match event::read()? {
+                    Event::Key(key) if key.kind != KeyEventKind::Release => return Ok(()),
+                    Event::Resize(..) => screen.guard.draw(&mut screen.app)?,
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -224,6 +314,7 @@ impl View {
 
     /// Something that happened to the stream (unplugged, back).
     pub(crate) fn stream_event(&mut self, t_us: u64, text: &str) {
+        self.last_stream_event = Some(text.to_owned());
         match &mut self.screen {
             Some(screen) => screen.app.note_stream_event(text),
             None if self.quiet => self.lines.send(Line::Status(text.to_owned())),
@@ -259,7 +350,9 @@ impl View {
         let Some(screen) = &mut self.screen else {
             return Ok(());
         };
-        screen.app.set_status(status());
+        let mut status = status();
+        status.keys = self.keys;
+        screen.app.set_status(status);
         let now = Instant::now();
         screen.app.tick(now);
         if now >= screen.last_draw + FRAME {
@@ -269,8 +362,11 @@ impl View {
         Ok(())
     }
 
-    /// Leaves the screen and writes out every line still queued.
+    /// Leaves the screen (a view kept after an unplug once a key is
+    /// pressed) and writes out every line still queued.
     pub(crate) fn finish(mut self) -> io::Result<()> {
+        // A view that cannot be shown any more is left at once.
+        let _ = self.wait_for_a_key();
         self.leave_screen();
         self.lines.finish()
     }

@@ -7,6 +7,7 @@ use crate::decode::format::Formatter;
 use crate::decode::message::{u4, ChannelMessage, SystemRealtime};
 use crate::decode::names::NoteNaming;
 use crate::decode::tracker::{ChannelState, NoteTracker, Transport};
+use crate::input::keys::KeysState;
 use crate::input::{EventMessage, MidiEvent, SourceInfo};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::collections::VecDeque;
@@ -46,6 +47,8 @@ pub struct Status {
     pub preset: Option<String>,
     /// Time elapsed while recording; `None` when not recording.
     pub recording: Option<Duration>,
+    /// The computer keyboard's octave and velocity (`--keys` only).
+    pub keys: Option<KeysState>,
 }
 
 impl Status {
@@ -53,7 +56,7 @@ impl Status {
     /// same need no redraw.
     fn visible(&self) -> String {
         format!(
-            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}|{:?}",
+            "{}|{:?}|{:?}|{:?}|{}|{:.0}|{}|{:?}|{:?}|{:?}|{:?}",
             self.input,
             self.audio,
             self.buffer_frames,
@@ -64,6 +67,7 @@ impl Status {
             self.input_problems,
             self.preset,
             self.recording.map(|d| d.as_secs()),
+            self.keys,
         )
     }
 }
@@ -77,6 +81,9 @@ pub enum Action {
     NextPreset,
     /// Switch to the previous synth preset (`[` or `-`).
     PreviousPreset,
+    /// A transport button of the computer keyboard (`--keys`: `r` ●,
+    /// Space ■, Enter ▶).
+    Transport(Transport),
     /// Nothing for the caller (the key was ignored or handled here).
     None,
 }
@@ -116,6 +123,11 @@ pub struct App {
     flashes: [Option<Instant>; 3],
     log: VecDeque<(LogKind, String)>,
     status: Status,
+    /// Controllers a message has set, per channel: the others show their
+    /// General MIDI default or "not yet moved".
+    moved: Box<[[bool; 128]; 16]>,
+    /// Why the session ended while the view stays up (an unplug).
+    ended: Option<String>,
     help: bool,
     monochrome: bool,
     dirty: bool,
@@ -145,6 +157,8 @@ impl App {
             flashes: [None; 3],
             log: VecDeque::with_capacity(LOG_LINES),
             status: Status::default(),
+            moved: Box::new([[false; 128]; 16]),
+            ended: None,
             help: false,
             monochrome: false,
             dirty: true,
@@ -168,6 +182,10 @@ impl App {
             EventMessage::Channel { channel, message } => {
                 self.channels.mirror(*channel, tracker);
                 self.control_channel = *channel;
+                if let ChannelMessage::Controller { controller, .. } = *message {
+                    self.moved[usize::from(channel.as_int())][usize::from(controller.as_int())] =
+                        true;
+                }
                 if let ChannelMessage::NoteOn { key, vel } = *message {
                     if vel.as_int() > 0 {
                         self.last_note = Some((key.as_int(), vel.as_int()));
@@ -189,6 +207,43 @@ impl App {
         };
         let line = formatter.line(event, transport);
         self.push_log(LogKind::Event, line);
+    }
+
+    /// A transport button pressed on the computer keyboard: lit and
+    /// logged, as a keyboard's button is.
+    pub fn press(&mut self, pressed: Transport, now: Instant) {
+        self.flashes[transport_index(pressed)] = Some(now + FLASH);
+        let name = match pressed {
+            Transport::Play => "▶ play (Enter)",
+            Transport::Stop => "■ stop (Space)",
+            Transport::Record => "● record (r)",
+        };
+        self.push_log(LogKind::Event, format!("{name} pressed"));
+    }
+
+    /// The session is over but the view stays up to be read: `why` takes
+    /// the key hint's place.
+    pub fn end(&mut self, why: &str) {
+        self.ended = Some(why.to_owned());
+        self.help = false;
+        self.dirty = true;
+    }
+
+    /// Why the session ended, while the view stays up.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+
+    /// True when a synth plays (`play`): presets, and the computer
+    /// keyboard's ● ■ ▶ keys for takes, mean something. `monitor --tui`
+    /// only listens: neither.
+    pub fn plays(&self) -> bool {
+        self.status.preset.is_some()
+    }
+
+    /// True once a message set `controller` on the shown channel.
+    pub fn moved(&self, controller: u8) -> bool {
+        self.moved[usize::from(self.control_channel.as_int())][usize::from(controller.min(127))]
     }
 
     /// Logs a note about the stream (disconnected, reconnected...).
@@ -242,8 +297,8 @@ impl App {
 
     /// Handles a key of the computer keyboard: `q`, Esc or Ctrl+C quit
     /// (Esc first closes the help), `?` (or F1) toggles the help, `]`/`+`
-    /// and `[`/`-` pick the next and previous preset. Key releases are
-    /// ignored.
+    /// and `[`/`-` pick the next and previous preset (where a synth plays:
+    /// see [`App::plays`]). Key releases are ignored.
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
@@ -266,8 +321,8 @@ impl App {
                 self.dirty = true;
                 Action::None
             }
-            KeyCode::Char(']') | KeyCode::Char('+') => Action::NextPreset,
-            KeyCode::Char('[') | KeyCode::Char('-') => Action::PreviousPreset,
+            KeyCode::Char(']') | KeyCode::Char('+') if self.plays() => Action::NextPreset,
+            KeyCode::Char('[') | KeyCode::Char('-') if self.plays() => Action::PreviousPreset,
             _ => Action::None,
         }
     }
@@ -595,6 +650,15 @@ pub(crate) mod tests {
     #[test]
     fn keys_map_to_actions() {
         let mut app = App::new(deepcomposer(), NoteNaming::default());
+        assert_eq!(
+            app.handle_key(key(KeyCode::Char(']'))),
+            Action::None,
+            "no synth (monitor): no presets"
+        );
+        app.set_status(Status {
+            preset: Some("piano".into()),
+            ..Status::default()
+        });
         assert_eq!(app.handle_key(key(KeyCode::Char('q'))), Action::Quit);
         assert_eq!(
             app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),

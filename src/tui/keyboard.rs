@@ -87,6 +87,15 @@ impl KeyboardView {
     }
 }
 
+impl KeyboardView {
+    /// The lowest and highest key drawn in `area` (white keys both), which
+    /// is more than [`KeyboardView::range`] where the area is wide and less
+    /// where it is narrow; `None` when no key fits.
+    pub fn drawn_range(&self, area: Rect) -> Option<(u8, u8)> {
+        Geometry::new(self, area).map(|g| g.notes())
+    }
+}
+
 /// Where the keys go in an area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geometry {

@@ -31,6 +31,12 @@ const PANEL_GAUGES: [u8; 6] = [1, 7, 10, 21, 22, 23];
 /// The gauges for other keyboards: Modulation, Volume, Pan, Expression,
 /// Cutoff, Resonance, Reverb.
 const GM_GAUGES: [u8; 7] = [1, 7, 10, 11, 74, 71, 91];
+/// What a receiver starts with before any message, by General MIDI's
+/// reset: Volume 100, Pan centred, Expression full. Other controllers
+/// show "not yet moved" until their first message.
+const GM_DEFAULTS: [(u8, u8); 3] = [(7, 100), (10, 64), (11, 127)];
+/// Shown for a control no message has set and that has no GM default.
+pub const NOT_MOVED: &str = "not yet moved";
 /// Columns for a control's name.
 const LABEL: u16 = 11;
 /// Columns for a value.
@@ -49,6 +55,8 @@ pub struct PanelView<'a> {
     pub lit: [bool; 3],
     /// The last note struck and its velocity.
     pub last_note: Option<(u8, u8)>,
+    /// Controllers a message has set on the shown channel.
+    pub moved: [bool; 128],
     /// How notes are named.
     pub naming: NoteNaming,
     /// Reverse video instead of colours.
@@ -64,6 +72,7 @@ impl<'a> PanelView<'a> {
             pedal: app.pedal_down(),
             lit: app.lit(),
             last_note: app.last_note(),
+            moved: std::array::from_fn(|c| app.moved(c as u8)),
             naming: app.naming(),
             monochrome: app.is_monochrome(),
         }
@@ -103,9 +112,38 @@ impl<'a> PanelView<'a> {
         width.min(LABEL)
     }
 
-    /// `Name  ████████░░░░  100`
-    fn gauge(&self, buf: &mut Buffer, area: Rect, name: &str, value: u8) {
+    /// What a controller is at: its last value, else its General MIDI
+    /// default (where the keyboard uses it as GM does: the DeepComposer's
+    /// Encoder on CC 10 is no pan), else `None` (not yet moved).
+    fn controller(&self, controller: u8) -> Option<u8> {
+        let controller = controller.min(127);
+        if self.moved[usize::from(controller)] {
+            return Some(self.state.controllers[usize::from(controller)]);
+        }
+        let own_name = self.device.and_then(|d| d.control_name(controller));
+        if own_name.is_some_and(|name| name != control_name(None, controller)) {
+            return None;
+        }
+        GM_DEFAULTS
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .map(|(_, value)| *value)
+    }
+
+    /// `Name  ████████░░░░  100`, or `Name  not yet moved`.
+    fn gauge(&self, buf: &mut Buffer, area: Rect, name: &str, value: Option<u8>) {
         let used = self.label(buf, area.x, area.y, area.width, name);
+        let Some(value) = value else {
+            let room = area.width.saturating_sub(used);
+            buf.set_stringn(
+                area.x + used,
+                area.y,
+                NOT_MOVED,
+                usize::from(room),
+                self.colour(Color::DarkGray),
+            );
+            return;
+        };
         let bar = area.width.saturating_sub(LABEL + VALUE);
         let filled = (u32::from(value.min(127)) * u32::from(bar) + 63) / 127;
         for i in 0..bar {
@@ -274,7 +312,7 @@ impl Widget for &PanelView<'_> {
                     buf,
                     cell,
                     self.name(controller),
-                    self.state.controllers[usize::from(controller)],
+                    self.controller(controller),
                 ),
                 Item::Switch(controller) => self.switch(
                     buf,
@@ -348,6 +386,40 @@ mod tests {
             show(&mut app, event, Instant::now());
         }
         app
+    }
+
+    /// The text of the control named `name`, from its label to the end of
+    /// its column (40 cells at 80 columns).
+    fn cell(buf: &Buffer, name: &str) -> String {
+        text(buf)
+            .iter()
+            .flat_map(|line| {
+                let middle = line.char_indices().nth(40).map_or(0, |(i, _)| i);
+                [line[..middle].to_owned(), line[middle..].to_owned()]
+            })
+            .find(|half| half.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {:#?}", text(buf)))
+            .trim_end()
+            .to_owned()
+    }
+
+    #[test]
+    fn before_any_message_gm_defaults_show_and_knobs_are_not_yet_moved() {
+        let app = app_with(deepcomposer(), &[]);
+        let buf = render(&app, 80);
+        assert!(cell(&buf, "Volume").ends_with(" 100"), "{:#?}", text(&buf));
+        for knob in ["Modulation", "Encoder", "Knob 1", "Knob 3"] {
+            assert!(cell(&buf, knob).ends_with(NOT_MOVED), "{knob}");
+        }
+        let app = app_with(other_keyboard(), &[]);
+        let buf = render(&app, 80);
+        assert!(cell(&buf, "Expression").ends_with(" 127"));
+        assert!(cell(&buf, "Pan").ends_with(" 64"), "GM's Pan is centred");
+        // A message sets it, even to 0.
+        let app = app_with(other_keyboard(), &[cc(7, 0), cc(74, 0)]);
+        let buf = render(&app, 80);
+        assert!(cell(&buf, "Volume").ends_with(" 0"), "{:#?}", text(&buf));
+        assert!(cell(&buf, "Cutoff").ends_with(" 0"), "{:#?}", text(&buf));
     }
 
     #[test]

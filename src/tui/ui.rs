@@ -20,10 +20,14 @@ pub const MIN_WIDTH: u16 = 20;
 /// Shortest terminal drawn.
 pub const MIN_HEIGHT: u16 = 4;
 
-/// The key hint at the bottom.
+/// The key hint at the bottom, where a synth plays.
 pub const HINT: &str = "q quit  ? help  [ ] preset";
-/// The hint when the computer keyboard plays: its keys are notes.
-pub const KEYS_HINT: &str = "Esc quit  z…/ q…] play  ↑↓ octave  ←→ velocity";
+/// The key hint without a synth (`monitor --tui`): nothing to switch.
+pub const LISTEN_HINT: &str = "q quit  ? help";
+/// The hint when the computer keyboard plays: most of its keys are notes.
+pub const KEYS_HINT: &str = "Esc quit  ? help  a…' play  z x octave  c v velocity";
+/// What [`KEYS_HINT`] adds where takes are recorded (`play`).
+pub const KEYS_BUTTONS_HINT: &str = "  r● Space■ Enter▶";
 
 /// Draws the screen.
 pub fn ui(frame: &mut Frame, app: &App) {
@@ -117,7 +121,14 @@ fn section<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
 }
 
 fn keyboard_section(app: &App, area: Rect, buf: &mut Buffer) {
-    let (lo, hi) = app.shown_range();
+    let keys = KeyboardView::new(app);
+    let inner = if area.height >= 4 {
+        section(app, "").inner(area)
+    } else {
+        area
+    };
+    // The keys drawn, not the range asked for: wide views draw more.
+    let (lo, hi) = keys.drawn_range(inner).unwrap_or(keys.range);
     let naming = app.naming();
     let mut title = format!(" Keyboard {}–{} ", naming.name(lo), naming.name(hi));
     match app.octave_shift() {
@@ -127,15 +138,10 @@ fn keyboard_section(app: &App, area: Rect, buf: &mut Buffer) {
     if app.is_monochrome() {
         title.push_str(&format!(" {HELD_MARK} held  {SUSTAIN_MARK} pedal "));
     }
-    let inner = if area.height >= 4 {
-        let block = section(app, title);
-        let inner = block.inner(area);
-        block.render(area, buf);
-        inner
-    } else {
-        area
-    };
-    KeyboardView::new(app).render(inner, buf);
+    if area.height >= 4 {
+        section(app, title).render(area, buf);
+    }
+    keys.render(inner, buf);
 }
 
 fn panel_section(app: &App, area: Rect, buf: &mut Buffer) {
@@ -261,6 +267,11 @@ fn status_pieces(app: &App) -> Vec<(u8, String, Style)> {
     if let Some(preset) = &status.preset {
         pieces.push((8, format!("♪ {preset}"), colour(Color::Cyan)));
     }
+    if let Some(keys) = status.keys {
+        let naming = app.naming();
+        let text = format!("a={} vel {}", naming.name(keys.base), keys.velocity);
+        pieces.push((8, text, Style::default()));
+    }
     if let Some(elapsed) = status.recording {
         let secs = elapsed.as_secs();
         let style = if mono {
@@ -278,10 +289,16 @@ fn status_pieces(app: &App) -> Vec<(u8, String, Style)> {
 }
 
 fn hint_line(app: &App, area: Rect, buf: &mut Buffer) {
-    let text = if app.source().via == Via::Keys {
-        KEYS_HINT
-    } else {
-        HINT
+    if let Some(why) = app.ended() {
+        let style = Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        Line::styled(format!(" {why} "), style).render(area, buf);
+        return;
+    }
+    let text = match (app.source().via, app.plays()) {
+        (Via::Keys, true) => format!("{KEYS_HINT}{KEYS_BUTTONS_HINT}"),
+        (Via::Keys, false) => KEYS_HINT.to_owned(),
+        (_, true) => HINT.to_owned(),
+        (_, false) => LISTEN_HINT.to_owned(),
     };
     let style = if app.is_monochrome() {
         Style::default()
@@ -292,18 +309,36 @@ fn hint_line(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn help(app: &App, area: Rect, buf: &mut Buffer) {
-    let text = [
-        "q  Esc  Ctrl+C   quit",
-        "?                this help (Esc closes it)",
-        "]  +             next preset",
-        "[  -             previous preset",
-        "",
-        "Keys: lit while held, the colour follows",
-        "velocity (green soft, yellow, red hard);",
-        &format!("{SUSTAIN_MARK} blue: held by the sustain pedal."),
-        &format!("Without colour: {HELD_MARK} held, {SUSTAIN_MARK} pedal."),
-        "The view follows the octave buttons.",
+    let mut text: Vec<String> = vec![
+        "q  Esc  Ctrl+C   quit".into(),
+        "?                this help (Esc closes it)".into(),
     ];
+    if app.plays() {
+        text.push("]  +             next preset".into());
+        text.push("[  -             previous preset".into());
+    }
+    if app.source().via == Via::Keys {
+        text.extend(
+            [
+                "a s d f g h j k  white keys from C",
+                "w e  t y u  o p  black keys",
+                "z  x             octave down, up",
+                "c  v             velocity down, up",
+            ]
+            .map(String::from),
+        );
+        if app.plays() {
+            text.push("r  Space  Enter  ● record  ■ stop  ▶ play".into());
+        }
+    }
+    text.extend([
+        String::new(),
+        "Keys: lit while held, the colour follows".into(),
+        "velocity (green soft, yellow, red hard);".into(),
+        format!("{SUSTAIN_MARK} blue: held by the sustain pedal."),
+        format!("Without colour: {HELD_MARK} held, {SUSTAIN_MARK} pedal."),
+        "The view follows the octave buttons.".into(),
+    ]);
     let width =
         (text.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 4).min(area.width);
     let height = (text.len() as u16 + 2).min(area.height);
@@ -319,7 +354,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         Style::default().fg(Color::Cyan)
     };
-    Paragraph::new(text.map(|l| Line::raw(l.to_owned())).to_vec())
+    Paragraph::new(text.into_iter().map(Line::raw).collect::<Vec<_>>())
         .block(
             Block::bordered()
                 .border_style(border)
@@ -366,6 +401,7 @@ mod tests {
             input_problems: None,
             preset: Some("Piano".into()),
             recording: Some(Duration::from_secs(83)),
+            keys: None,
         });
         app
     }
@@ -460,6 +496,26 @@ mod tests {
             .filter(|l| l.contains(&HELD_MARK.repeat(3)))
             .count();
         assert!(marked >= 1, "{screen:#?}");
+    }
+
+    #[test]
+    fn the_hint_and_the_header_say_what_is_there() {
+        let mut app = sample_app();
+        app.set_status(Status::default());
+        let mut terminal = Terminal::new(TestBackend::new(40, 24)).expect("terminal");
+        let screen = draw(&mut terminal, &app);
+        assert_eq!(screen[23].trim_end(), LISTEN_HINT, "no synth, no presets");
+        // 40 columns draw 19 white keys of the DeepComposer's 19, F2–C5.
+        assert!(screen[1].starts_with(" Keyboard F2–C5 "), "{}", screen[1]);
+        terminal.backend_mut().resize(120, 24);
+        let screen = draw(&mut terminal, &app);
+        assert!(screen[1].starts_with(" Keyboard A1–A5 "), "{}", screen[1]);
+        app.end("keyboard disconnected — press any key to leave");
+        let screen = draw(&mut terminal, &app);
+        assert_eq!(
+            screen[23].trim(),
+            "keyboard disconnected — press any key to leave"
+        );
     }
 
     #[test]

@@ -53,7 +53,12 @@ impl Tmux {
 
     /// Waits until the screen contains `text` (at most 10 s).
     fn wait_for(&self, text: &str) -> String {
-        let until = Instant::now() + Duration::from_secs(10);
+        self.wait_for_within(text, 10)
+    }
+
+    /// Waits until the screen contains `text` (at most `secs`).
+    fn wait_for_within(&self, text: &str, secs: u64) -> String {
+        let until = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
             if screen.contains(text) || Instant::now() > until {
@@ -159,7 +164,7 @@ fn held_columns(screen: &str) -> Vec<usize> {
 fn monitor_tui_lights_the_held_keys_and_q_restores_the_terminal() {
     let (dir, tmux) = monitor_held_chord("monitor", 80, 24);
     let screen = tmux.wait_for("Pitch bend");
-    assert!(screen.contains("Keyboard C3–C6"), "{screen}");
+    assert!(screen.contains("Keyboard A2–E6"), "{screen}");
     assert!(screen.contains("# held"), "monochrome legend: {screen}");
     // C4 and E4 are two white keys two apart: two separate marked runs.
     let columns = held_columns(&screen);
@@ -362,9 +367,9 @@ fn closing_the_window_mid_take_ends_the_recording_and_keeps_it() {
     );
     tmux.wait_for("Esc quits");
     std::thread::sleep(Duration::from_millis(300));
-    tmux.keys("z");
+    tmux.keys("a");
     std::thread::sleep(Duration::from_millis(300));
-    tmux.keys("x");
+    tmux.keys("s");
     std::thread::sleep(Duration::from_millis(1_000));
     let pid = tmux.program_pid();
     tmux.close();
@@ -390,10 +395,10 @@ fn keys_without_the_view_print_lines_not_a_staircase() {
         ),
     );
     tmux.wait_for("Ctrl+C stops");
-    tmux.keys("z");
-    tmux.wait_for("C3 (48)");
-    tmux.keys("x");
-    let screen = tmux.wait_for("Note off         ch 1  D3 (50)");
+    tmux.keys("a");
+    tmux.wait_for("C4 (60)");
+    tmux.keys("s");
+    let screen = tmux.wait_for("Note off         ch 1  D4 (62)");
     tmux.keys("Escape");
     assert!(
         screen.contains("listening to the computer keyboard;"),
@@ -409,4 +414,325 @@ fn keys_without_the_view_print_lines_not_a_staircase() {
         );
     }
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+}
+
+/// The text of one control in the panel: from its name to the end of its
+/// column (the panel has two 40-column columns at 80 columns).
+fn control<'a>(screen: &'a str, name: &str) -> &'a str {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no {name}:\n{screen}"));
+    let start = line.find(name).unwrap();
+    let rest = &line[start..];
+    let end = rest
+        .char_indices()
+        .nth(38)
+        .map_or(rest.len(), |(index, _)| index);
+    rest[..end].trim_end()
+}
+
+#[test]
+fn controllers_no_message_set_show_their_gm_default_or_not_yet_moved() {
+    let (dir, tmux) = monitor_held_chord("defaults", 80, 24);
+    let screen = tmux.wait_for("Pitch bend");
+    // held_chord sets no controller the panel of an unknown keyboard shows.
+    let volume = control(&screen, "Volume");
+    assert!(
+        volume.ends_with(" 100"),
+        "GM volume 100: {volume:?}\n{screen}"
+    );
+    let expression = control(&screen, "Expression");
+    assert!(
+        expression.ends_with(" 127"),
+        "GM expression 127: {expression:?}\n{screen}"
+    );
+    assert!(control(&screen, "Pan").ends_with(" 64"), "{screen}");
+    for knob in ["Modulation", "Cutoff", "Resonance", "Reverb"] {
+        assert!(
+            control(&screen, knob).ends_with("not yet moved"),
+            "{knob}:\n{screen}"
+        );
+    }
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// MIDI note number of a white key's name as the view writes it (C4 = 60).
+fn white_note(name: &str) -> i32 {
+    let semitone = match &name[..1] {
+        "C" => 0,
+        "D" => 2,
+        "E" => 4,
+        "F" => 5,
+        "G" => 7,
+        "A" => 9,
+        "B" => 11,
+        other => panic!("not a white key: {other} in {name}"),
+    };
+    (name[1..].parse::<i32>().unwrap() + 1) * 12 + semitone
+}
+
+#[test]
+fn the_keyboard_header_names_the_keys_drawn_at_40_80_and_200_columns() {
+    for width in [40, 80, 200] {
+        let (dir, tmux) = monitor_held_chord(&format!("header-{width}"), width, 24);
+        let screen = tmux.wait_for("Last");
+        let lines: Vec<&str> = screen.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(" Keyboard "))
+            .unwrap_or_else(|| panic!("no header at {width}:\n{screen}"));
+        let range = lines[at]
+            .split(" Keyboard ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap();
+        let (lo, hi) = range.split_once('–').expect("LOW–HIGH");
+        let (lo, hi) = (white_note(lo), white_note(hi));
+        let whites_named = (lo..=hi)
+            .filter(|n| ![1, 3, 6, 8, 10].contains(&(n % 12)))
+            .count();
+        // The bottom key row: one border left of each white key, one after.
+        let borders = lines[at + 4].matches('│').count();
+        assert_eq!(
+            borders - 1,
+            whites_named,
+            "{width} columns: the header says {range}, the keys drawn differ:\n{screen}"
+        );
+        let cs_named = (lo..=hi).filter(|n| n % 12 == 0).count();
+        let cs_drawn = lines[at + 5].matches('C').count();
+        assert_eq!(cs_drawn, cs_named, "{width} columns, {range}:\n{screen}");
+        tmux.keys("q");
+        assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn monitor_tui_offers_only_what_monitor_can_do() {
+    let (dir, tmux) = monitor_held_chord("monitor-keys", 80, 24);
+    let screen = tmux.wait_for("Pitch bend");
+    let hint = screen.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+    assert_eq!(hint.trim_end(), "q quit  ? help", "{screen}");
+    tmux.keys("?");
+    let help = tmux.wait_for("this help");
+    assert!(!help.contains("preset"), "no synth, no presets:\n{help}");
+    tmux.keys("Escape");
+    tmux.keys("]");
+    std::thread::sleep(Duration::from_millis(500));
+    let after = tmux.screen();
+    assert!(!after.contains("preset"), "] does nothing:\n{after}");
+    assert!(
+        !after.contains("EXITED"),
+        "Esc closed the help only:\n{after}"
+    );
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The take files in `dir`.
+fn takes_in(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("take-") && n.ends_with(".mid"))
+        })
+        .collect()
+}
+
+/// The notes (note_on with a velocity) of a MIDI file, as mido prints them.
+fn notes_in(path: &Path) -> Vec<String> {
+    let (_, _, messages) = crate::record::read_with_mido(path);
+    messages
+        .into_iter()
+        .map(|(_, m)| m)
+        .filter(|m| m.starts_with("note_on:") && !m.contains("velocity=0"))
+        .collect()
+}
+
+#[test]
+fn keys_in_the_view_reach_help_presets_and_the_buttons_and_show_octave_and_velocity() {
+    let dir = scratch("tui-keys-view");
+    let tmux = Tmux::start(
+        "keys-view",
+        100,
+        30,
+        &format!(
+            "cd {dir} && HOME={dir} NO_COLOR=1 {} play --keys --wav out.wav",
+            binary(),
+            dir = dir.display()
+        ),
+    );
+    let screen = tmux.wait_for("a=C4 vel 100");
+    let status_line = screen.lines().next().unwrap();
+    assert!(status_line.contains("a=C4 vel 100"), "{screen}");
+    assert!(
+        screen.contains("z x octave"),
+        "the hint names the keys:\n{screen}"
+    );
+    tmux.keys("x");
+    tmux.wait_for("a=C5 vel 100");
+    tmux.keys("v");
+    let screen = tmux.wait_for("a=C5 vel 116");
+    assert!(
+        screen.lines().next().unwrap().contains("a=C5 vel 116"),
+        "{screen}"
+    );
+    tmux.keys("?");
+    let help = tmux.wait_for("octave down, up");
+    assert!(help.contains("next preset"), "{help}");
+    tmux.keys("Escape");
+    std::thread::sleep(Duration::from_millis(500));
+    let closed = tmux.screen();
+    assert!(
+        !closed.contains("octave down, up") && !closed.contains("EXITED"),
+        "Esc closes the help first:\n{closed}"
+    );
+    tmux.keys("]");
+    let switched = tmux.wait_for("♪ organ");
+    assert!(
+        switched.lines().next().unwrap().contains("♪ organ"),
+        "] selects the next preset:\n{switched}"
+    );
+    tmux.keys("r");
+    tmux.wait_for("● REC");
+    tmux.keys("a");
+    tmux.wait_for("C5 vel 116");
+    std::thread::sleep(Duration::from_millis(800));
+    tmux.keys("Space");
+    let saved = tmux.wait_for("■ saved");
+    assert!(!saved.contains("● REC"), "■ stopped the take:\n{saved}");
+    tmux.keys("Enter");
+    tmux.wait_for("▶ playing");
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    let takes = takes_in(&dir);
+    assert_eq!(takes.len(), 1, "{takes:?}");
+    let notes = notes_in(&takes[0]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("note=72") && notes[0].contains("velocity=116"),
+        "a played C5 at velocity 116: {notes:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn keys_without_the_view_have_buttons_and_say_octave_and_velocity_on_change() {
+    let dir = scratch("tui-keys-lines");
+    let take = dir.join("take.mid");
+    let tmux = Tmux::start(
+        "keys-buttons",
+        120,
+        30,
+        &format!(
+            "ALSA_CONFIG_PATH=/dev/null NO_COLOR=1 {} record {} --keys",
+            binary(),
+            take.display()
+        ),
+    );
+    let start = tmux.wait_for("Enter ▶");
+    assert!(start.contains("keys: r ● Space ■ Enter ▶"), "{start}");
+    assert!(start.contains("z x octave, c v velocity"), "{start}");
+    assert!(start.contains("keys: a = C4, velocity 100"), "{start}");
+    tmux.keys("z");
+    tmux.wait_for("keys: a = C3, velocity 100");
+    tmux.keys("c");
+    tmux.wait_for("keys: a = C3, velocity 84");
+    tmux.keys("r");
+    tmux.wait_for("● record (r) pressed");
+    tmux.keys("a");
+    tmux.wait_for("C3 (48)");
+    std::thread::sleep(Duration::from_millis(800));
+    tmux.keys("Space");
+    let end = tmux.wait_for("EXITED");
+    assert!(end.contains("EXITED 0"), "■ ends the recording:\n{end}");
+    let notes = notes_in(&take);
+    assert_eq!(notes.len(), 1, "{notes:?}\n{end}");
+    assert!(
+        notes[0].contains("note=48") && notes[0].contains("velocity=84"),
+        "{notes:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `replug.py` in a tmux window: the DeepComposer plays its first stream
+/// to `composer-probe ARGS`, and is unplugged 4 s after the start. The
+/// program keeps the window's terminal (the script would give it pipes);
+/// the script's report goes to `report.json` in `dir`.
+fn unplugged_in_tmux(name: &str, dir: &Path, args: &str) -> Tmux {
+    let fixture = crate::util::fixture;
+    Tmux::start(
+        name,
+        100,
+        24,
+        &format!(
+            "cd {dir} && HOME={dir} NO_COLOR=1 ALSA_CONFIG_PATH=/dev/null /usr/bin/python3 {script} \
+             --device {device} --node /dev/bus/usb/001/005 --stream {stream} \
+             --sleep 4 --unplug -- sh -c 'exec {} {args} >/dev/tty 2>&1' > report.json",
+            binary(),
+            dir = dir.display(),
+            script = fixture("replug.py").display(),
+            device = fixture("akm322.umockdev").display(),
+            stream = fixture("streams/akm322-replug-before.ioctl").display(),
+        ),
+    )
+}
+
+/// The exit code `replug.py` reported for the program.
+fn reported_code(dir: &Path) -> serde_json::Value {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["failure"], serde_json::Value::Null, "{report}");
+    report["code"].clone()
+}
+
+#[test]
+fn an_unplug_keeps_the_view_and_its_history_until_a_key_with_the_sound_already_saved() {
+    let dir = scratch("tui-unplug");
+    let tmux = unplugged_in_tmux("unplug", &dir, "play --usb --wav out.wav");
+    let kept = tmux.wait_for_within("press any key to leave", 30);
+    assert!(
+        kept.contains("keyboard disconnected — press any key to leave"),
+        "{kept}"
+    );
+    for part in ["Keyboard", "Events", "G4 (67)", "Last  G4 vel 80"] {
+        assert!(kept.contains(part), "{part}: the history is kept:\n{kept}");
+    }
+    // Saved at the unplug, not when the view goes.
+    let (_, samples) = crate::sound::read_wav_with_python(&dir.join("out.wav"));
+    assert!(!samples.is_empty(), "the WAV is complete already");
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert!(tmux.screen().contains("press any key to leave"));
+    tmux.keys("x");
+    let after = tmux.wait_for("EXITED");
+    assert!(!after.contains("press any key"), "the view went:\n{after}");
+    assert!(
+        after.contains("the keyboard was disconnected; everything played before it was kept"),
+        "{after}"
+    );
+    assert_eq!(reported_code(&dir), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_unplug_under_monitor_tui_does_not_claim_anything_was_kept() {
+    let dir = scratch("tui-unplug-monitor");
+    let tmux = unplugged_in_tmux("unplug-monitor", &dir, "monitor --usb --tui");
+    tmux.wait_for_within("press any key to leave", 30);
+    tmux.keys("Enter");
+    let after = tmux.wait_for("EXITED");
+    assert!(
+        after.contains("composer-probe: the keyboard was disconnected\n"),
+        "{after}"
+    );
+    assert!(!after.contains("kept"), "monitor keeps nothing:\n{after}");
+    assert_eq!(reported_code(&dir), 0);
+    std::fs::remove_dir_all(dir).unwrap();
 }
