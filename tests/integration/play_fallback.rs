@@ -7,17 +7,17 @@ use crate::replug::{replugged_with, Step, AFTER, BEFORE, HELD_TEXT, LAST_TEXT};
 use crate::sound::{read_wav_with_python, rms, scratch};
 use crate::util::probe;
 
-/// z pressed, in the keyboard protocol of a terminal that reports releases:
-/// C3 is held until z is released (it never is).
-const PRESS_Z: &str = "\x1b[122u";
-/// x pressed and released: D3.
-const PRESS_X: &str = "\x1b[120u";
-const RELEASE_X: &str = "\x1b[120;1:3u";
+/// a pressed, in the keyboard protocol of a terminal that reports releases:
+/// C4 is held until a is released (it never is).
+const PRESS_A: &str = "\x1b[97u";
+/// s pressed and released: D4.
+const PRESS_S: &str = "\x1b[115u";
+const RELEASE_S: &str = "\x1b[115;1:3u";
 
-const C3_ON: &str = "Note on          ch 1  C3 (48)";
-const C3_OFF: &str = "Note off         ch 1  C3 (48)";
-const D3_ON: &str = "Note on          ch 1  D3 (50)";
-const D3_OFF: &str = "Note off         ch 1  D3 (50)";
+const C4_ON: &str = "Note on          ch 1  C4 (60)";
+const C4_OFF: &str = "Note off         ch 1  C4 (60)";
+const D4_ON: &str = "Note on          ch 1  D4 (62)";
+const D4_OFF: &str = "Note off         ch 1  D4 (62)";
 /// The plugged-in keyboard's first note.
 const C5_ON: &str = "Note on          ch 1  C5 (72)";
 
@@ -46,19 +46,19 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
         ],
         &[
             Step::WaitForStderr("no MIDI keyboard found"),
-            Step::Type(PRESS_Z),
-            Step::WaitFor(C3_ON),
+            Step::Type(PRESS_A),
+            Step::WaitFor(C4_ON),
             Step::Sleep("0.5"),
             Step::Replug(AFTER),
             Step::WaitFor(LAST_TEXT),
             Step::Unplug,
             Step::WaitForStderr("keyboard disconnected; playing the computer keyboard"),
             Step::Sleep("0.8"),
-            Step::Type(PRESS_X),
-            Step::WaitFor(D3_ON),
+            Step::Type(PRESS_S),
+            Step::WaitFor(D4_ON),
             Step::Sleep("0.3"),
-            Step::Type(RELEASE_X),
-            Step::WaitFor(D3_OFF),
+            Step::Type(RELEASE_S),
+            Step::WaitFor(D4_OFF),
             Step::Interrupt,
         ],
     );
@@ -95,12 +95,12 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
             .position(|l| l.contains(text))
             .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
     };
-    // C3 sounds until the keyboard takes over, then is released before
+    // C4 sounds until the keyboard takes over, then is released before
     // the keyboard's first note.
     let (c3_on, plugged, c3_off, c5_on) = (
-        at(C3_ON),
+        at(C4_ON),
         at("MIDI keyboard plugged in"),
-        at(C3_OFF),
+        at(C4_OFF),
         at(C5_ON),
     );
     assert!(
@@ -110,12 +110,12 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
     );
     assert!(
         r.lines[c3_off].t >= r.mark("replug").t,
-        "C3 was held until the keyboard was plugged in"
+        "C4 was held until the keyboard was plugged in"
     );
     // Its notes all came through; unplugged, the computer keyboard plays again.
     let disconnected = at("keyboard disconnected");
-    assert!(at(LAST_TEXT) < disconnected && disconnected < at(D3_ON));
-    for key in ["C3 (48)", "D3 (50)", "C5 (72)", "E5 (76)", "G5 (79)"] {
+    assert!(at(LAST_TEXT) < disconnected && disconnected < at(D4_ON));
+    for key in ["C4 (60)", "D4 (62)", "C5 (72)", "E5 (76)", "G5 (79)"] {
         let count = |kind: &str| {
             lines
                 .iter()
@@ -147,8 +147,8 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
         rms(keys)
     );
     // From 0.3 s after the keyboard's last note (the release has died
-    // away) to D3: nothing hangs, not C3 of the computer keyboard either.
-    let quiet = &left[sample(at(LAST_TEXT)) + rate as usize * 3 / 10..sample(at(D3_ON))];
+    // away) to D4: nothing hangs, not C4 of the computer keyboard either.
+    let quiet = &left[sample(at(LAST_TEXT)) + rate as usize * 3 / 10..sample(at(D4_ON))];
     assert!(
         rms(quiet) < 1e-4,
         "a note hangs after the keyboard left: RMS {}",
@@ -178,11 +178,11 @@ fn a_keyboard_unplugged_during_play_hands_over_to_the_computer_keyboard() {
             Step::Unplug,
             Step::WaitForStderr("keyboard disconnected; playing the computer keyboard"),
             Step::Sleep("0.8"),
-            Step::Type(PRESS_X),
-            Step::WaitFor(D3_ON),
+            Step::Type(PRESS_S),
+            Step::WaitFor(D4_ON),
             Step::Sleep("0.3"),
-            Step::Type(RELEASE_X),
-            Step::WaitFor(D3_OFF),
+            Step::Type(RELEASE_S),
+            Step::WaitFor(D4_OFF),
             Step::Interrupt,
         ],
     );
@@ -200,16 +200,16 @@ fn a_keyboard_unplugged_during_play_hands_over_to_the_computer_keyboard() {
             .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
     };
     assert!(at(HELD_TEXT) < at("keyboard disconnected"));
-    assert!(at("keyboard disconnected") < at(D3_ON) && at(D3_ON) < at(D3_OFF));
+    assert!(at("keyboard disconnected") < at(D4_ON) && at(D4_ON) < at(D4_OFF));
     let (rate, left) = read_wav_with_python(&wav);
     let sample = |line: usize| (line_seconds(lines[line]) * f64::from(rate)) as usize;
     // G4 is silenced at the unplug (its release has died away 0.3 s
-    // later), and the computer keyboard's D3 is heard.
+    // later), and the computer keyboard's D4 is heard.
     let unplugged = sample(at("keyboard disconnected"));
-    let quiet = &left[unplugged + rate as usize * 3 / 10..sample(at(D3_ON))];
+    let quiet = &left[unplugged + rate as usize * 3 / 10..sample(at(D4_ON))];
     assert!(rms(quiet) < 1e-4, "G4 hangs: RMS {}", rms(quiet));
-    let d3 = &left[sample(at(D3_ON)) + 2_400..sample(at(D3_OFF))];
-    assert!(rms(d3) > 0.002, "D3 is heard: RMS {}", rms(d3));
+    let d4 = &left[sample(at(D4_ON)) + 2_400..sample(at(D4_OFF))];
+    assert!(rms(d4) > 0.002, "D4 is heard: RMS {}", rms(d4));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
