@@ -5,7 +5,7 @@
 use super::message::{
     ChannelMessage, DecodeStats, EventMessage, MidiEvent, SystemCommon, SystemRealtime,
 };
-use super::names::{control_name, NoteNaming, GM_PROGRAMS};
+use super::names::{control_name, program_name, NoteNaming};
 use super::tracker::Transport;
 use crate::devices::KnownDevice;
 use serde::Serialize;
@@ -301,15 +301,11 @@ impl Formatter {
                 ("Control change", detail)
             }
             ChannelMessage::ProgramChange { program } => {
-                let program = usize::from(program.as_int());
                 // Counted from 1, as instrument lists print them, with the
                 // General MIDI name; channel 10 chooses drum kits instead.
-                let name = if drums {
-                    "drum kit"
-                } else {
-                    GM_PROGRAMS[program]
-                };
-                let detail = format!("program {} ({name})", program + 1);
+                let program = program.as_int();
+                let name = program_name(program, drums);
+                let detail = format!("program {} ({name})", u16::from(program) + 1);
                 ("Program change", detail)
             }
             ChannelMessage::ChannelAftertouch { vel } => {

@@ -107,6 +107,17 @@ pub fn control_name(device: Option<&KnownDevice>, controller: u8) -> &'static st
         .unwrap_or_else(|| gm_controller_name(controller))
 }
 
+/// What a program number (0-based, as sent) selects: its General MIDI
+/// instrument, or "drum kit" on channel 10 (`drums`), where programs choose
+/// kits.
+pub fn program_name(program: u8, drums: bool) -> &'static str {
+    if drums {
+        "drum kit"
+    } else {
+        GM_PROGRAMS[usize::from(program & 127)]
+    }
+}
+
 /// General MIDI instrument names, by program number (0-based, as sent;
 /// people count them from 1).
 pub const GM_PROGRAMS: [&str; 128] = [

@@ -7,7 +7,7 @@
 //! common General MIDI controllers under their GM names.
 
 use super::app::App;
-use crate::decode::names::{control_name, NoteNaming};
+use crate::decode::names::{control_name, program_name, NoteNaming};
 use crate::decode::tracker::ChannelState;
 use crate::devices::KnownDevice;
 use ratatui::buffer::Buffer;
@@ -49,6 +49,8 @@ pub struct PanelView<'a> {
     pub device: Option<&'static KnownDevice>,
     /// The shown channel's controllers and pitch bend.
     pub state: &'a ChannelState,
+    /// The shown channel, 0-based (9: the drum channel).
+    pub channel: u8,
     /// Sustain pedal down (on any channel).
     pub pedal: bool,
     /// ▶, ■, ● lit.
@@ -69,6 +71,7 @@ impl<'a> PanelView<'a> {
         PanelView {
             device: app.source().device,
             state: app.control_state(),
+            channel: app.control_channel().as_int(),
             pedal: app.pedal_down(),
             lit: app.lit(),
             last_note: app.last_note(),
@@ -237,7 +240,11 @@ impl<'a> PanelView<'a> {
         } else {
             put(
                 buf,
-                &format!(" Program {:<3}  ", self.state.program),
+                &format!(
+                    " Program {} {}  ",
+                    u16::from(self.state.program) + 1,
+                    program_name(self.state.program, self.channel == 9)
+                ),
                 Style::default(),
             );
         }
@@ -340,7 +347,8 @@ pub fn panel_height(width: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::tests::{bend, cc, deepcomposer, on, other_keyboard, show};
+    use crate::decode::message::{u7, ChannelMessage};
+    use crate::tui::app::tests::{bend, cc, deepcomposer, event, on, other_keyboard, show};
     use std::time::Instant;
 
     fn render(app: &App, width: u16) -> Buffer {
@@ -420,6 +428,18 @@ mod tests {
         let buf = render(&app, 80);
         assert!(cell(&buf, "Volume").ends_with(" 0"), "{:#?}", text(&buf));
         assert!(cell(&buf, "Cutoff").ends_with(" 0"), "{:#?}", text(&buf));
+    }
+
+    #[test]
+    fn the_program_is_counted_from_1_with_its_general_midi_name() {
+        let shown = |events: &[crate::input::MidiEvent]| {
+            text(&render(&app_with(other_keyboard(), events), 80)).join("\n")
+        };
+        assert!(shown(&[]).contains("Program 1 Acoustic Grand Piano"));
+        let violin = ChannelMessage::ProgramChange {
+            program: u7::new(40),
+        };
+        assert!(shown(&[event(violin)]).contains("Program 41 Violin"));
     }
 
     #[test]
