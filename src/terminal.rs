@@ -113,7 +113,10 @@ impl RawMode {
             keep_newlines();
         }
         held.raw += 1;
-        if releases && !held.releases {
+        // The question (and the request) go to standard output, where
+        // crossterm writes them: with the output in a file or a pipe they
+        // would land there, and the answer would never come (a 2 s wait).
+        if releases && !held.releases && io::stdout().is_terminal() {
             held.releases = supports_keyboard_enhancement().unwrap_or(false)
                 && execute!(
                     io::stdout(),

@@ -416,6 +416,48 @@ fn keys_without_the_view_print_lines_not_a_staircase() {
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
 }
 
+#[test]
+fn keys_with_the_output_redirected_write_only_events_to_it() {
+    // `monitor --keys --json > file`: the terminal is still the instrument,
+    // but no question to the terminal may land in the file (a JSON reader
+    // would choke on it), nor hold up the start waiting for an answer that
+    // went there.
+    let dir = scratch("tui-keys-redirected");
+    let out = dir.join("events.json");
+    let tmux = Tmux::start(
+        "keys-redirected",
+        100,
+        20,
+        &format!(
+            "ALSA_CONFIG_PATH=/dev/null {} monitor --keys --json > {}",
+            env!("CARGO_BIN_EXE_composer-probe"),
+            out.display()
+        ),
+    );
+    tmux.wait_for("Ctrl+C stops");
+    tmux.keys("a");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&out).is_ok_and(|text| text.contains("\"note_on\"")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a was never written"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.keys("C-c");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    let written = std::fs::read(&out).unwrap();
+    assert!(
+        !written.contains(&0x1b),
+        "terminal escapes in the output: {:?}",
+        String::from_utf8_lossy(&written)
+    );
+    for line in String::from_utf8(written).unwrap().lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// The text of one control in the panel: from its name to the end of its
 /// column (the panel has two 40-column columns at 80 columns).
 fn control<'a>(screen: &'a str, name: &str) -> &'a str {
