@@ -29,6 +29,14 @@ fn line_seconds(line: &str) -> f64 {
         .unwrap_or_else(|| panic!("no time in {line:?}"))
 }
 
+/// The index of the first of `lines` that contains `text`.
+fn line_of(lines: &[&str], text: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("no {text:?} in\n{}", lines.join("\n")))
+}
+
 #[test]
 fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged_in() {
     let dir = scratch("play-fallback");
@@ -89,12 +97,7 @@ fn play_without_a_midi_keyboard_plays_the_computer_keyboard_until_one_is_plugged
     );
 
     let lines: Vec<&str> = r.run.stdout.lines().collect();
-    let at = |text: &str| {
-        lines
-            .iter()
-            .position(|l| l.contains(text))
-            .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
-    };
+    let at = |text: &str| line_of(&lines, text);
     // C4 sounds until the keyboard takes over, then is released before
     // the keyboard's first note.
     let (c3_on, plugged, c3_off, c5_on) = (
@@ -193,12 +196,7 @@ fn a_keyboard_unplugged_during_play_hands_over_to_the_computer_keyboard() {
         r.run.stderr
     );
     let lines: Vec<&str> = r.run.stdout.lines().collect();
-    let at = |text: &str| {
-        lines
-            .iter()
-            .position(|l| l.contains(text))
-            .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
-    };
+    let at = |text: &str| line_of(&lines, text);
     assert!(at(HELD_TEXT) < at("keyboard disconnected"));
     assert!(at("keyboard disconnected") < at(D4_ON) && at(D4_ON) < at(D4_OFF));
     let (rate, left) = read_wav_with_python(&wav);
@@ -241,12 +239,7 @@ fn with_wait_the_keyboard_that_took_over_is_waited_for() {
         r.run.stderr
     );
     let lines: Vec<&str> = r.run.stdout.lines().collect();
-    let at = |text: &str| {
-        lines
-            .iter()
-            .position(|l| l.contains(text))
-            .unwrap_or_else(|| panic!("no {text:?} in\n{}", r.run.stdout))
-    };
+    let at = |text: &str| line_of(&lines, text);
     assert!(
         at("keyboard disconnected") < at("keyboard reconnected")
             && at("keyboard reconnected") < at(HELD_TEXT),
