@@ -6,10 +6,10 @@
 //! opened by [`device::open`] (rodio on cpal's JACK host, a fixed buffer of
 //! one period), notes go into the [`EventSender`](super::realtime::EventSender)
 //! stamped with the input [`Clock`], and the
-//! [`SynthSource`](super::realtime::SynthSource) plays through rodio's
-//! mixer by [`AudioOutput::play`]. The only addition is a probe: a rodio
-//! source wrapped around the synth that looks at every sample on its way
-//! out. rodio pulls a callback's samples back to back, so the first pull
+//! [`SynthSource`](super::realtime::SynthSource) is pulled by the device's
+//! callback through [`AudioOutput::play`]. The only addition is a probe: a
+//! rodio source wrapped around the synth that looks at every sample on its
+//! way out. The callback pulls its samples back to back, so the first pull
 //! after a pause is the callback's start; the probe reads the input clock
 //! there. A note's first frame louder than a threshold, frame `i` of its
 //! callback, is dated `callback start + (i + playback latency) /
