@@ -182,6 +182,22 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// What a Program Change to `program` plays, for people: the
+    /// SoundFont's instrument name when one is loaded (e.g. "Yamaha Grand
+    /// Piano"; "program N" if it has none there), else the built-in preset
+    /// it picks (see [`Preset::from_program`]).
+    pub fn program_name(&self, program: u8) -> String {
+        let program = program & 127;
+        match self.soundfont {
+            Some(font) => font
+                .preset_name(program)
+                .map_or_else(|| format!("program {program}"), str::to_owned),
+            None => Preset::from_program(program).to_string(),
+        }
+    }
+}
+
 /// Reverb send of every channel while the DeepComposer's reverb is on.
 const DEEPCOMPOSER_REVERB_SEND: f32 = 0.6;
 /// Fade of a stolen voice, seconds.
