@@ -876,17 +876,22 @@ impl Engine {
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
         let chorus = &mut self.mix_chorus[..n];
-        for (i, (((l, r), s), c)) in left
+        for (i, ((l, r), s)) in left
             .iter_mut()
             .zip(right.iter_mut())
             .zip(send.iter_mut())
-            .zip(chorus.iter_mut())
             .enumerate()
         {
             *l = self.mix.left[i].sum();
             *r = self.mix.right[i].sum();
             *s = self.mix.send[i].sum();
-            *c = self.mix.chorus[i].sum();
+        }
+        if chorus_active {
+            for (c, m) in chorus.iter_mut().zip(&self.mix.chorus) {
+                *c = m.sum();
+            }
+        } else {
+            chorus.fill(0.0);
         }
         if self.kit.is_active() {
             let controls = &self.controls;

@@ -92,6 +92,26 @@ pub fn filter_and_mix(
         coefs.set(k, &lane.coefs);
         filter.set(k, &lane.filter);
     }
+    // Most parts send nothing to the chorus: its ramp is then left out.
+    if lanes.iter().any(Lane::chorus_sends) {
+        mix_lanes::<true>(lanes, osc, n, &coefs, &mut filter, mix);
+    } else {
+        mix_lanes::<false>(lanes, osc, n, &coefs, &mut filter, mix);
+    }
+    [0, 1, 2, 3].map(|k| filter.get(k))
+}
+
+/// The per-sample loop of [`filter_and_mix`], with or without the chorus
+/// send (inlined into each of its target versions).
+#[inline(always)]
+fn mix_lanes<const CHORUS: bool>(
+    lanes: &[Lane; 4],
+    osc: &[[f32; BLOCK]; 4],
+    n: usize,
+    coefs: &SvfCoefs4,
+    filter: &mut Svf4,
+    mix: &mut Mix,
+) {
     let gain = |j: usize| F4(lanes.each_ref().map(|l| l.gains[j]));
     let step = |j: usize| F4(lanes.each_ref().map(|l| l.steps[j]));
     let (mut gl, mut gr, mut gs, mut gc) = (gain(0), gain(1), gain(2), gain(3));
@@ -104,17 +124,18 @@ pub fn filter_and_mix(
         .zip(mix.chorus[..n].iter_mut());
     for (i, (((l, r), s), c)) in out.enumerate() {
         let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
-        let y = filter.process(x, &coefs);
+        let y = filter.process(x, coefs);
         gl = gl + dl;
         gr = gr + dr;
         gs = gs + ds;
-        gc = gc + dc;
         *l = *l + y * gl;
         *r = *r + y * gr;
         *s = *s + y * gs;
-        *c = *c + y * gc;
+        if CHORUS {
+            gc = gc + dc;
+            *c = *c + y * gc;
+        }
     }
-    [0, 1, 2, 3].map(|k| filter.get(k))
 }
 
 /// A preset ready to play at one sample rate, after the panel controls.
