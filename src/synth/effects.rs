@@ -16,7 +16,7 @@
 //! sines a quarter turn apart: a copy of the sound detuned by up to ±11
 //! cents that moves between the sides, so a centred part spreads across
 //! the stereo field. The taps interpolate linearly; the sines come from a
-//! rotating phasor (two multiplies per sample, renormalised per block).
+//! rotating phasor (four multiplies per sample, renormalised per block).
 //! Its line is allocated in [`Chorus::new`]; with nothing sent for as long
 //! as the line, it goes idle and costs nothing.
 //!
@@ -312,7 +312,7 @@ impl Chorus {
             any |= s != 0.0;
             self.line[self.pos] = s;
             let tap = |line: &[f32], delay: f32| {
-                // `delay` stays within 1..len − 2, so both reads are in the line.
+                // `delay` is at most len − 3: both reads are in the line.
                 let whole = delay as usize;
                 let frac = delay - whole as f32;
                 let wrap = |k: usize| if k >= len { k - len } else { k };
