@@ -10,6 +10,10 @@
 //! The `sf_` cases play the same way through the installed General MIDI
 //! SoundFont (`--soundfont default`, FluidR3_GM from fluid-soundfont-gm;
 //! rustysynth with its reverb and chorus), the voices counted as notes.
+//! `sf_organ_32_voices_bare` holds the same notes in a bare
+//! `rustysynth::Synthesizer` (same font, same settings, no engine around
+//! it): the difference is what the engine adds (event mapping, limiter,
+//! interleaving), the rest is rustysynth's own cost.
 //!
 //! Run with `cargo bench --bench synth`; `cargo test --benches` runs each
 //! case once as a smoke test and skips the report.
@@ -162,7 +166,47 @@ fn render_blocks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render_blocks);
+/// A bare rustysynth synthesizer holding what [`playing`] holds for
+/// `case` (a SoundFont case), past the attack.
+fn bare(case: &Case) -> rustysynth::Synthesizer {
+    let font = soundfont();
+    let mut file = std::fs::File::open(font.path()).expect("the SoundFont reads");
+    let font = std::sync::Arc::new(rustysynth::SoundFont::new(&mut file).expect("it parses"));
+    let settings = rustysynth::SynthesizerSettings::new(FS as i32);
+    let mut synth = rustysynth::Synthesizer::new(&font, &settings).expect("it plays");
+    synth.process_midi_message(0, 0xC0, i32::from(case.preset.program()), 0);
+    for i in 0..case.voices {
+        synth.note_on(0, 30 + i32::from(i), 100);
+    }
+    let (mut left, mut right) = ([0.0f32; FRAMES], [0.0f32; FRAMES]);
+    for _ in 0..FS as usize / FRAMES {
+        synth.render(&mut left, &mut right);
+    }
+    synth
+}
+
+/// The SoundFont organ case, timed through the engine and through bare
+/// rustysynth.
+fn bare_case() -> &'static Case {
+    CASES
+        .iter()
+        .find(|c| c.name == "sf_organ_32_voices")
+        .expect("the case exists")
+}
+
+fn soundfont_overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("synth_render_128_frames");
+    group.throughput(Throughput::Elements(FRAMES as u64));
+    let mut synth = bare(bare_case());
+    let (mut left, mut right) = ([0.0f32; FRAMES], [0.0f32; FRAMES]);
+    group.bench_function("sf_organ_32_voices_bare", |b| {
+        b.iter(|| synth.render(black_box(&mut left), black_box(&mut right)))
+    });
+    assert!(left.iter().any(|&x| x != 0.0));
+    group.finish();
+}
+
+criterion_group!(benches, render_blocks, soundfont_overhead);
 
 /// Best time per block over several runs of `blocks` blocks.
 fn time_per_block(case: &Case, blocks: usize) -> Duration {
@@ -188,8 +232,12 @@ fn report() {
         "{:<32} {:>12} {:>12} {:>18} {:>16}",
         "case (48 kHz, 128 frames)", "µs/block", "real time ×", "ns/voice/sample", "voices/core"
     );
+    let mut engine_sf_organ = 0.0;
     for case in CASES {
         let block = time_per_block(case, 4000).as_secs_f64();
+        if std::ptr::eq(case, bare_case()) {
+            engine_sf_organ = block;
+        }
         let voice_sample = block / (f64::from(case.voices) * FRAMES as f64);
         println!(
             "{:<32} {:>12.2} {:>12.0} {:>18.2} {:>16.0}",
@@ -200,6 +248,27 @@ fn report() {
             1.0 / (voice_sample * f64::from(FS)),
         );
     }
+    let mut synth = bare(bare_case());
+    let (mut left, mut right) = ([0.0f32; FRAMES], [0.0f32; FRAMES]);
+    let block = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..4000 {
+                synth.render(black_box(&mut left), black_box(&mut right));
+            }
+            start.elapsed() / 4000
+        })
+        .min()
+        .unwrap_or_default()
+        .as_secs_f64();
+    println!(
+        "{:<32} {:>12.2} {:>12.0}   (the engine's {} costs {:+.1} % over bare rustysynth)",
+        "sf_organ_32_voices_bare",
+        block * 1e6,
+        audio_per_block / block,
+        bare_case().name,
+        (engine_sf_organ / block - 1.0) * 100.0
+    );
 }
 
 fn main() {

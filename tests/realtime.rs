@@ -4,8 +4,8 @@
 //! into the lock-free queue performs zero allocations and deallocations.
 //! (Locks and blocking calls are absent from that path by construction:
 //! it touches only the rtrb consumer, atomics and the engine.) The same
-//! holds with the General MIDI map (drums on channel 10) and with a
-//! SoundFont loaded (rustysynth).
+//! holds with the General MIDI map (drums on channel 10, reverb and chorus
+//! sends on every channel) and with a SoundFont loaded (rustysynth).
 
 use composer_probe::audio::realtime;
 use composer_probe::clock::Clock;
@@ -125,6 +125,26 @@ fn the_audio_callback_never_allocates_with_the_general_midi_map() {
 }
 
 #[test]
+fn the_audio_callback_never_allocates_with_reverb_and_chorus_on_every_channel() {
+    play_and_count_after(
+        EngineConfig {
+            preset: Preset::Organ,
+            panel: PanelMap::GeneralMidi,
+            ..EngineConfig::default()
+        },
+        &(0..16)
+            .flat_map(|channel| {
+                [91, 93].map(|controller| SynthEvent::Control {
+                    channel,
+                    controller,
+                    value: 127,
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
+#[test]
 fn the_audio_callback_never_allocates_with_a_soundfont() {
     // FluidR3_GM from fluid-soundfont-gm (scripts/install-deps.sh test).
     let font = SoundFont::load(std::path::Path::new("default")).expect("a GM SoundFont");
@@ -138,8 +158,17 @@ fn the_audio_callback_never_allocates_with_a_soundfont() {
 /// Plays [`performance`] into the queue from another thread while this
 /// thread pulls samples as the audio thread does, counting its allocations.
 fn play_and_count(config: EngineConfig) {
+    play_and_count_after(config, &[]);
+}
+
+/// [`play_and_count`], the engine first given `prelude`.
+fn play_and_count_after(config: EngineConfig, prelude: &[SynthEvent]) {
     let clock = Clock::start();
-    let (mut sender, mut source) = realtime::build(Engine::new(48_000, config), 128, clock, 4096);
+    let mut engine = Engine::new(48_000, config);
+    for &event in prelude {
+        engine.handle(event);
+    }
+    let (mut sender, mut source) = realtime::build(engine, 128, clock, 4096);
     let playing = Arc::new(AtomicBool::new(true));
     let still_playing = Arc::clone(&playing);
     let player = std::thread::spawn(move || {

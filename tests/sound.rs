@@ -522,10 +522,12 @@ fn drums_follow_the_channel_pan() {
     assert!(balance >= 20.0);
 }
 
-/// A level difference for printing: "∞" when one side is silent.
+/// A level difference for printing: "∞" (or "−∞") when one side is silent.
 fn shown(db: f64) -> String {
     if db > 200.0 {
         "∞".to_string()
+    } else if db < -200.0 {
+        "−∞".to_string()
     } else {
         format!("{db:.1}")
     }
@@ -588,25 +590,34 @@ fn smf(path: &std::path::Path, events: &[(u32, Vec<u8>)]) {
 /// Renders `events` as a MIDI file through `composer-probe render`'s
 /// library path with `panel`, and returns (left, right).
 fn render_events(name: &str, events: &[(u32, Vec<u8>)], panel: PanelMap) -> (Vec<f64>, Vec<f64>) {
-    let dir = std::env::temp_dir().join(format!("cp-sound-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mid = dir.join("in.mid");
-    smf(&mid, events);
-    let sides = render_file(&mid, &dir.join("out.wav"), panel);
-    std::fs::remove_dir_all(dir).unwrap();
-    sides
-}
-
-/// Renders the MIDI file `mid` to `wav` (16-bit) with `panel`; (left, right).
-fn render_file(
-    mid: &std::path::Path,
-    wav: &std::path::Path,
-    panel: PanelMap,
-) -> (Vec<f64>, Vec<f64>) {
     let config = EngineConfig {
         panel,
         ..EngineConfig::default()
     };
+    render_events_with(name, events, config)
+}
+
+/// [`render_events`] with the engine `config`.
+fn render_events_with(
+    name: &str,
+    events: &[(u32, Vec<u8>)],
+    config: EngineConfig,
+) -> (Vec<f64>, Vec<f64>) {
+    let dir = std::env::temp_dir().join(format!("cp-sound-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mid = dir.join("in.mid");
+    smf(&mid, events);
+    let sides = render_file(&mid, &dir.join("out.wav"), config);
+    std::fs::remove_dir_all(dir).unwrap();
+    sides
+}
+
+/// Renders the MIDI file `mid` to `wav` (16-bit) with `config`; (left, right).
+fn render_file(
+    mid: &std::path::Path,
+    wav: &std::path::Path,
+    config: EngineConfig,
+) -> (Vec<f64>, Vec<f64>) {
     let options = composer_probe::render::RenderOptions {
         sample_rate: FS,
         format: WavFormat::Int16,
@@ -720,6 +731,68 @@ fn cc_91_of_a_gm_file_is_a_reverb_send_level() {
     assert!(tails.windows(2).all(|w| w[1] > w[0] + 2.0), "{tails:?}");
 }
 
+/// Side/mid level (dB) and mid RMS (dBFS) of a centred organ chord on
+/// channel 1 with CC 93 = `send` (`None`: never sent), 0.3–1.8 s in, and
+/// the rendered (left, right).
+fn chorus_width(
+    name: &str,
+    send: Option<u8>,
+    config: EngineConfig,
+) -> (f64, f64, Vec<f64>, Vec<f64>) {
+    let mut events = vec![(0, vec![0xC0, 16])];
+    events.extend(send.map(|v| (0, vec![0xB0, 93, v])));
+    for key in [48, 55, 60, 64] {
+        events.push((0, vec![0x90, key, 100]));
+    }
+    for key in [48, 55, 60, 64] {
+        events.push((2000, vec![0x80, key, 0]));
+    }
+    let (l, r) = render_events_with(name, &events, config);
+    let window = secs(0.3)..secs(1.8);
+    let mid: Vec<f64> = l[window.clone()]
+        .iter()
+        .zip(&r[window.clone()])
+        .map(|(a, b)| (a + b) / 2.0)
+        .collect();
+    let side: Vec<f64> = l[window.clone()]
+        .iter()
+        .zip(&r[window])
+        .map(|(a, b)| (a - b) / 2.0)
+        .collect();
+    (db(rms(&side).max(1e-12) / rms(&mid)), db(rms(&mid)), l, r)
+}
+
+#[test]
+fn cc_93_of_a_gm_file_is_a_chorus_send_level() {
+    // A centred organ chord is mono dry; chorused, its two sides differ.
+    let gm = EngineConfig {
+        panel: PanelMap::GeneralMidi,
+        ..EngineConfig::default()
+    };
+    let (dry, dry_level, l0, r0) = chorus_width("chorus-0", Some(0), gm);
+    let (half, _, _, _) = chorus_width("chorus-64", Some(64), gm);
+    let (full, full_level, _, _) = chorus_width("chorus-127", Some(127), gm);
+    let (_, _, l, r) = chorus_width("chorus-none", None, gm);
+    eprintln!(
+        "CC 93 = 0 / 64 / 127 on a centred organ chord: side/mid {} / {half:.1} / {full:.1} dB; \
+         level {dry_level:.1} → {full_level:.1} dBFS",
+        shown(dry)
+    );
+    assert!(l0 == r0, "CC 93 = 0 leaves a centred chord mono");
+    assert!(
+        l0 == l && r0 == r,
+        "CC 93 = 0 sounds exactly as no CC 93 at all"
+    );
+    assert!(
+        half > -30.0 && full > half + 3.0,
+        "{half:.1} / {full:.1} dB"
+    );
+    assert!(
+        (full_level - dry_level).abs() < 4.0,
+        "the chorus adds width, not a jump in level: {dry_level:.1} → {full_level:.1} dBFS"
+    );
+}
+
 #[test]
 fn a_typical_gm_file_renders_in_stereo_with_drums() {
     // tests/fixtures/gm/band.mid (gen_gm.py): piano left, bass centre,
@@ -727,7 +800,11 @@ fn a_typical_gm_file_renders_in_stereo_with_drums() {
     let band = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gm/band.mid");
     let measure = |panel: PanelMap, name: &str| {
         let wav = std::env::temp_dir().join(format!("cp-band-{name}-{}.wav", std::process::id()));
-        let (l, r) = render_file(&band, &wav, panel);
+        let config = EngineConfig {
+            panel,
+            ..EngineConfig::default()
+        };
+        let (l, r) = render_file(&band, &wav, config);
         std::fs::remove_file(wav).unwrap();
         let mid: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a + b) / 2.0).collect();
         let side: Vec<f64> = l.iter().zip(&r).map(|(a, b)| (a - b) / 2.0).collect();
@@ -792,4 +869,24 @@ fn a_soundfont_note_is_in_tune() {
     // Silence after the release: the engine says so and writes zeros.
     render(&mut e, 2.0);
     assert!(e.is_silent());
+}
+
+#[test]
+fn cc_93_chorus_send_widens_a_soundfont_too() {
+    // rustysynth keeps its own chorus: CC 93 reaches it as GM says.
+    let font = composer_probe::synth::SoundFont::load(std::path::Path::new("default"))
+        .expect("a General MIDI SoundFont is installed");
+    let config = EngineConfig {
+        panel: PanelMap::GeneralMidi,
+        soundfont: Some(font),
+        ..EngineConfig::default()
+    };
+    let (dry, _, _, _) = chorus_width("sf-chorus-0", Some(0), config);
+    let (full, _, _, _) = chorus_width("sf-chorus-127", Some(127), config);
+    eprintln!(
+        "SoundFont {}, CC 93 = 0 / 127 on a centred organ chord: side/mid {} / {full:.1} dB",
+        font.name(),
+        shown(dry)
+    );
+    assert!(full > dry + 3.0, "{dry:.1} / {full:.1} dB");
 }

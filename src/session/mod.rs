@@ -75,6 +75,9 @@ pub(crate) struct Deck {
     sound: SoundChoice,
     engine: EngineConfig,
     preset: Preset,
+    /// The program last selected (by a preset key or a Program Change
+    /// played), which the status line names.
+    program: u8,
     sink: Option<Sink>,
     takes: Takes,
     playback: Option<Worker>,
@@ -89,6 +92,14 @@ impl Deck {
     fn play(&mut self, event: &MidiEvent, view: &mut View) -> Result<(), SessionError> {
         if let Some(synth) = SynthEvent::from_midi(&event.message) {
             self.notes += u64::from(synth.starts_note());
+            // (With General MIDI, channel 10's programs pick drum kits.)
+            let drums = |channel| channel == 9 && self.engine.panel == PanelMap::GeneralMidi;
+            if let SynthEvent::ProgramChange { channel, program } = synth {
+                if !drums(channel) {
+                    self.program = program & 127;
+                    self.preset = Preset::from_program(program);
+                }
+            }
             self.hear(event.t_us, synth)?;
         }
         self.takes.record(event, view)?;
@@ -122,10 +133,11 @@ impl Deck {
     ) -> Result<(), SessionError> {
         self.preset = preset;
         let program = preset.program();
+        self.program = program;
         for channel in 0..16 {
             self.hear(now_us, SynthEvent::ProgramChange { channel, program })?;
         }
-        view.status(&format!("preset {preset}"));
+        view.status(&format!("preset {}", self.engine.program_name(program)));
         Ok(())
     }
 
@@ -133,7 +145,7 @@ impl Deck {
     fn status(&self, input: &str, now_us: u64) -> Status {
         let mut status = Status {
             input: input.to_owned(),
-            preset: Some(self.preset.to_string()),
+            preset: Some(self.engine.program_name(self.program)),
             recording: self.takes.recording_for(now_us),
             ..Status::default()
         };
@@ -222,7 +234,8 @@ impl<'a> Session<'a> {
             _ => None,
         };
         if let Some(sink) = &sink {
-            view.status(&format!("{}; preset {}", sink.describe(), engine.preset));
+            let preset = engine.program_name(engine.preset.program());
+            view.status(&format!("{}; preset {preset}", sink.describe()));
         }
         let thru = config.thru.as_deref().map(Thru::open).transpose()?;
         view.status(&config.recording.instructions());
@@ -242,6 +255,7 @@ impl<'a> Session<'a> {
                 sound: config.sound.clone(),
                 engine,
                 preset: engine.preset,
+                program: engine.preset.program(),
                 sink,
                 takes,
                 playback: None,

@@ -268,15 +268,21 @@ struct DrumVoice {
 const END: f32 = 1e-5;
 
 impl DrumVoice {
-    /// Render `n` samples, adding to `left`, `right` and `send` with
-    /// gains `gain`, `pan` (channel) and `send`.
-    fn render(&mut self, out: [&mut [f32]; 3], gain: f32, pan: [f32; 2], send: f32) {
-        let [left, right, sends] = out;
+    /// Render `n` samples, adding to `left`, `right` and the reverb and
+    /// chorus sends with gains `gain`, `pan` (channel) and `sends`.
+    fn render(&mut self, out: [&mut [f32]; 4], gain: f32, pan: [f32; 2], sends: [f32; 2]) {
+        let [left, right, reverb, chorus] = out;
         let gl = gain * self.pan[0] * pan[0];
         let gr = gain * self.pan[1] * pan[1];
-        let gs = gain * send;
+        let gs = gain * sends[0];
+        let gc = gain * sends[1];
         let [a1, a2, a3, k] = self.coefs;
-        for ((l, r), s) in left.iter_mut().zip(right.iter_mut()).zip(sends.iter_mut()) {
+        let out = left
+            .iter_mut()
+            .zip(right.iter_mut())
+            .zip(reverb.iter_mut())
+            .zip(chorus.iter_mut());
+        for (((l, r), s), c) in out {
             // Tone.
             let tone = self.amp[0] * sine(self.phase);
             self.phase += self.end + self.sweep;
@@ -311,6 +317,7 @@ impl DrumVoice {
             *l += y * gl;
             *r += y * gr;
             *s += y * gs;
+            *c += y * gc;
             for (a, d) in self.amp.iter_mut().zip(self.decay) {
                 *a *= d;
             }
@@ -447,20 +454,23 @@ impl Kit {
     }
 
     /// Add the kit's next `left.len()` samples to `left`, `right` and
-    /// `send`; `control(channel)` gives a channel's gain, pan gains and
-    /// send level.
+    /// `sends` (reverb, chorus); `control(channel)` gives a channel's gain,
+    /// pan gains and send levels. Returns which sends were fed.
     pub fn render(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
-        send: &mut [f32],
-        control: impl Fn(u8) -> (f32, [f32; 2], f32),
-    ) -> bool {
-        let mut sent = false;
+        sends: [&mut [f32]; 2],
+        control: impl Fn(u8) -> (f32, [f32; 2], [f32; 2]),
+    ) -> [bool; 2] {
+        let [reverb, chorus] = sends;
+        let mut sent = [false; 2];
         for v in self.voices.iter_mut().filter(|v| v.active) {
-            let (gain, pan, level) = control(v.channel);
-            sent |= level != 0.0;
-            v.render([&mut *left, &mut *right, &mut *send], gain, pan, level);
+            let (gain, pan, levels) = control(v.channel);
+            sent[0] |= levels[0] != 0.0;
+            sent[1] |= levels[1] != 0.0;
+            let out = [&mut *left, &mut *right, &mut *reverb, &mut *chorus];
+            v.render(out, gain, pan, levels);
         }
         sent
     }
@@ -478,8 +488,11 @@ mod tests {
             let mut peak = 0.0f32;
             let mut blocks = 0;
             while kit.is_active() {
-                let (mut l, mut r, mut s) = ([0.0f32; 64], [0.0f32; 64], [0.0f32; 64]);
-                kit.render(&mut l, &mut r, &mut s, |_| (1.0, [1.0, 1.0], 0.0));
+                let (mut l, mut r) = ([0.0f32; 64], [0.0f32; 64]);
+                let (mut s, mut c) = ([0.0f32; 64], [0.0f32; 64]);
+                kit.render(&mut l, &mut r, [&mut s, &mut c], |_| {
+                    (1.0, [1.0, 1.0], [0.0; 2])
+                });
                 assert!(l.iter().chain(&r).all(|x| x.is_finite()), "key {key}");
                 peak = l.iter().chain(&r).fold(peak, |m, x| m.max(x.abs()));
                 blocks += 1;
@@ -498,11 +511,12 @@ mod tests {
         let mut kit = Kit::new(48_000.0);
         kit.hit(9, 46, 100);
         let mut l = [0.0f32; 480];
-        let (mut r, mut s) = ([0.0f32; 480], [0.0f32; 480]);
-        kit.render(&mut l, &mut r, &mut s, |_| (1.0, [1.0, 1.0], 0.0));
+        let (mut r, mut s, mut c) = ([0.0f32; 480], [0.0f32; 480], [0.0f32; 480]);
+        let unity = |_| (1.0, [1.0, 1.0], [0.0; 2]);
+        kit.render(&mut l, &mut r, [&mut s, &mut c], unity);
         kit.hit(9, 42, 100);
         for _ in 0..100 {
-            kit.render(&mut l, &mut r, &mut s, |_| (1.0, [1.0, 1.0], 0.0));
+            kit.render(&mut l, &mut r, [&mut s, &mut c], unity);
         }
         // 1 s later: the open hat (0.5 s) would still ring, choked it ended.
         assert!(!kit.is_active());

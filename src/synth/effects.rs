@@ -1,4 +1,5 @@
-//! Master effects: a Freeverb-style reverb and the output limiter.
+//! Master effects: a Freeverb-style reverb, a chorus and the output
+//! limiter.
 //!
 //! **Reverb.** Jezar's Freeverb: per side eight parallel low-passed comb
 //! filters and four series all-passes, the right side's delays 23 samples
@@ -9,6 +10,15 @@
 //! its longest delay path, the reverb clears its delay lines and goes idle
 //! (costs nothing, outputs exact zeros): that is also what keeps its
 //! feedback paths from ever reaching denormal numbers.
+//!
+//! **Chorus.** A mono send into one delay line read by two taps, left and
+//! right, each swept around 10 ms by ±2 ms with a 0.5 Hz sine, the two
+//! sines a quarter turn apart: a copy of the sound detuned by up to ±11
+//! cents that moves between the sides, so a centred part spreads across
+//! the stereo field. The taps interpolate linearly; the sines come from a
+//! rotating phasor (four multiplies per sample, renormalised per block).
+//! Its line is allocated in [`Chorus::new`]; with nothing sent for as long
+//! as the line, it goes idle and costs nothing.
 //!
 //! **Limiter.** A peak limiter with instant attack (the gain drops to
 //! exactly what keeps the louder side at the threshold, −0.9 dBFS) and a
@@ -230,6 +240,112 @@ impl Reverb {
     }
 }
 
+/// Centre of the chorus taps' delay, seconds.
+const CHORUS_DELAY: f32 = 0.010;
+/// How far the taps sweep each way, seconds.
+const CHORUS_DEPTH: f32 = 0.002;
+/// Sweep rate, Hz.
+const CHORUS_RATE: f32 = 0.5;
+/// Level of each tap relative to the send.
+const CHORUS_WET: f32 = 0.7;
+
+/// Stereo chorus fed from a mono send (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Chorus {
+    /// Delay line (allocated once), written at `pos`.
+    line: Vec<f32>,
+    pos: usize,
+    /// The sweep as a unit phasor: left tap follows `sin`, right `cos`.
+    sin: f32,
+    cos: f32,
+    /// The phasor's rotation per sample.
+    step: (f32, f32),
+    /// Delay centre and sweep, samples.
+    delay: f32,
+    depth: f32,
+    /// True while nothing in the line is non-zero: `process` does nothing.
+    idle: bool,
+    /// Samples (at least) since the send was last non-zero.
+    quiet: usize,
+}
+
+impl Chorus {
+    /// A chorus for `sample_rate`; allocates its delay line.
+    pub fn new(sample_rate: u32) -> Chorus {
+        let fs = sample_rate.max(1) as f32;
+        let (delay, depth) = (CHORUS_DELAY * fs, CHORUS_DEPTH * fs);
+        let w = std::f32::consts::TAU * CHORUS_RATE / fs;
+        Chorus {
+            line: vec![0.0; (delay + depth) as usize + 3],
+            pos: 0,
+            sin: 0.0,
+            cos: 1.0,
+            step: (w.sin(), w.cos()),
+            delay,
+            depth,
+            idle: true,
+            quiet: 0,
+        }
+    }
+
+    /// True when nothing sent in the last delay-line length is left.
+    pub fn is_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// Add the chorus of `send` (mono) to `left` and `right`.
+    /// `send_active` false means `send` is all zeros.
+    pub fn process(
+        &mut self,
+        send: &[f32],
+        send_active: bool,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        if self.idle && !send_active {
+            return;
+        }
+        let len = self.line.len();
+        let (ws, wc) = self.step;
+        let mut any = false;
+        for ((&s, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            any |= s != 0.0;
+            self.line[self.pos] = s;
+            let tap = |line: &[f32], delay: f32| {
+                // `delay` is at most len − 3: both reads are in the line.
+                let whole = delay as usize;
+                let frac = delay - whole as f32;
+                let wrap = |k: usize| if k >= len { k - len } else { k };
+                let i = wrap(self.pos + len - whole);
+                let j = wrap(self.pos + len - whole - 1);
+                line[i] + (line[j] - line[i]) * frac
+            };
+            *l += CHORUS_WET * tap(&self.line, self.delay + self.depth * self.sin);
+            *r += CHORUS_WET * tap(&self.line, self.delay + self.depth * self.cos);
+            let (sin, cos) = (self.sin, self.cos);
+            self.sin = sin * wc + cos * ws;
+            self.cos = cos * wc - sin * ws;
+            self.pos = if self.pos + 1 == len { 0 } else { self.pos + 1 };
+        }
+        // Keep the phasor on the unit circle despite rounding.
+        let norm = (self.sin * self.sin + self.cos * self.cos).sqrt();
+        if norm.is_finite() && norm > 0.0 {
+            self.sin /= norm;
+            self.cos /= norm;
+        } else {
+            (self.sin, self.cos) = (0.0, 1.0);
+        }
+        if any {
+            self.quiet = 0;
+            self.idle = false;
+        } else {
+            // Once the line is as long ago, every sample in it is a zero.
+            self.quiet = self.quiet.saturating_add(send.len());
+            self.idle = self.quiet >= len;
+        }
+    }
+}
+
 /// Peak limiter plus soft clipper on the stereo output.
 ///
 /// Two gain envelopes, the output taking the lower: a fast one that drops
@@ -375,6 +491,53 @@ mod tests {
             through.gain()
         );
         assert!((rested.gain() - through.gain()).abs() < 1e-4);
+    }
+
+    #[test]
+    fn chorus_sweeps_its_taps_apart_then_goes_idle() {
+        // A click every 0.25 s for 2 s: where each echo lands on each side.
+        let fs = 48_000;
+        let mut chorus = Chorus::new(fs);
+        assert!(chorus.is_idle());
+        let (mut lefts, mut rights) = (Vec::new(), Vec::new());
+        for _ in 0..8 {
+            let mut send = vec![0.0f32; 12_000];
+            send[0] = 1.0;
+            let (mut l, mut r) = (vec![0.0f32; 12_000], vec![0.0f32; 12_000]);
+            for ((s, l), r) in send.chunks(32).zip(l.chunks_mut(32)).zip(r.chunks_mut(32)) {
+                chorus.process(s, true, l, r);
+            }
+            // The echo's centre of mass, in milliseconds.
+            let at = |x: &[f32]| {
+                let (sum, weight) = x.iter().enumerate().fold((0.0, 0.0), |(s, w), (i, v)| {
+                    (s + i as f32 * v.abs(), w + v.abs())
+                });
+                sum / weight / fs as f32 * 1000.0
+            };
+            lefts.push(at(&l));
+            rights.push(at(&r));
+        }
+        let range = |x: &[f32]| {
+            let lo = x.iter().cloned().fold(f32::MAX, f32::min);
+            let hi = x.iter().cloned().fold(f32::MIN, f32::max);
+            (lo, hi)
+        };
+        let ((l_lo, l_hi), (r_lo, r_hi)) = (range(&lefts), range(&rights));
+        assert!(l_lo >= 7.9 && l_hi <= 12.1 && r_lo >= 7.9 && r_hi <= 12.1);
+        assert!(
+            l_hi - l_lo > 2.5 && r_hi - r_lo > 2.5,
+            "{lefts:?} {rights:?}"
+        );
+        let apart = lefts.iter().zip(&rights).map(|(a, b)| (a - b).abs());
+        assert!(apart.fold(0.0, f32::max) > 1.5, "{lefts:?} {rights:?}");
+        // Nothing sent: idle once the line has emptied, adding nothing.
+        let zeros = [0.0f32; 32];
+        let (mut l, mut r) = ([0.0f32; 32], [0.0f32; 32]);
+        chorus.process(&zeros, false, &mut l, &mut r);
+        assert!(chorus.is_idle());
+        l = [0.5; 32];
+        chorus.process(&zeros, false, &mut l, &mut r);
+        assert_eq!(l, [0.5; 32]);
     }
 
     #[test]

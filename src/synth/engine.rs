@@ -6,7 +6,8 @@
 //! that wants sample-accurate timing splits its buffer at event times.
 //! Rendering runs in control blocks of 32 frames; envelopes, pitch (bend,
 //! vibrato) and cutoff are updated per block and every gain is ramped across
-//! it. While notes sound, volume, expression, pan, sends and the waveform
+//! it. While notes sound, volume, expression, pan, sends (reverb and
+//! chorus) and the waveform
 //! morph glide to a new value with a 12 ms time constant (the morph
 //! crossfades sample by sample), cutoff and resonance with 40 ms: turning a
 //! knob or the encoder neither clicks nor zippers. A channel with nothing
@@ -35,7 +36,7 @@
 //! | — | CC 73 | — | attack time, as Knob 2 |
 //! | — | CC 72 | — | release time, as Knob 3 |
 //! | — | CC 71 | — | resonance: preset's + (v−64)/128, kept within 0–0.97 |
-//! | — | CC 93 | — | chorus send: ignored, the engine has no chorus (a chorused GM part plays dry) |
+//! | — | CC 93 | — | chorus send v/127 on this channel (stereo chorus, `src/synth/effects.rs`) |
 //! | — | notes on channel 10 | the channel's preset | the drum kit (`src/synth/drums.rs`) |
 //! | (pedal) | CC 64 | sustain: v ≥ 64 holds released notes until it lifts; striking a held key again retriggers it | same |
 //! | — | CC 120 | all sound off: the channel's voices fade out in 5 ms | same |
@@ -68,7 +69,7 @@
 //! clipper keep every sample strictly inside ±1.
 
 use super::drums::Kit;
-use super::effects::{Limiter, Reverb, SILENCE};
+use super::effects::{Chorus, Limiter, Reverb, SILENCE};
 use super::filter::F4;
 use super::oscillator::sine;
 use super::oscillator::Shape;
@@ -145,9 +146,8 @@ pub enum PanelMap {
     /// timbre (see the module table).
     DeepComposer,
     /// General MIDI meanings: CC 10 pan, CC 91 reverb send, CC 71–74 sound
-    /// controllers, and channel 10 (`9` here) plays the drum kit from the
-    /// start (see [`Engine::set_drum_channel`]). CC 93 (chorus send) is
-    /// ignored: the engine has no chorus.
+    /// controllers, CC 93 chorus send, and channel 10 (`9` here) plays the
+    /// drum kit from the start (see [`Engine::set_drum_channel`]).
     GeneralMidi,
 }
 
@@ -182,6 +182,22 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// What a Program Change to `program` plays, for people: the
+    /// SoundFont's instrument name when one is loaded (e.g. "Yamaha Grand
+    /// Piano"; "program N" if it has none there), else the built-in preset
+    /// it picks (see [`Preset::from_program`]).
+    pub fn program_name(&self, program: u8) -> String {
+        let program = program & 127;
+        match self.soundfont {
+            Some(font) => font
+                .preset_name(program)
+                .map_or_else(|| format!("program {program}"), str::to_owned),
+            None => Preset::from_program(program).to_string(),
+        }
+    }
+}
+
 /// Reverb send of every channel while the DeepComposer's reverb is on.
 const DEEPCOMPOSER_REVERB_SEND: f32 = 0.6;
 /// Fade of a stolen voice, seconds.
@@ -212,6 +228,8 @@ struct Channel {
     /// Left and right gains from CC 10 (General MIDI).
     pan: [f32; 2],
     send: f32,
+    /// Chorus send (CC 93, General MIDI).
+    chorus: f32,
 }
 
 impl Channel {
@@ -232,6 +250,7 @@ impl Channel {
             sustain: false,
             pan: [1.0, 1.0],
             send: 0.0,
+            chorus: 0.0,
         }
     }
 }
@@ -312,6 +331,7 @@ pub struct Engine {
     test_shape: Option<f32>,
     preset: Preset,
     reverb: Reverb,
+    chorus: Chorus,
     limiter: Limiter,
     /// The drum kit.
     kit: Kit,
@@ -324,6 +344,7 @@ pub struct Engine {
     mix_left: [f32; BLOCK],
     mix_right: [f32; BLOCK],
     mix_send: [f32; BLOCK],
+    mix_chorus: [f32; BLOCK],
     /// Vibrato LFO phase, 0..1.
     lfo_phase: f32,
     /// Note On counter.
@@ -372,6 +393,7 @@ impl Engine {
                 gain: 1.0,
                 pan: [1.0; 2],
                 send: 0.0,
+                chorus: 0.0,
             }; 16],
             tones: Preset::ALL.map(|p| Tone::new(&p.timbre(), fs)),
             panels: Preset::ALL.map(|p| PanelControl::steady(p.timbre().shape)),
@@ -382,11 +404,8 @@ impl Engine {
             #[cfg(test)]
             test_shape: None,
             preset: config.preset,
-            reverb: Reverb::new(if sample_rate == 0 {
-                48_000
-            } else {
-                sample_rate
-            }),
+            reverb: Reverb::new(fs as u32),
+            chorus: Chorus::new(fs as u32),
             limiter: Limiter::new(sample_rate.max(1)),
             kit: Kit::new(fs),
             // General MIDI puts its drum kit on channel 10.
@@ -399,6 +418,7 @@ impl Engine {
             mix_left: [0.0; BLOCK],
             mix_right: [0.0; BLOCK],
             mix_send: [0.0; BLOCK],
+            mix_chorus: [0.0; BLOCK],
             lfo_phase: 0.0,
             age: 0,
             rng: 0x9E37_79B9,
@@ -559,13 +579,17 @@ impl Engine {
         self.voices.iter().filter(|v| v.active).count()
     }
 
-    /// No voice sounds and the reverb tail has decayed below −90 dBFS:
+    /// No voice sounds, the reverb tail has decayed below −90 dBFS and the
+    /// chorus line holds nothing:
     /// from here on `render` writes exact zeros until the next note.
     pub fn is_silent(&self) -> bool {
         if let Some(soundfont) = &self.soundfont {
             return soundfont.is_silent();
         }
-        self.reverb.is_idle() && !self.voices.iter().any(|v| v.active) && !self.kit.is_active()
+        self.reverb.is_idle()
+            && self.chorus.is_idle()
+            && !self.voices.iter().any(|v| v.active)
+            && !self.kit.is_active()
     }
 
     /// The preset most recently selected: by the configuration,
@@ -597,6 +621,7 @@ impl Engine {
                 control.gain = ch.gain();
                 control.pan = ch.pan;
                 control.send = ch.send;
+                control.chorus = ch.chorus;
             }
         }
         if busy == 0 {
@@ -720,6 +745,7 @@ impl Engine {
                 }
             }
             (91, PanelMap::GeneralMidi) => ch.send = f32::from(value) / 127.0,
+            (93, PanelMap::GeneralMidi) => ch.chorus = f32::from(value) / 127.0,
             (10, PanelMap::GeneralMidi) => {
                 // 0 and 1 are both hard left; 64 is the exact centre.
                 ch.pan = pan_gains(f32::from(value.max(1) - 1) / 63.0 - 1.0);
@@ -786,6 +812,7 @@ impl Engine {
             glide(&mut control.pan[0], ch.pan[0], k, 1e-6);
             glide(&mut control.pan[1], ch.pan[1], k, 1e-6);
             glide(&mut control.send, ch.send, k, 1e-6);
+            glide(&mut control.chorus, ch.chorus, k, 1e-6);
         }
         let kf = 1.0 - (-(n as f32) / (FILTER_SMOOTHING * fs)).exp();
         glide(
@@ -806,10 +833,17 @@ impl Engine {
         }
 
         // Voices, four at a time (one per SIMD lane of the filter).
-        for acc in [&mut self.mix.left, &mut self.mix.right, &mut self.mix.send] {
+        let mix = &mut self.mix;
+        for acc in [
+            &mut mix.left,
+            &mut mix.right,
+            &mut mix.send,
+            &mut mix.chorus,
+        ] {
             acc[..n].fill(F4::ZERO);
         }
         let mut send_active = false;
+        let mut chorus_active = false;
         let mut lanes = [Lane::default(); 4];
         let mut members = [0usize; 4];
         let mut count = 0;
@@ -822,6 +856,7 @@ impl Engine {
                 let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
                 let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
                 send_active |= lane.sends();
+                chorus_active |= lane.chorus_sends();
                 lanes[count] = lane;
                 members[count] = index;
                 count += 1;
@@ -840,6 +875,7 @@ impl Engine {
         let left = &mut self.mix_left[..n];
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
+        let chorus = &mut self.mix_chorus[..n];
         for (i, ((l, r), s)) in left
             .iter_mut()
             .zip(right.iter_mut())
@@ -850,13 +886,24 @@ impl Engine {
             *r = self.mix.right[i].sum();
             *s = self.mix.send[i].sum();
         }
+        if chorus_active {
+            for (c, m) in chorus.iter_mut().zip(&self.mix.chorus) {
+                *c = m.sum();
+            }
+        } else {
+            chorus.fill(0.0);
+        }
         if self.kit.is_active() {
             let controls = &self.controls;
-            send_active |= self.kit.render(left, right, send, |c| {
+            let [reverb, chorus] = self.kit.render(left, right, [send, chorus], |c| {
                 let c = &controls[usize::from(c & 15)];
-                (c.gain, c.pan, c.send)
+                (c.gain, c.pan, [c.send, c.chorus])
             });
+            send_active |= reverb;
+            chorus_active |= chorus;
         }
+        let (send, chorus) = (&self.mix_send[..n], &self.mix_chorus[..n]);
+        self.chorus.process(chorus, chorus_active, left, right);
         let gain = self.config.gain;
         self.reverb
             .process(send, send_active, left, right, SILENCE / gain.max(1e-6));

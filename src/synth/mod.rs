@@ -20,7 +20,7 @@
 //! The signal path of one voice is two band-limited oscillators (PolyBLEP
 //! saw/square, PolyBLAMP triangle, polynomial sine) → a resonant 2-pole TPT state-variable low-pass whose
 //! cutoff follows an envelope, velocity and the key → an exponential ADSR →
-//! pan. Up to 64 voices are summed with a Freeverb-style reverb send, then
+//! pan. Up to 64 voices are summed with Freeverb-style reverb and stereo chorus sends, then
 //! the master gain, a peak limiter and a soft clipper. The presets and the
 //! Program Change mapping are tabled in `src/synth/preset.rs`, the
 //! panel/controller map (DeepComposer or General MIDI) in
@@ -34,7 +34,7 @@
 //! through `rustysynth` instead (`soundfont`).
 //!
 //! Parts: `oscillator`, `envelope`, `filter`, `voice`, `preset`, `effects`
-//! (reverb, limiter), `drums`, `engine`, `soundfont`.
+//! (reverb, chorus, limiter), `drums`, `engine`, `soundfont`.
 
 mod drums;
 mod effects;

@@ -117,6 +117,20 @@ impl SoundFont {
     pub fn presets(&self) -> usize {
         self.font.get_presets().len()
     }
+
+    /// The name of the instrument a Program Change to `program` (bank 0)
+    /// plays, as the file names it (FluidR3_GM: 0 "Yamaha Grand Piano").
+    /// A font without that program plays its lowest-numbered preset, as
+    /// rustysynth does, and that one is named.
+    pub fn preset_name(&self, program: u8) -> Option<&str> {
+        let presets = self.font.get_presets();
+        let id = |p: &&rustysynth::Preset| (p.get_bank_number() << 16) | p.get_patch_number();
+        presets
+            .iter()
+            .find(|p| id(p) == i32::from(program & 127))
+            .or_else(|| presets.iter().min_by_key(id))
+            .map(|p| p.get_name().trim())
+    }
 }
 
 impl fmt::Debug for SoundFont {

@@ -1,7 +1,8 @@
 //! One voice: two oscillators → low-pass filter → amplitude envelope → pan.
 //!
 //! Per sample a voice runs its two oscillators (a vectorised loop per
-//! block), the filter and three gain ramps (left, right, reverb send), four
+//! block), the filter and four gain ramps (left, right, reverb and chorus
+//! sends), four
 //! voices side by side in SIMD lanes. Everything else (pitch from key, bend
 //! and vibrato; envelopes; cutoff from envelope, velocity and key; channel
 //! volume and pan; the steal fade) is computed once per control block and
@@ -33,16 +34,21 @@ pub struct Lane {
     pub coefs: SvfCoefs,
     /// Filter state at the start of the block.
     pub filter: Svf,
-    /// Left, right and send gains before the first sample.
-    pub gains: [f32; 3],
+    /// Left, right, reverb and chorus send gains before the first sample.
+    pub gains: [f32; 4],
     /// Gain increments per sample.
-    pub steps: [f32; 3],
+    pub steps: [f32; 4],
 }
 
 impl Lane {
     /// True if the lane feeds the reverb during the block.
     pub fn sends(&self) -> bool {
         self.gains[2] != 0.0 || self.steps[2] != 0.0
+    }
+
+    /// True if the lane feeds the chorus during the block.
+    pub fn chorus_sends(&self) -> bool {
+        self.gains[3] != 0.0 || self.steps[3] != 0.0
     }
 }
 
@@ -55,6 +61,8 @@ pub struct Mix {
     pub right: [F4; BLOCK],
     /// Reverb send.
     pub send: [F4; BLOCK],
+    /// Chorus send.
+    pub chorus: [F4; BLOCK],
 }
 
 impl Default for Mix {
@@ -63,6 +71,7 @@ impl Default for Mix {
             left: [F4::ZERO; BLOCK],
             right: [F4::ZERO; BLOCK],
             send: [F4::ZERO; BLOCK],
+            chorus: [F4::ZERO; BLOCK],
         }
     }
 }
@@ -83,26 +92,50 @@ pub fn filter_and_mix(
         coefs.set(k, &lane.coefs);
         filter.set(k, &lane.filter);
     }
+    // Most parts send nothing to the chorus: its ramp is then left out.
+    if lanes.iter().any(Lane::chorus_sends) {
+        mix_lanes::<true>(lanes, osc, n, &coefs, &mut filter, mix);
+    } else {
+        mix_lanes::<false>(lanes, osc, n, &coefs, &mut filter, mix);
+    }
+    [0, 1, 2, 3].map(|k| filter.get(k))
+}
+
+/// The per-sample loop of [`filter_and_mix`], with or without the chorus
+/// send (inlined into each of its target versions).
+#[inline(always)]
+fn mix_lanes<const CHORUS: bool>(
+    lanes: &[Lane; 4],
+    osc: &[[f32; BLOCK]; 4],
+    n: usize,
+    coefs: &SvfCoefs4,
+    filter: &mut Svf4,
+    mix: &mut Mix,
+) {
     let gain = |j: usize| F4(lanes.each_ref().map(|l| l.gains[j]));
     let step = |j: usize| F4(lanes.each_ref().map(|l| l.steps[j]));
-    let (mut gl, mut gr, mut gs) = (gain(0), gain(1), gain(2));
-    let (dl, dr, ds) = (step(0), step(1), step(2));
+    let (mut gl, mut gr, mut gs, mut gc) = (gain(0), gain(1), gain(2), gain(3));
+    let (dl, dr, ds, dc) = (step(0), step(1), step(2), step(3));
     let n = n.min(BLOCK);
     let out = mix.left[..n]
         .iter_mut()
         .zip(mix.right[..n].iter_mut())
-        .zip(mix.send[..n].iter_mut());
-    for (i, ((l, r), s)) in out.enumerate() {
+        .zip(mix.send[..n].iter_mut())
+        .zip(mix.chorus[..n].iter_mut());
+    for (i, (((l, r), s), c)) in out.enumerate() {
         let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
-        let y = filter.process(x, &coefs);
+        let y = filter.process(x, coefs);
         gl = gl + dl;
         gr = gr + dr;
         gs = gs + ds;
         *l = *l + y * gl;
         *r = *r + y * gr;
         *s = *s + y * gs;
+        if CHORUS {
+            gc = gc + dc;
+            *c = *c + y * gc;
+        }
     }
-    [0, 1, 2, 3].map(|k| filter.get(k))
 }
 
 /// A preset ready to play at one sample rate, after the panel controls.
@@ -243,6 +276,8 @@ pub struct ChannelControl {
     pub pan: [f32; 2],
     /// Reverb send level.
     pub send: f32,
+    /// Chorus send level.
+    pub chorus: f32,
 }
 
 /// The note a voice plays (or will play once its steal fade ends).
@@ -304,8 +339,9 @@ pub struct Voice {
     cutoff_scale: f32,
     /// Cutoff and resonance `coefs` were computed for.
     coefs_for: (f32, f32),
-    /// Left, right and send gains reached at the end of the last block.
-    gains: [f32; 3],
+    /// Left, right, reverb and chorus gains reached at the end of the last
+    /// block.
+    gains: [f32; 4],
 }
 
 impl Default for Voice {
@@ -341,7 +377,7 @@ impl Default for Voice {
             cutoff_octaves: f32::NAN,
             cutoff_scale: 1.0,
             coefs_for: (f32::NAN, f32::NAN),
-            gains: [0.0; 3],
+            gains: [0.0; 4],
         }
     }
 }
@@ -380,7 +416,7 @@ impl Voice {
         self.filter.reset();
         self.cutoff_octaves = f32::NAN;
         self.coefs_for = (f32::NAN, f32::NAN);
-        self.gains = [0.0; 3];
+        self.gains = [0.0; 4];
     }
 
     /// The same key struck again: new velocity, attack from the current
@@ -531,7 +567,12 @@ impl Voice {
         }
         // Gains at the end of the block, ramped to from the last block's.
         let level = amp * self.fade * self.velocity_gain * tone.level * ch.gain;
-        let end = [level * ch.pan[0], level * ch.pan[1], level * ch.send];
+        let end = [
+            level * ch.pan[0],
+            level * ch.pan[1],
+            level * ch.send,
+            level * ch.chorus,
+        ];
         let step = 1.0 / n as f32;
         let start = self.gains;
         self.gains = end;
@@ -555,7 +596,7 @@ impl Voice {
             coefs: self.coefs,
             filter: self.filter,
             gains: start,
-            steps: [0, 1, 2].map(|k| (end[k] - start[k]) * step),
+            steps: [0, 1, 2, 3].map(|k| (end[k] - start[k]) * step),
         }
     }
 

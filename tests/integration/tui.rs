@@ -8,11 +8,17 @@ use std::time::{Duration, Instant};
 /// A MIDI file holding C4 (velocity 100) and E4 (60) for 30 s, with Knob 1
 /// at 100 and the pitch wheel up.
 fn held_chord(path: &Path) {
+    held_chord_after(path, &[]);
+}
+
+/// [`held_chord`] after the events `first` (delta times included).
+fn held_chord_after(path: &Path, first: &[u8]) {
     // PPQ 1000 at 120 bpm: one tick = 0.5 ms; 60000 ticks = 30 s (VLQ 83 D4 60).
-    let track: Vec<u8> = vec![
+    let mut track = first.to_vec();
+    track.extend([
         0x00, 0x90, 60, 100, 0x00, 0x90, 64, 60, 0x00, 0xb0, 21, 100, 0x00, 0xe0, 0x00, 0x60, 0x83,
         0xd4, 0x60, 0x80, 60, 0, 0x00, 0x80, 64, 0, 0x00, 0xff, 0x2f, 0x00,
-    ];
+    ]);
     let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
     bytes.extend((track.len() as u32).to_be_bytes());
     bytes.extend(track);
@@ -324,6 +330,52 @@ fn the_status_line_counts_skipped_and_cut_off_input() {
     );
     tmux.keys("q");
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+}
+
+#[test]
+fn play_with_a_soundfont_shows_the_soundfont_instrument_in_the_status_line() {
+    // FluidR3_GM (fluid-soundfont-gm): program 38 is its "Synth Bass 1",
+    // 24 (the next preset, pluck) its "Nylon String Guitar".
+    let dir = scratch("tui-soundfont");
+    let midi = dir.join("bass.mid");
+    held_chord_after(&midi, &[0x00, 0xc0, 38]);
+    std::fs::write(
+        dir.join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
+            dir.join("out.raw").display()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::start(
+        "soundfont",
+        100,
+        24,
+        &format!(
+            "cd {dir} && HOME={dir} NO_COLOR=1 {} play --soundfont default --file {}",
+            binary(),
+            midi.display(),
+            dir = dir.display()
+        ),
+    );
+    let screen = tmux.wait_for("♪ Synth Bass 1");
+    let status_line = screen.lines().next().unwrap_or_default();
+    assert!(
+        status_line.contains("♪ Synth Bass 1"),
+        "the file's program, by the SoundFont's name: {screen}"
+    );
+    tmux.keys("]");
+    let switched = tmux.wait_for("♪ Nylon String Guitar");
+    assert!(
+        switched
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("♪ Nylon String Guitar")),
+        "] selects the next preset, named by the SoundFont:\n{switched}"
+    );
+    tmux.keys("q");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Whether `pid` ended within 10 s (gone, or a zombie nobody reaped yet).
