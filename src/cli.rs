@@ -90,7 +90,7 @@ pub struct InputArgs {
     /// With --file: as fast as possible instead of in real time.
     #[arg(long, requires = "file")]
     pub fast: bool,
-    /// Play the computer keyboard as a piano (z s x d c... and q 2 w 3 e...).
+    /// Play the computer keyboard as a piano (a s d f... white keys from C, w e t y... black, z/x octave, c/v velocity).
     #[arg(long)]
     pub keys: bool,
 }
@@ -174,11 +174,7 @@ impl MonitorArgs {
             .map(|t| EventKind::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
         let channels = self.channels.iter().flatten().map(|c| c - 1).collect();
-        let duration = match self.duration {
-            Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => return Err(format!("--duration {secs} is not a number of seconds")),
-            None => None,
-        };
+        let duration = seconds("--duration", self.duration)?;
         Ok(MonitorConfig {
             filter: Filter { kinds, channels },
             json: self.json,
@@ -396,12 +392,15 @@ pub struct RecordArgs {
     pub smf: SmfArgs,
 }
 
+/// A number of seconds as `--duration` and `--until-silence` take it:
+/// finite, not negative, and small enough for a [`Duration`].
 fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
-    match value {
-        Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Some(Duration::from_secs_f64(secs))),
-        Some(secs) => Err(format!("{flag} {secs} is not a number of seconds")),
-        None => Ok(None),
-    }
+    value
+        .map(|secs| {
+            Duration::try_from_secs_f64(secs)
+                .map_err(|_| format!("{flag} {secs} is not a number of seconds"))
+        })
+        .transpose()
 }
 
 impl RecordArgs {

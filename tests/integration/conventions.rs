@@ -105,6 +105,10 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         ),
         (&["monitor", "--count", "many"], "--count"),
         (&["monitor", "--duration", "NaN"], "not a number of seconds"),
+        (
+            &["monitor", "--duration", "1e20"],
+            "not a number of seconds",
+        ),
         (&["monitor", "--middle-c", "5"], "--middle-c"),
         (&["monitor", "--usb=take.mid"], "take.mid"),
         (&["play", "--buffer", "0"], "16 to 4096 frames"),
@@ -125,6 +129,14 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         ),
         (
             &["record", "x.mid", "--until-silence", "NaN"],
+            "not a number of seconds",
+        ),
+        (
+            &["record", "x.mid", "--duration", "1e20"],
+            "not a number of seconds",
+        ),
+        (
+            &["record", "x.mid", "--until-silence", "1e20"],
             "not a number of seconds",
         ),
         (&["record", "x.mid", "--buffer", "1"], "16 to 4096 frames"),
@@ -159,5 +171,29 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         let longest = stderr.lines().map(str::len).max().unwrap_or(0);
         assert!(longest < 200, "{args:?}: a line of {longest} characters");
         assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
+    }
+}
+
+#[test]
+fn the_help_of_keys_names_the_layout_the_keys_play() {
+    // `a` plays C and `w` C♯ (Musical Typing), `z`/`x` change the octave:
+    // the old layout (`z s x d c`, `q 2 w 3 e`) must not be promised.
+    for command in ["monitor", "play", "record"] {
+        let help = shell("sh", &format!("\"$PROBE\" {command} --help"));
+        // From `--keys` to the next option (clap may wrap the description).
+        let mut lines = help
+            .lines()
+            .skip_while(|line| !line.trim_start().starts_with("--keys"));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("{command} --help has --keys:\n{help}"));
+        let rest = lines.take_while(|line| !line.trim_start().starts_with('-'));
+        let keys = std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(keys.contains("a s d f"), "{command}: {keys}");
+        assert!(keys.contains("z/x octave"), "{command}: {keys}");
+        assert!(!keys.contains("z s x"), "{command}: {keys}");
     }
 }
