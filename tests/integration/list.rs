@@ -505,3 +505,26 @@ fn unreadable_usb_bus_is_one_clear_line_and_a_failure() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn usb_naming_no_midi_device_says_what_is_there() {
+    // `--usb` with only a mouse plugged in: nothing "matches --usb".
+    let run = probe(&["mouse.umockdev"], &["monitor", "--usb"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("no USB MIDI device is connected"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("matches --usb"), "{}", run.stderr);
+    // `--usb=VID:PID` of the mouse: it is there, it just is not MIDI.
+    let run = probe(&["mouse.umockdev"], &["monitor", "--usb=046d:c077"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("USB Optical Mouse at USB port 1-4 is not a MIDI device"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
