@@ -197,3 +197,24 @@ fn the_help_of_keys_names_the_layout_the_keys_play() {
         assert!(!keys.contains("z s x"), "{command}: {keys}");
     }
 }
+
+#[test]
+fn the_manual_page_points_only_at_pages_that_exist() {
+    // One page is installed; its subcommand list must not send the reader
+    // to `man composer-probe-list`, which does not exist.
+    let page = shell("sh", r#""$PROBE" man | man -l -"#);
+    assert!(!page.contains("composer-probe-list(1)"), "{page}");
+    assert!(!page.contains("-help(1)"), "{page}");
+    let list = page
+        .lines()
+        .skip_while(|l| l.trim() != "SUBCOMMANDS")
+        .take_while(|l| l.trim() != "VERSION" && !l.starts_with("COMPOSER-PROBE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for name in ["list", "monitor", "play", "record", "udev-rule", "man"] {
+        assert!(
+            list.contains(&format!("composer-probe {name}")),
+            "{name} listed as a section of this page:\n{list}"
+        );
+    }
+}
