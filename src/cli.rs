@@ -311,8 +311,9 @@ impl PlayArgs {
 /// How a take is written to a Standard MIDI File.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SmfArgs {
-    /// Ticks per quarter note.
-    #[arg(long, default_value_t = 480)]
+    /// Ticks per quarter note (1 to 32767).
+    #[arg(long, default_value_t = 480,
+          value_parser = clap::value_parser!(u16).range(1..=0x7fff))]
     pub ppq: u16,
     /// Tempo written to the file (beats per minute, 4 to 60000000).
     #[arg(long, default_value_t = 120.0, value_parser = parse_bpm)]

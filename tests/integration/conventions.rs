@@ -114,8 +114,12 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         (&["play", "--buffer", "0"], "16 to 4096 frames"),
         (&["play", "--bend-range", "100"], "0 to 24 semitones"),
         (&["play", "--preset", "flute"], "--preset"),
-        (&["play", "--ppq", "0"], "ticks per quarter note"),
-        (&["record", "x.mid", "--ppq", "0"], "ticks per quarter note"),
+        (&["play", "--ppq", "0"], "1..=32767"),
+        (&["record", "x.mid", "--ppq", "0"], "1..=32767"),
+        // Above what a MIDI file holds, below what a u16 holds: the same
+        // range is named, not 0..=65535.
+        (&["record", "x.mid", "--ppq", "40000"], "1..=32767"),
+        (&["record", "x.mid", "--ppq", "70000"], "1..=32767"),
         (&["record", "x.mid", "--timesig", "4/3"], "not a note value"),
         (&["record", "x.mid", "--timesig", "300/4"], "beats per bar"),
         (&["record", "x.mid", "--timesig", "4"], "N/D"),
