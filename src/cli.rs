@@ -140,8 +140,8 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
     /// Show the full-screen terminal keyboard instead of lines (no sound).
     #[arg(long, conflicts_with_all = ["json", "count"])]
     pub tui: bool,
@@ -174,7 +174,7 @@ impl MonitorArgs {
             .map(|t| EventKind::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
         let channels = self.channels.iter().flatten().map(|c| c - 1).collect();
-        let duration = seconds("--duration", self.duration)?;
+        let duration = self.duration;
         Ok(MonitorConfig {
             filter: Filter { kinds, channels },
             json: self.json,
@@ -368,11 +368,11 @@ pub struct RecordArgs {
     #[arg(long)]
     pub force: bool,
     /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
     /// Stop once every note and the pedal have been released for SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub until_silence: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub until_silence: Option<Duration>,
     /// Record takes with the keyboard's buttons into DIR: ● starts one, ■ saves it, ▶ plays it back.
     #[arg(long, value_name = "DIR")]
     pub takes: Option<PathBuf>,
@@ -395,13 +395,12 @@ pub struct RecordArgs {
 
 /// A number of seconds as `--duration` and `--until-silence` take it:
 /// finite, not negative, and small enough for a [`Duration`].
-fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
-    value
-        .map(|secs| {
-            Duration::try_from_secs_f64(secs)
-                .map_err(|_| format!("{flag} {secs} is not a number of seconds"))
-        })
-        .transpose()
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{text} is not a number of seconds"))
 }
 
 impl RecordArgs {
@@ -417,8 +416,8 @@ impl RecordArgs {
                     session::take_path(Path::new(""), &mut 0, SystemTime::now())
                 }),
                 force: self.force,
-                duration: seconds("--duration", self.duration)?,
-                until_silence: seconds("--until-silence", self.until_silence)?,
+                duration: self.duration,
+                until_silence: self.until_silence,
             },
         };
         Ok(SessionConfig {

@@ -106,6 +106,10 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         (&["monitor", "--count", "many"], "--count"),
         (&["monitor", "--duration", "NaN"], "not a number of seconds"),
         (
+            &["monitor", "--duration", "abc"],
+            "invalid value 'abc' for '--duration <SECS>': abc is not a number of seconds",
+        ),
+        (
             &["monitor", "--duration", "1e20"],
             "not a number of seconds",
         ),
