@@ -90,7 +90,7 @@ pub struct InputArgs {
     /// With --file: as fast as possible instead of in real time.
     #[arg(long, requires = "file")]
     pub fast: bool,
-    /// Play the computer keyboard as a piano (z s x d c... and q 2 w 3 e...).
+    /// Play the computer keyboard as a piano (a s d f... white keys from C, w e t y... black, z/x octave, c/v velocity).
     #[arg(long)]
     pub keys: bool,
 }
@@ -140,8 +140,8 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
     /// Show the full-screen terminal keyboard instead of lines (no sound).
     #[arg(long, conflicts_with_all = ["json", "count"])]
     pub tui: bool,
@@ -174,11 +174,7 @@ impl MonitorArgs {
             .map(|t| EventKind::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
         let channels = self.channels.iter().flatten().map(|c| c - 1).collect();
-        let duration = match self.duration {
-            Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => return Err(format!("--duration {secs} is not a number of seconds")),
-            None => None,
-        };
+        let duration = self.duration;
         Ok(MonitorConfig {
             filter: Filter { kinds, channels },
             json: self.json,
@@ -315,8 +311,9 @@ impl PlayArgs {
 /// How a take is written to a Standard MIDI File.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SmfArgs {
-    /// Ticks per quarter note.
-    #[arg(long, default_value_t = 480)]
+    /// Ticks per quarter note (1 to 32767).
+    #[arg(long, default_value_t = 480,
+          value_parser = clap::value_parser!(u16).range(1..=0x7fff))]
     pub ppq: u16,
     /// Tempo written to the file (beats per minute, 4 to 60000000).
     #[arg(long, default_value_t = 120.0, value_parser = parse_bpm)]
@@ -371,11 +368,11 @@ pub struct RecordArgs {
     #[arg(long)]
     pub force: bool,
     /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
     /// Stop once every note and the pedal have been released for SECS seconds.
-    #[arg(long, value_name = "SECS")]
-    pub until_silence: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub until_silence: Option<Duration>,
     /// Record takes with the keyboard's buttons into DIR: ● starts one, ■ saves it, ▶ plays it back.
     #[arg(long, value_name = "DIR")]
     pub takes: Option<PathBuf>,
@@ -396,12 +393,14 @@ pub struct RecordArgs {
     pub smf: SmfArgs,
 }
 
-fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>, String> {
-    match value {
-        Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Some(Duration::from_secs_f64(secs))),
-        Some(secs) => Err(format!("{flag} {secs} is not a number of seconds")),
-        None => Ok(None),
-    }
+/// A number of seconds as `--duration` and `--until-silence` take it:
+/// finite, not negative, and small enough for a [`Duration`].
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{text} is not a number of seconds"))
 }
 
 impl RecordArgs {
@@ -417,8 +416,8 @@ impl RecordArgs {
                     session::take_path(Path::new(""), &mut 0, SystemTime::now())
                 }),
                 force: self.force,
-                duration: seconds("--duration", self.duration)?,
-                until_silence: seconds("--until-silence", self.until_silence)?,
+                duration: self.duration,
+                until_silence: self.until_silence,
             },
         };
         Ok(SessionConfig {

@@ -235,24 +235,23 @@ fn display_name(device: &UsbDevice, known: Option<&KnownDevice>) -> String {
             format!("{maker} {product}")
         }
         (_, Some(product)) => product.clone(),
-        _ => id_database_name(device.vendor_id, device.product_id).unwrap_or_else(|| {
-            format!(
-                "USB device {:04x}:{:04x}",
-                device.vendor_id, device.product_id
-            )
-        }),
+        _ => id_database_name(device.vendor_id, device.product_id).map_or_else(
+            || {
+                format!(
+                    "USB device {:04x}:{:04x}",
+                    device.vendor_id, device.product_id
+                )
+            },
+            |name| format!("{name} (name from the USB ID Repository)"),
+        ),
     }
 }
 
 /// What lsusb would call a device that names nothing itself: its vendor and
-/// product from the USB ID Repository, saying where the name came from.
+/// product from the USB ID Repository.
 fn id_database_name(vendor_id: u16, product_id: u16) -> Option<String> {
     let device = usb_ids::Device::from_vid_pid(vendor_id, product_id)?;
-    Some(format!(
-        "{} {} (name from the USB ID Repository)",
-        device.vendor().name(),
-        device.name()
-    ))
+    Some(format!("{} {}", device.vendor().name(), device.name()))
 }
 
 fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
@@ -260,7 +259,11 @@ fn report_device(device: &UsbDevice, ports: &MidiPorts) -> DeviceReport {
     let name = display_name(device, known.as_ref());
     let os_ports = pair_ports(device, ports);
     let midi = device.midi.as_ref().map(|midi| {
-        let base = device.product.clone().unwrap_or_else(|| name.clone());
+        let base = device
+            .product
+            .clone()
+            .or_else(|| id_database_name(device.vendor_id, device.product_id))
+            .unwrap_or_else(|| name.clone());
         let cable_names = |cables: &[Cable]| -> Vec<PortReport> {
             cables
                 .iter()
@@ -754,7 +757,7 @@ mod id_database_tests {
     fn devices_without_strings_are_named_from_the_usb_id_repository() {
         let name = id_database_name(0x06f8, 0xd002).expect("06f8:d002 is in the repository");
         assert!(
-            name.starts_with("Guillemot") && name.ends_with("(name from the USB ID Repository)"),
+            name.starts_with("Guillemot") && !name.contains("(name from"),
             "{name}"
         );
         assert_eq!(
@@ -762,5 +765,22 @@ mod id_database_tests {
             None,
             "an unknown id has no name"
         );
+    }
+
+    #[test]
+    fn ports_of_a_device_named_from_the_repository_carry_its_name_only() {
+        let mut device = test_support::keyboard(None, Access::Granted);
+        (device.vendor_id, device.product_id) = (0x0499, 0x1009);
+        (device.manufacturer, device.product) = (None, None);
+        let report = Inventory::build(Ok(vec![device]), test_support::no_service(), false)
+            .devices
+            .remove(0);
+        assert_eq!(
+            report.name,
+            "Yamaha Corp. UX16 MIDI I/F (name from the USB ID Repository)"
+        );
+        let midi = report.midi.expect("a MIDI device");
+        assert_eq!(midi.inputs[0].name, "Yamaha Corp. UX16 MIDI I/F MIDI 1");
+        assert_eq!(midi.outputs[0].name, "Yamaha Corp. UX16 MIDI I/F MIDI 1");
     }
 }

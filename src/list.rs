@@ -104,19 +104,21 @@ pub fn render_text(report: &Inventory, color: bool) -> String {
 }
 
 fn render_device(out: &mut String, device: &DeviceReport, p: &Palette) {
-    let separator = if device.name.chars().count() + device.verdict.chars().count() + 3 > 80 {
-        "\n  — "
-    } else {
-        " — "
-    };
+    // "name — verdict" on one line when it fits; else the verdict below,
+    // wrapped under itself.
+    let (separator, verdict) =
+        if device.name.chars().count() + device.verdict.chars().count() + 3 > 80 {
+            ("\n  — ", wrap(&device.verdict, 76).join("\n    "))
+        } else {
+            (" — ", device.verdict.clone())
+        };
     let _ = writeln!(
         out,
-        "{}{}{}{separator}{}{}{}",
+        "{}{}{}{separator}{}{verdict}{}",
         p.bold,
         device.name,
         p.reset,
         p.of(device.status),
-        device.verdict,
         p.reset
     );
     row(

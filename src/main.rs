@@ -81,13 +81,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// One manual page for the whole program: clap_mangen's page for the
 /// command, then each subcommand's synopsis and options as its own section,
-/// so that `man composer-probe` answers what `--help` of each would.
+/// so that `man composer-probe` answers what `--help` of each would. The
+/// subcommand list names those sections, not pages of their own
+/// (`composer-probe-list(1)` is never installed).
 fn manual_page() -> std::io::Result<String> {
-    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut command = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
     command.build();
+    let main = clap_mangen::Man::new(command.clone());
     let mut page = Vec::new();
-    clap_mangen::Man::new(command.clone()).render(&mut page)?;
-    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+    main.render_title(&mut page)?;
+    main.render_name_section(&mut page)?;
+    main.render_synopsis_section(&mut page)?;
+    main.render_description_section(&mut page)?;
+    main.render_options_section(&mut page)?;
+    let mut list = Vec::new();
+    main.render_subcommands_section(&mut list)?;
+    let mut list = String::from_utf8_lossy(&list).into_owned();
+    for sub in command.get_subcommands() {
+        let name = sub.get_name().replace('-', "\\-");
+        list = list.replace(
+            &format!("composer\\-probe\\-{name}(1)"),
+            &format!("composer\\-probe {name}"),
+        );
+    }
+    page.extend_from_slice(list.as_bytes());
+    for sub in command.get_subcommands() {
         let man = clap_mangen::Man::new(sub.clone());
         let mut section = Vec::new();
         man.render_synopsis_section(&mut section)?;
@@ -103,6 +121,7 @@ fn manual_page() -> std::io::Result<String> {
             .replace(".SH OPTIONS", ".SS Options");
         page.extend_from_slice(section.as_bytes());
     }
+    main.render_version_section(&mut page)?;
     Ok(String::from_utf8_lossy(&page).into_owned())
 }
 

@@ -483,6 +483,12 @@ pub enum InputError {
     /// `--usb` matched no device.
     #[error("no USB MIDI device matches {0}; `composer-probe list` shows what is connected")]
     UsbNotFound(String),
+    /// `--usb` without a value, and no USB MIDI device at all.
+    #[error("no USB MIDI device is connected; `composer-probe list --all` shows what is")]
+    UsbNoneConnected,
+    /// `--usb=VID:PID` or `--usb=BUS-PORT` names a device that is not MIDI.
+    #[error("{0} is not a MIDI device; `composer-probe list` shows the MIDI devices connected")]
+    UsbNotMidi(String),
     /// `--usb` without a value, and several devices could be meant.
     #[error("several USB MIDI devices are connected ({0}); pick one with --usb=VID:PID or --usb=BUS-PORT")]
     UsbAmbiguous(String),

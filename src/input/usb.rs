@@ -92,8 +92,17 @@ pub fn choose(devices: &[UsbDevice], selector: &UsbSelector) -> Result<UsbDevice
             return Ok((*known).clone());
         }
     }
+    let named_but_not_midi = || {
+        devices
+            .iter()
+            .find(|d| *selector != UsbSelector::Auto && selector.matches(d))
+    };
     match midi.as_slice() {
-        [] => Err(InputError::UsbNotFound(selector.to_string())),
+        [] if *selector == UsbSelector::Auto => Err(InputError::UsbNoneConnected),
+        [] => Err(named_but_not_midi().map_or_else(
+            || InputError::UsbNotFound(selector.to_string()),
+            |device| InputError::UsbNotMidi(device_label(device)),
+        )),
         [one] => Ok((*one).clone()),
         several => Err(InputError::UsbAmbiguous(
             several

@@ -12,7 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
 /// Narrowest terminal drawn.
@@ -163,8 +163,9 @@ fn log_section(app: &App, area: Rect, buf: &mut Buffer) {
     let block = section(app, " Events ");
     let inner = block.inner(area);
     block.render(area, buf);
-    let shown = usize::from(inner.height);
-    let skip = app.log().len().saturating_sub(shown);
+    if inner.width == 0 {
+        return;
+    }
     let stream_style = if app.is_monochrome() {
         Style::default().add_modifier(Modifier::BOLD)
     } else {
@@ -172,12 +173,39 @@ fn log_section(app: &App, area: Rect, buf: &mut Buffer) {
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD)
     };
-    for (y, (kind, line)) in (inner.y..).zip(app.log().skip(skip)) {
-        let style = match kind {
-            LogKind::Event => Style::default(),
-            LogKind::Stream => stream_style,
+    // Newest first, until the rows are full: an event is one row (cut at
+    // the edge), a message wraps so that its advice is read whole; the
+    // oldest one shown may lose its first rows.
+    let mut rows_left = inner.height;
+    let mut shown = Vec::new();
+    for (kind, line) in app.log().rev() {
+        if rows_left == 0 {
+            break;
+        }
+        let paragraph = match kind {
+            LogKind::Event => Paragraph::new(line),
+            LogKind::Stream => Paragraph::new(line)
+                .style(stream_style)
+                .wrap(Wrap { trim: true }),
         };
-        buf.set_stringn(inner.x, y, line, usize::from(inner.width), style);
+        let rows = u16::try_from(paragraph.line_count(inner.width))
+            .unwrap_or(u16::MAX)
+            .max(1);
+        let visible = rows.min(rows_left);
+        shown.push((paragraph.scroll((rows - visible, 0)), visible));
+        rows_left -= visible;
+    }
+    let mut y = inner.y;
+    for (paragraph, rows) in shown.into_iter().rev() {
+        paragraph.render(
+            Rect {
+                y,
+                height: rows,
+                ..inner
+            },
+            buf,
+        );
+        y += rows;
     }
 }
 

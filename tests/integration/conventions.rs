@@ -105,13 +105,25 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         ),
         (&["monitor", "--count", "many"], "--count"),
         (&["monitor", "--duration", "NaN"], "not a number of seconds"),
+        (
+            &["monitor", "--duration", "abc"],
+            "invalid value 'abc' for '--duration <SECS>': abc is not a number of seconds",
+        ),
+        (
+            &["monitor", "--duration", "1e20"],
+            "not a number of seconds",
+        ),
         (&["monitor", "--middle-c", "5"], "--middle-c"),
         (&["monitor", "--usb=take.mid"], "take.mid"),
         (&["play", "--buffer", "0"], "16 to 4096 frames"),
         (&["play", "--bend-range", "100"], "0 to 24 semitones"),
         (&["play", "--preset", "flute"], "--preset"),
-        (&["play", "--ppq", "0"], "ticks per quarter note"),
-        (&["record", "x.mid", "--ppq", "0"], "ticks per quarter note"),
+        (&["play", "--ppq", "0"], "1..=32767"),
+        (&["record", "x.mid", "--ppq", "0"], "1..=32767"),
+        // Above what a MIDI file holds, below what a u16 holds: the same
+        // range is named, not 0..=65535.
+        (&["record", "x.mid", "--ppq", "40000"], "1..=32767"),
+        (&["record", "x.mid", "--ppq", "70000"], "1..=32767"),
         (&["record", "x.mid", "--timesig", "4/3"], "not a note value"),
         (&["record", "x.mid", "--timesig", "300/4"], "beats per bar"),
         (&["record", "x.mid", "--timesig", "4"], "N/D"),
@@ -125,6 +137,14 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         ),
         (
             &["record", "x.mid", "--until-silence", "NaN"],
+            "not a number of seconds",
+        ),
+        (
+            &["record", "x.mid", "--duration", "1e20"],
+            "not a number of seconds",
+        ),
+        (
+            &["record", "x.mid", "--until-silence", "1e20"],
             "not a number of seconds",
         ),
         (&["record", "x.mid", "--buffer", "1"], "16 to 4096 frames"),
@@ -159,5 +179,50 @@ fn every_option_with_a_bad_value_is_a_usage_error_with_status_2() {
         let longest = stderr.lines().map(str::len).max().unwrap_or(0);
         assert!(longest < 200, "{args:?}: a line of {longest} characters");
         assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
+    }
+}
+
+#[test]
+fn the_help_of_keys_names_the_layout_the_keys_play() {
+    // `a` plays C and `w` C♯ (Musical Typing), `z`/`x` change the octave:
+    // the old layout (`z s x d c`, `q 2 w 3 e`) must not be promised.
+    for command in ["monitor", "play", "record"] {
+        let help = shell("sh", &format!("\"$PROBE\" {command} --help"));
+        // From `--keys` to the next option (clap may wrap the description).
+        let mut lines = help
+            .lines()
+            .skip_while(|line| !line.trim_start().starts_with("--keys"));
+        let first = lines
+            .next()
+            .unwrap_or_else(|| panic!("{command} --help has --keys:\n{help}"));
+        let rest = lines.take_while(|line| !line.trim_start().starts_with('-'));
+        let keys = std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(keys.contains("a s d f"), "{command}: {keys}");
+        assert!(keys.contains("z/x octave"), "{command}: {keys}");
+        assert!(!keys.contains("z s x"), "{command}: {keys}");
+    }
+}
+
+#[test]
+fn the_manual_page_points_only_at_pages_that_exist() {
+    // One page is installed; its subcommand list must not send the reader
+    // to `man composer-probe-list`, which does not exist.
+    let page = shell("sh", r#""$PROBE" man | man -l -"#);
+    assert!(!page.contains("composer-probe-list(1)"), "{page}");
+    assert!(!page.contains("-help(1)"), "{page}");
+    let list = page
+        .lines()
+        .skip_while(|l| l.trim() != "SUBCOMMANDS")
+        .take_while(|l| l.trim() != "VERSION" && !l.starts_with("COMPOSER-PROBE"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for name in ["list", "monitor", "play", "record", "udev-rule", "man"] {
+        assert!(
+            list.contains(&format!("composer-probe {name}")),
+            "{name} listed as a section of this page:\n{list}"
+        );
     }
 }

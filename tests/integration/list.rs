@@ -3,12 +3,20 @@
 use crate::util::{probe, probe_as_nobody, Device, Report};
 
 /// Device headings of the text output ("name — verdict"), joined back
-/// into one line where a long one was wrapped.
+/// into one line where a long one was wrapped (verdict below the name,
+/// continued on lines indented by four).
 fn headings(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         if let Some(verdict) = lines.get(n + 1).and_then(|next| next.strip_prefix("  — ")) {
+            let rest = lines[n + 2..]
+                .iter()
+                .map_while(|l| l.strip_prefix("    ").filter(|l| !l.starts_with(' ')));
+            let verdict = std::iter::once(verdict)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join(" ");
             found.push(format!("{line} — {verdict}"));
         } else if line.contains(" — ") && !line.starts_with(' ') {
             found.push((*line).to_owned());
@@ -504,4 +512,54 @@ fn unreadable_usb_bus_is_one_clear_line_and_a_failure() {
         "{stdout}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn usb_naming_no_midi_device_says_what_is_there() {
+    // `--usb` with only a mouse plugged in: nothing "matches --usb".
+    let run = probe(&["mouse.umockdev"], &["monitor", "--usb"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("no USB MIDI device is connected"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("matches --usb"), "{}", run.stderr);
+    // `--usb=VID:PID` of the mouse: it is there, it just is not MIDI.
+    let run = probe(&["mouse.umockdev"], &["monitor", "--usb=046d:c077"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("USB Optical Mouse at USB port 1-4 is not a MIDI device"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn every_line_of_list_fits_an_80_column_terminal() {
+    // The longest verdict: a keyboard held by snd-usb-audio with no MIDI
+    // service, whose advice (modprobe, or --usb --detach) must be read
+    // without a terminal cutting or folding it mid-word.
+    for fixture in [
+        "akm322-snd.umockdev",
+        "several.umockdev",
+        "malformed.umockdev",
+    ] {
+        let run = probe(&[fixture], &["list", "--all"]);
+        let text = run.success();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{fixture}: {line}\n{text}");
+        }
+    }
+    let run = probe(&["akm322-snd.umockdev"], &["list"]);
+    assert_eq!(
+        headings(run.success()),
+        [
+            "AWS DeepComposer keyboard (Midiplus AKM322) — claimed by snd-usb-audio, and \
+          the system MIDI service is unavailable (/dev/snd/seq is missing; run `sudo \
+          modprobe snd-seq`); or read it with --usb --detach"
+        ]
+    );
 }

@@ -830,3 +830,48 @@ fn an_unplug_under_monitor_tui_does_not_claim_anything_was_kept() {
     assert_eq!(reported_code(&dir), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_long_message_in_the_view_wraps_instead_of_losing_its_end() {
+    // No MIDI keyboard: `play` says it plays the computer keyboard and
+    // that a keyboard plugged in takes over; at 60 columns that sentence
+    // is longer than a row and must be read whole.
+    let dir = scratch("tui-wrap");
+    let tmux = Tmux::start(
+        "wrap",
+        60,
+        24,
+        &format!(
+            "cd {dir} && NO_COLOR=1 umockdev-run -d {fixture} -- env ALSA_CONFIG_PATH=/dev/null {} play --wav out.wav",
+            binary(),
+            dir = dir.display(),
+            fixture = crate::util::fixture("empty-bus.umockdev").display(),
+        ),
+    );
+    let screen = tmux.wait_for("preset piano");
+    let events: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Events"))
+        .skip(1)
+        .collect();
+    assert!(events.iter().all(|l| l.chars().count() <= 60), "{screen}");
+    let text = events
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains(
+            "no MIDI keyboard found (no USB MIDI device is connected); playing the computer \
+             keyboard — plug a MIDI keyboard in and it takes over"
+        ),
+        "{screen}"
+    );
+    assert!(
+        text.contains("writing what would be heard to out.wav; preset piano"),
+        "the next message follows:\n{screen}"
+    );
+    tmux.keys("Escape");
+    assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
