@@ -222,10 +222,7 @@ impl<'a> Session<'a> {
             .map_err(SessionError::Terminal)?;
         view.status(&picked);
         let engine = EngineConfig {
-            panel: config.panel.unwrap_or(match info.device {
-                Some(_) => PanelMap::DeepComposer,
-                None => PanelMap::GeneralMidi,
-            }),
+            panel: panel_map(config.panel, &info),
             ..config.engine
         };
         let sink = match (speakers, &config.sound) {
@@ -315,7 +312,10 @@ impl<'a> Session<'a> {
             .show(self.stream.info(), terminal, self.stream.feed())
             .map_err(SessionError::Terminal)?;
         self.short_input = short_input(self.stream.info());
-        Ok(())
+        // Its knobs mean what they mean on it.
+        let panel = panel_map(self.config.panel, self.stream.info());
+        self.deck
+            .hear(self.stream.now_us(), SynthEvent::Panel(panel))
     }
 
     /// The loop: keeps the journal and the screen fresh, applies the stop
@@ -480,6 +480,16 @@ impl<'a> Session<'a> {
             takes: deck.takes.into_saved(),
         })
     }
+}
+
+/// How the synth reads the controllers of `info`'s keyboard: as `--panel`
+/// says, else with the DeepComposer's map for a DeepComposer and General
+/// MIDI's for everything else.
+fn panel_map(chosen: Option<PanelMap>, info: &SourceInfo) -> PanelMap {
+    chosen.unwrap_or(match info.device {
+        Some(_) => PanelMap::DeepComposer,
+        None => PanelMap::GeneralMidi,
+    })
 }
 
 /// The status line is short: a file by its name, not its whole path.

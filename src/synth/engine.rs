@@ -124,6 +124,11 @@ pub enum SynthEvent {
     /// Release everything on every channel and lift the pedals (Ctrl+C),
     /// without a click.
     AllNotesOff,
+    /// Read the panel's controllers with this map from now on: another
+    /// keyboard plays (a DeepComposer plugged in while the computer keyboard
+    /// stood in, or the other way round). Channel 10 plays drums with the
+    /// General MIDI map and its preset with the DeepComposer's.
+    Panel(PanelMap),
     /// Strike a drum of the General MIDI kit (keys 35–81: kick 36, snare
     /// 38, closed hat 42, crash 49, …; see `src/synth/drums.rs`), whatever
     /// the channel's preset. It follows the channel's volume, expression,
@@ -482,6 +487,10 @@ impl Engine {
                 for v in self.voices.iter_mut().filter(|v| v.active) {
                     v.release_all();
                 }
+            }
+            SynthEvent::Panel(map) => {
+                self.config.panel = map;
+                self.set_drum_channel(9, map == PanelMap::GeneralMidi);
             }
         }
     }

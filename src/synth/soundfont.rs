@@ -264,6 +264,7 @@ impl SoundFontVoices {
                 synth.note_off_all(false);
                 self.keys = [0; 16];
             }
+            SynthEvent::Panel(map) => self.panel = map,
         }
     }
 

@@ -250,6 +250,51 @@ fn with_wait_the_keyboard_that_took_over_is_waited_for() {
 }
 
 #[test]
+fn a_deepcomposer_that_takes_over_has_its_encoder_read_as_the_deepcomposers() {
+    // The computer keyboard stands in with the General MIDI map (CC 10 is
+    // pan); the DeepComposer that takes over turns its encoder to 127 and
+    // plays C4. Read as pan that would be hard right; read as the
+    // DeepComposer's encoder it changes the waveform and C4 stays centred.
+    let dir = scratch("play-fallback-panel");
+    let wav = dir.join("heard.wav");
+    let r = replugged_with(
+        &["--start-unplugged", "--pty"],
+        &["play", "--no-tui", "--wav", wav.to_str().unwrap()],
+        &[
+            Step::WaitForStderr("no MIDI keyboard found"),
+            Step::Replug("akm322-encoder"),
+            Step::WaitFor(C4_ON),
+            Step::Sleep("0.5"),
+            Step::Interrupt,
+        ],
+    );
+    assert_eq!(r.run.code, Some(0), "{}", r.run.stderr);
+    let lines: Vec<&str> = r.run.stdout.lines().collect();
+    let on = line_seconds(lines[line_of(&lines, C4_ON)]);
+    let mut reader = hound::WavReader::open(&wav).expect("a WAV");
+    let rate = reader.spec().sample_rate as f64;
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let from = ((on + 0.05) * rate) as usize * 2;
+    let to = (((on + 0.4) * rate) as usize * 2).min(samples.len());
+    let level = |channel: usize| {
+        let part: Vec<f32> = samples[from..to]
+            .iter()
+            .skip(channel)
+            .step_by(2)
+            .map(|&s| f32::from(s) / 32768.0)
+            .collect();
+        20.0 * rms(&part).log10()
+    };
+    let (left, right) = (level(0), level(1));
+    assert!(left > -50.0, "C4 is heard: {left:.1} dB");
+    assert!(
+        (left - right).abs() < 1.0,
+        "C4 stays centred: left {left:.1} dB, right {right:.1} dB"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn play_without_a_keyboard_or_a_terminal_says_so_in_one_line() {
     let dir = scratch("play-no-terminal");
     let wav = dir.join("heard.wav");
