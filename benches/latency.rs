@@ -35,11 +35,13 @@
 //! (default 200 per period), `LATENCY_PERIODS` (default `64,128,256`),
 //! `LATENCY_JACK`, `LATENCY_SOUNDFONT` (a `.sf2` file, or `default` for an
 //! installed GM SoundFont: the notes are played by its piano through
-//! rustysynth, as `play --soundfont` does, instead of the built-in synth). Under `cargo test` (no `--bench` argument) it does
+//! rustysynth, as `play --soundfont` does, instead of the built-in synth),
+//! `LATENCY_PRESET` (a preset name such as `organ`, instead of the piano:
+//! a SoundFont's piano samples take up to 2 ms to rise, an organ's do not). Under `cargo test` (no `--bench` argument) it does
 //! nothing.
 
 use composer_probe::audio::latency::{self, LatencyConfig, LatencyReport};
-use composer_probe::synth::{EngineConfig, SoundFont};
+use composer_probe::synth::{EngineConfig, ParsePresetError, SoundFont};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -314,8 +316,13 @@ fn engine() -> Result<EngineConfig, String> {
         Some(path) => Some(SoundFont::load(path.as_ref()).map_err(|e| e.to_string())?),
         None => None,
     };
+    let preset = match std::env::var("LATENCY_PRESET") {
+        Ok(name) => name.parse().map_err(|e: ParsePresetError| e.to_string())?,
+        Err(_) => EngineConfig::default().preset,
+    };
     Ok(EngineConfig {
         soundfont,
+        preset,
         ..EngineConfig::default()
     })
 }
@@ -444,10 +451,13 @@ fn run_all(mode: &str, measure: &mut dyn FnMut(u32) -> Result<LatencyReport, Str
             }
         }
     }
-    let mode = match std::env::var("LATENCY_SOUNDFONT") {
-        Ok(font) => format!("{mode}, SoundFont {font}"),
-        Err(_) => mode.to_owned(),
-    };
+    let mut mode = mode.to_owned();
+    if let Ok(font) = std::env::var("LATENCY_SOUNDFONT") {
+        mode += &format!(", SoundFont {font}");
+    }
+    if let Ok(preset) = std::env::var("LATENCY_PRESET") {
+        mode += &format!(", preset {preset}");
+    }
     print_table(&reports, &mode);
     if failed {
         ExitCode::FAILURE

@@ -872,6 +872,52 @@ fn a_soundfont_note_is_in_tune() {
 }
 
 #[test]
+fn a_soundfont_played_live_starts_a_key_within_16_samples_of_its_time() {
+    // `play` hands the synth each key at its own sample inside a block; a
+    // SoundFont renders in blocks of its own and takes an event at the next
+    // one. Live that block is 16 frames, so a key struck 290 frames into a
+    // block sounds 290 frames in (plus the instrument's own rise), not at
+    // 320 as with 64-frame blocks. Another key sounds all along (a silent
+    // synth skips rendering, which would hide the blocks); the key is found
+    // as where the output departs from the same synth without it.
+    let font = composer_probe::synth::SoundFont::load(std::path::Path::new("default"))
+        .expect("a General MIDI SoundFont is installed");
+    let config = EngineConfig {
+        soundfont: Some(font),
+        soundfont_block: composer_probe::synth::LIVE_SOUNDFONT_BLOCK,
+        ..EngineConfig::default()
+    };
+    let first_heard = |lead_in: usize| {
+        let [with, without] = [true, false].map(|struck| {
+            let mut e = Engine::new(FS, config);
+            e.handle(SynthEvent::NoteOn {
+                channel: 1,
+                key: 48,
+                velocity: 100,
+            });
+            let mut before = vec![0.0; 2 * (FS as usize / 10 + lead_in)];
+            e.render(&mut before);
+            if struck {
+                on(&mut e, 72, 100);
+            }
+            render(&mut e, 0.2)
+        });
+        with.iter()
+            .zip(&without)
+            .position(|(a, b)| (a - b).abs() > 1e-4)
+            .expect("the key is heard")
+            / 2
+    };
+    // 4800 frames in: a whole number of blocks either way.
+    let rise = first_heard(0);
+    let late = first_heard(290) - rise;
+    assert!(
+        late < composer_probe::synth::LIVE_SOUNDFONT_BLOCK,
+        "a key 290 frames into a block starts {late} frames late"
+    );
+}
+
+#[test]
 fn cc_93_chorus_send_widens_a_soundfont_too() {
     // rustysynth keeps its own chorus: CC 93 reaches it as GM says.
     let font = composer_probe::synth::SoundFont::load(std::path::Path::new("default"))

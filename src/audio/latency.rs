@@ -424,7 +424,14 @@ fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
     let latency_frames = config.playback_latency_frames.unwrap_or(period);
     let output_latency_ns = i64::from(latency_frames) * 1_000_000_000 / i64::from(sample_rate);
     let clock = Clock::start();
-    let engine = Engine::new(sample_rate, config.engine);
+    // As `play` plays (see `session::output`).
+    let engine = Engine::new(
+        sample_rate,
+        EngineConfig {
+            soundfont_block: crate::synth::LIVE_SOUNDFONT_BLOCK,
+            ..config.engine
+        },
+    );
     let (mut sender, source) = realtime::build(engine, period as usize, clock, 1024);
     let silence_tails = config.engine.soundfont.is_some();
     if silence_tails {

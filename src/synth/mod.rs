@@ -47,6 +47,6 @@ mod preset;
 mod soundfont;
 mod voice;
 
-pub use engine::{Engine, EngineConfig, PanelMap, SynthEvent};
+pub use engine::{Engine, EngineConfig, PanelMap, SynthEvent, LIVE_SOUNDFONT_BLOCK};
 pub use preset::{ParsePresetError, Preset};
 pub use soundfont::{SoundFont, SoundFontError, DEFAULT_SOUNDFONTS};

@@ -178,9 +178,11 @@ impl SoundFontVoices {
         sample_rate: u32,
         preset: Preset,
         panel: PanelMap,
+        block_frames: usize,
     ) -> Option<SoundFontVoices> {
         let rate = sample_rate.clamp(16_000, 192_000) as i32;
-        let settings = rustysynth::SynthesizerSettings::new(rate);
+        let mut settings = rustysynth::SynthesizerSettings::new(rate);
+        settings.block_size = block_frames.clamp(8, 1024);
         let mut synth = rustysynth::Synthesizer::new(&font.font, &settings).ok()?;
         for channel in 0..16 {
             if channel != 9 {
