@@ -446,19 +446,21 @@ pub struct ConnectFailed(pub midir::ConnectErrorKind);
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// Nothing suitable was found by the automatic choice.
-    #[error("no keyboard to listen to: {found}; choose one with --port NAME, --usb=VID:PID, --file FILE or --keys")]
+    #[error("no keyboard to listen to: {found}; choose one with {choices}")]
     NothingToListenTo {
         /// What was found instead, for people.
         found: String,
+        /// The options that can name a source here (no `--port` where no
+        /// system MIDI service runs).
+        choices: &'static str,
     },
-    /// The system MIDI service could not be opened.
-    #[error("the system MIDI service is unavailable{problem} (or read the keyboard directly with --usb)")]
+    /// The system MIDI service could not be opened. What the system says
+    /// is wrong stands in for midir's own words ("MIDI support could not
+    /// be initialized"), which are kept only when the system says nothing.
+    #[error("the system MIDI service is unavailable: {problem}; or read a USB keyboard directly with --usb (--usb --detach while snd-usb-audio holds it)")]
     MidiService {
-        /// What the system says is wrong and what to do (": …"), as `list` says it.
+        /// What is wrong and what to do, as `list` says it.
         problem: String,
-        /// midir's error.
-        #[source]
-        source: midir::InitError,
     },
     /// `--port` matched nothing.
     #[error("no MIDI input port matches \"{wanted}\" (available: {available}); `composer-probe list` shows the ports")]

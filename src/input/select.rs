@@ -91,11 +91,9 @@ pub fn open(options: &InputOptions) -> Result<(InputStream, String), InputError>
                     keys::open()?,
                     format!("no MIDI keyboard found ({found}); playing the computer keyboard — {TAKES_OVER}"),
                 )),
-                Err(found) => Err(InputError::NothingToListenTo {
-                    found: format!(
-                        "{found} (and the computer keyboard plays only when standard input is a terminal)"
-                    ),
-                }),
+                Err(found) => Err(nothing_to_listen_to(format!(
+                    "{found} (and the computer keyboard plays only when standard input is a terminal)"
+                ))),
             }
         }
         SourceChoice::Port(wanted) => {
@@ -215,15 +213,25 @@ pub fn missing_keyboard(options: &InputOptions) -> Option<InputError> {
         SourceChoice::Auto | SourceChoice::AutoOrKeys => {
             choose(&Inventory::discover(false), options.detach)
                 .err()
-                .map(|found| InputError::NothingToListenTo { found })
+                .map(nothing_to_listen_to)
         }
         _ => None,
     }
 }
 
+/// The automatic choice found no keyboard (`found` says what there is):
+/// the error names only the options that can work here.
+fn nothing_to_listen_to(found: String) -> InputError {
+    let choices = if crate::ports::service_problem().is_some() {
+        "--usb=VID:PID, --file FILE or --keys"
+    } else {
+        "--port NAME, --usb=VID:PID, --file FILE or --keys"
+    };
+    InputError::NothingToListenTo { found, choices }
+}
+
 fn open_auto(options: &InputOptions) -> Result<(InputStream, String), InputError> {
-    let pick = choose(&Inventory::discover(false), options.detach)
-        .map_err(|found| InputError::NothingToListenTo { found })?;
+    let pick = choose(&Inventory::discover(false), options.detach).map_err(nothing_to_listen_to)?;
     open_pick(pick, options)
 }
 

@@ -30,11 +30,8 @@ fn stable_name(name: &str) -> &str {
 
 fn new_input() -> Result<MidiInput, InputError> {
     let mut input =
-        quietly(|| MidiInput::new(CLIENT_NAME)).map_err(|source| InputError::MidiService {
-            problem: crate::ports::service_problem()
-                .map(|problem| format!(": {problem}"))
-                .unwrap_or_default(),
-            source,
+        quietly(|| MidiInput::new(CLIENT_NAME)).map_err(|error| InputError::MidiService {
+            problem: crate::ports::service_problem().unwrap_or_else(|| error.to_string()),
         })?;
     input.ignore(Ignore::None);
     Ok(input)

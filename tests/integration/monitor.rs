@@ -378,8 +378,21 @@ fn a_keyboard_held_by_snd_usb_audio_explains_itself() {
         run.stderr
     );
     assert!(
-        !run.stderr.contains("use the system port"),
+        !run.stderr.contains("use the system port") && !run.stderr.contains("--port NAME"),
         "{}",
+        run.stderr
+    );
+    // Asking for a port says the same, in one sentence of ours.
+    let run = crate::util::probe(&["akm322-snd.umockdev"], &["monitor", "--port", "AKM"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("sudo modprobe snd-seq") && run.stderr.contains("--usb --detach"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("could not be initialized"),
+        "the library's words add nothing: {}",
         run.stderr
     );
 }
