@@ -60,6 +60,14 @@ pub struct KeysState {
     pub velocity: u8,
 }
 
+impl KeysState {
+    /// The lowest and highest note the note keys play now.
+    pub fn range(&self) -> (u8, u8) {
+        let top = NOTE_KEYS.len() as u8 - 1;
+        (self.base, self.base.saturating_add(top).min(127))
+    }
+}
+
 impl Default for KeysState {
     fn default() -> Self {
         KeysState {

@@ -265,6 +265,14 @@ impl App {
         if status.visible() != self.status.visible() {
             self.dirty = true;
         }
+        // z/x moved the computer keyboard: show where its keys play now.
+        if let Some(keys) = status.keys {
+            if self.status.keys.map(|k| k.base) != Some(keys.base) {
+                let (lo, hi) = keys.range();
+                self.follow(hi);
+                self.follow(lo);
+            }
+        }
         self.status = status;
     }
 
@@ -607,6 +615,28 @@ pub(crate) mod tests {
         assert_eq!((kind, last), (LogKind::Stream, "keyboard disconnected"));
         let (_, before) = app.log().rev().nth(1).expect("a line");
         assert!(before.contains("Note on"), "{before}");
+    }
+
+    #[test]
+    fn the_range_follows_the_computer_keyboards_octave() {
+        let mut app = App::new(other_keyboard(), NoteNaming::default());
+        let at = |base| Status {
+            keys: Some(KeysState {
+                base,
+                velocity: 100,
+            }),
+            ..Status::default()
+        };
+        app.set_status(at(60));
+        assert_eq!(app.shown_range(), (48, 84));
+        // Two octaves down: a (C2) to ' (F3) are shown before a key is played.
+        app.set_status(at(36));
+        let (lo, hi) = app.shown_range();
+        assert!(lo <= 36 && 53 <= hi, "{lo}–{hi}");
+        assert_eq!(app.octave_shift(), -1);
+        app.set_status(at(84));
+        let (lo, hi) = app.shown_range();
+        assert!(lo <= 84 && 101 <= hi, "{lo}–{hi}");
     }
 
     #[test]

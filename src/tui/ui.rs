@@ -365,7 +365,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
         "velocity (green soft, yellow, red hard);".into(),
         format!("{SUSTAIN_MARK} blue: held by the sustain pedal."),
         format!("Without colour: {HELD_MARK} held, {SUSTAIN_MARK} pedal."),
-        "The view follows the octave buttons.".into(),
+        "The view follows the notes and the octave keys.".into(),
     ]);
     let width =
         (text.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 4).min(area.width);
