@@ -195,15 +195,24 @@ fn midi_rows(out: &mut String, midi: &MidiReport) {
             midi.outputs.len()
         ),
     );
+    // Yamaha-style vendor interfaces have no jack descriptors: no jacks to name.
+    let has_jacks = !midi.in_jacks.is_empty() || !midi.out_jacks.is_empty();
     for (label, ports) in [("Inputs", &midi.inputs), ("Outputs", &midi.outputs)] {
         for (n, port) in ports.iter().enumerate() {
             row(
                 out,
                 if n == 0 { label } else { "" },
-                &format!(
-                    "{} (cable {}, jack {}, endpoint 0x{:02x})",
-                    port.name, port.cable, port.jack, port.endpoint
-                ),
+                &if has_jacks {
+                    format!(
+                        "{} (cable {}, jack {}, endpoint 0x{:02x})",
+                        port.name, port.cable, port.jack, port.endpoint
+                    )
+                } else {
+                    format!(
+                        "{} (cable {}, endpoint 0x{:02x})",
+                        port.name, port.cable, port.endpoint
+                    )
+                },
             );
         }
     }
@@ -213,7 +222,7 @@ fn midi_rows(out: &mut String, midi: &MidiReport) {
             out,
             if n == 0 { "Endpoints" } else { "" },
             &format!(
-                "0x{:02x} {} {}, {} bytes, jacks {}",
+                "0x{:02x} {} {}, {} bytes{}",
                 endpoint.address,
                 match endpoint.direction {
                     crate::usb::descriptor::Direction::In => "IN ",
@@ -221,10 +230,10 @@ fn midi_rows(out: &mut String, midi: &MidiReport) {
                 },
                 endpoint.transfer,
                 endpoint.max_packet_size,
-                if jacks.is_empty() {
-                    "none".to_owned()
-                } else {
-                    jacks.join(", ")
+                match (has_jacks, jacks.is_empty()) {
+                    (false, _) => String::new(),
+                    (true, true) => ", jacks none".to_owned(),
+                    (true, false) => format!(", jacks {}", jacks.join(", ")),
                 }
             ),
         );

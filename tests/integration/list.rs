@@ -465,6 +465,20 @@ fn vendor_midi_the_udev_rule_cannot_recognise_gets_a_rule_of_its_own() {
 }
 
 #[test]
+fn a_vendor_interface_without_jack_descriptors_shows_no_jacks() {
+    // Yamaha-style interfaces carry no jack descriptors: list says cables
+    // and endpoints only, never a made-up "jack 0".
+    let run = probe(&["vendor-midi-bare.umockdev"], &["list"]);
+    let text = run.success();
+    assert!(
+        text.contains("UX16 MIDI 1 (cable 0, endpoint 0x81)")
+            && text.contains("0x81 IN  bulk, 64 bytes\n"),
+        "{text}"
+    );
+    assert!(!text.contains("jack"), "{text}");
+}
+
+#[test]
 fn udev_rule_grants_access_through_uaccess_only() {
     let run = probe(&[], &["udev-rule"]);
     let rule = run.success();
