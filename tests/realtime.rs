@@ -7,6 +7,7 @@
 //! holds with the General MIDI map (drums on channel 10, reverb and chorus
 //! sends on every channel) and with a SoundFont loaded (rustysynth).
 
+use composer_probe::audio::device::Pull as _;
 use composer_probe::audio::realtime;
 use composer_probe::clock::Clock;
 use composer_probe::synth::{Engine, EngineConfig, PanelMap, Preset, SoundFont, SynthEvent};
@@ -184,14 +185,16 @@ fn play_and_count_after(config: EngineConfig, prelude: &[SynthEvent]) {
         still_playing.store(false, Ordering::Relaxed);
     });
 
-    // The audio thread's work: pull samples, block after block.
+    // The audio thread's work, as the device's callback does it: pull a
+    // buffer at a time (odd sizes, as devices hand them), block after block.
     let mut peak = 0.0f32;
     let mut samples = 0u64;
+    let mut buffer = [0.0f32; 300];
     COUNTING.with(|c| c.set(true));
     while playing.load(Ordering::Relaxed) || samples < 48_000 * 2 {
-        let sample = source.next().unwrap_or(0.0);
-        peak = peak.max(sample.abs());
-        samples += 1;
+        source.pull(&mut buffer);
+        peak = buffer.iter().fold(peak, |p, s| p.max(s.abs()));
+        samples += buffer.len() as u64;
     }
     COUNTING.with(|c| c.set(false));
     player.join().unwrap();

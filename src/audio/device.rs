@@ -106,8 +106,28 @@ impl OutputChoice {
     }
 }
 
-/// What the device's callback plays: one source, pulled sample by sample.
-type Playing = Box<dyn Source + Send>;
+/// A source the device's callback can pull a whole buffer from: by
+/// default sample by sample, as rodio does; the synth hands over whole
+/// blocks (see `SynthSource`).
+pub trait Pull: Source + Send {
+    /// Fills `out` with the next interleaved samples (silence once the
+    /// source has ended).
+    fn pull(&mut self, out: &mut [f32]) {
+        for sample in out {
+            *sample = self.next().unwrap_or(0.0);
+        }
+    }
+}
+
+/// Any rodio source converted to the device's rate and channels.
+impl<S: Source<Item = f32> + Send> Pull for UniformSourceIterator<S> {}
+
+/// What the device's callback plays: one source.
+type Playing = Box<dyn Pull>;
+
+/// Samples the callback converts at a time for devices that do not take
+/// `f32` (allocated before the stream starts).
+const SCRATCH_SAMPLES: usize = 1024;
 
 /// An open audio output playing into the speakers.
 pub struct AudioOutput {
@@ -534,6 +554,7 @@ fn build<T: SizedSample + FromSample<f32>>(
 ) -> Result<rodio::cpal::Stream, rodio::cpal::Error> {
     let channels = u64::from(config.channels.max(1));
     let mut playing: Option<Playing> = None;
+    let mut scratch = vec![0.0f32; SCRATCH_SAMPLES];
     device.build_output_stream::<T, _, _>(
         *config,
         move |data: &mut [T], info| {
@@ -544,8 +565,12 @@ fn build<T: SizedSample + FromSample<f32>>(
             }
             match playing.as_mut() {
                 Some(source) => {
-                    for sample in data.iter_mut() {
-                        *sample = T::from_sample(source.next().unwrap_or(0.0));
+                    for chunk in data.chunks_mut(SCRATCH_SAMPLES) {
+                        let samples = &mut scratch[..chunk.len()];
+                        source.pull(samples);
+                        for (sample, &value) in chunk.iter_mut().zip(samples.iter()) {
+                            *sample = T::from_sample(value);
+                        }
                     }
                 }
                 None => data.fill(T::EQUILIBRIUM),
@@ -587,7 +612,7 @@ impl AudioOutput {
     /// A source already at the device's rate and channel count is pulled
     /// as it is; any other is converted by rodio on the way. One source per
     /// output: a second call is ignored.
-    pub fn play(&mut self, source: impl Source + Send + 'static) {
+    pub fn play<S: Pull + 'static>(&mut self, source: S) {
         let matches = source.sample_rate().get() == self.sample_rate
             && source.channels().get() == self.channels;
         let playing: Playing = if matches {

@@ -328,6 +328,9 @@ impl Iterator for Probe {
     }
 }
 
+/// Sample by sample: the probe looks at each one on its way out.
+impl device::Pull for Probe {}
+
 impl rodio::Source for Probe {
     fn current_span_len(&self) -> Option<usize> {
         None

@@ -182,6 +182,22 @@ impl Iterator for SynthSource {
     }
 }
 
+impl crate::audio::device::Pull for SynthSource {
+    /// Copies whole runs of rendered blocks (the callback's usual path).
+    fn pull(&mut self, out: &mut [f32]) {
+        let mut filled = 0;
+        while filled < out.len() {
+            if self.position >= self.block.len() {
+                self.render_block();
+            }
+            let n = (self.block.len() - self.position).min(out.len() - filled);
+            out[filled..filled + n].copy_from_slice(&self.block[self.position..self.position + n]);
+            self.position += n;
+            filled += n;
+        }
+    }
+}
+
 impl rodio::Source for SynthSource {
     fn current_span_len(&self) -> Option<usize> {
         None
@@ -238,6 +254,32 @@ mod tests {
             (288..=292).contains(&first),
             "note started at frame {first}, expected 288"
         );
+    }
+
+    #[test]
+    fn pulling_buffers_gives_the_samples_pulled_one_by_one() {
+        use crate::audio::device::Pull as _;
+        let notes = |sender: &mut EventSender| {
+            sender.send(TimedEvent {
+                t_us: 0,
+                event: SynthEvent::NoteOn {
+                    channel: 0,
+                    key: 69,
+                    velocity: 100,
+                },
+            });
+        };
+        let (mut one_sender, mut one_by_one) = source();
+        let (mut buffer_sender, mut buffers) = source();
+        notes(&mut one_sender);
+        notes(&mut buffer_sender);
+        let expected: Vec<f32> = (0..3000).map(|_| one_by_one.next().unwrap()).collect();
+        let mut got = vec![0.0; 3000];
+        for chunk in got.chunks_mut(333) {
+            buffers.pull(chunk);
+        }
+        assert!(expected.iter().any(|s| s.abs() > 1e-3), "the note sounds");
+        assert_eq!(got, expected);
     }
 
     #[test]

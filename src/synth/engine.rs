@@ -330,6 +330,9 @@ pub struct Engine {
     fs: f32,
     config: EngineConfig,
     voices: Vec<Voice>,
+    /// Some voice may be active: set when a note starts, recomputed as
+    /// blocks end (so the idle check need not scan every voice).
+    voices_sounding: bool,
     channels: [Channel; 16],
     controls: [ChannelControl; 16],
     tones: [Tone; 6],
@@ -403,6 +406,7 @@ impl Engine {
             fs,
             config,
             voices: vec![Voice::default(); Self::MAX_VOICES],
+            voices_sounding: false,
             channels: [Channel::new(config.preset); 16],
             controls: [ChannelControl {
                 pitch_offset: 0.0,
@@ -603,6 +607,9 @@ impl Engine {
         if let Some(soundfont) = &self.soundfont {
             return soundfont.keys_down();
         }
+        if !self.voices_sounding {
+            return 0;
+        }
         self.voices.iter().filter(|v| v.active).count()
     }
 
@@ -615,7 +622,7 @@ impl Engine {
         }
         self.reverb.is_idle()
             && self.chorus.is_idle()
-            && !self.voices.iter().any(|v| v.active)
+            && !self.voices_sounding
             && !self.kit.is_active()
     }
 
@@ -669,6 +676,7 @@ impl Engine {
 
     fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
         self.settle_idle();
+        self.voices_sounding = true;
         self.age = self.age.wrapping_add(1);
         let age = self.age;
         if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
@@ -875,6 +883,7 @@ impl Engine {
         let mut members = [0usize; 4];
         let mut count = 0;
         let total = self.voices.len();
+        let mut still_sounding = false;
         for index in 0..total {
             let last = index + 1 == total;
             if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
@@ -894,11 +903,13 @@ impl Engine {
                 for (&member, state) in members[..count].iter().zip(states) {
                     if let Some(v) = self.voices.get_mut(member) {
                         v.end_block(state);
+                        still_sounding |= v.active;
                     }
                 }
                 count = 0;
             }
         }
+        self.voices_sounding = still_sounding;
         let left = &mut self.mix_left[..n];
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
