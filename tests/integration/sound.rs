@@ -261,9 +261,9 @@ fn list_audio_names_the_hosts_and_an_unknown_host_is_one_clear_line() {
     }
 }
 
-#[test]
-fn play_through_rodio_is_captured_with_the_notes_fed_in() {
-    let dir = scratch("play-capture");
+/// Makes ALSA's `default` device, for programs run with `HOME=dir`, write
+/// what it is given to `dir/out.raw` (raw samples); returns that path.
+pub fn capture_default_pcm(dir: &Path) -> PathBuf {
     let raw = dir.join("out.raw");
     std::fs::write(
         dir.join(".asoundrc"),
@@ -273,6 +273,13 @@ fn play_through_rodio_is_captured_with_the_notes_fed_in() {
         ),
     )
     .unwrap();
+    raw
+}
+
+#[test]
+fn play_through_rodio_is_captured_with_the_notes_fed_in() {
+    let dir = scratch("play-capture");
+    let raw = capture_default_pcm(&dir);
     let midi = dir.join("a4.mid");
     one_note_file(&midi, 69, 600);
     let run = probe(

@@ -1,6 +1,6 @@
 //! The terminal keyboard, driven for real in tmux (send-keys, capture-pane).
 
-use crate::sound::scratch;
+use crate::sound::{capture_default_pcm, scratch};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -241,14 +241,7 @@ fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
     let dir = scratch("tui-play");
     let midi = dir.join("held.mid");
     held_chord(&midi);
-    std::fs::write(
-        dir.join(".asoundrc"),
-        format!(
-            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
-            dir.join("out.raw").display()
-        ),
-    )
-    .unwrap();
+    let raw = capture_default_pcm(&dir);
     let tmux = Tmux::start(
         "play",
         80,
@@ -284,7 +277,7 @@ fn play_shows_the_keyboard_and_its_sound_status_by_default_on_a_terminal() {
     tmux.keys("q");
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
     assert!(
-        std::fs::metadata(dir.join("out.raw")).is_ok_and(|m| m.len() > 0),
+        std::fs::metadata(&raw).is_ok_and(|m| m.len() > 0),
         "sound went out"
     );
     std::fs::remove_dir_all(dir).unwrap();
@@ -339,14 +332,7 @@ fn play_with_a_soundfont_shows_the_soundfont_instrument_in_the_status_line() {
     let dir = scratch("tui-soundfont");
     let midi = dir.join("bass.mid");
     held_chord_after(&midi, &[0x00, 0xc0, 38]);
-    std::fs::write(
-        dir.join(".asoundrc"),
-        format!(
-            "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
-            dir.join("out.raw").display()
-        ),
-    )
-    .unwrap();
+    capture_default_pcm(&dir);
     let tmux = Tmux::start(
         "soundfont",
         100,
