@@ -428,13 +428,7 @@ fn start(config: &LatencyConfig) -> Result<Run, LatencyError> {
     let output_latency_ns = i64::from(latency_frames) * 1_000_000_000 / i64::from(sample_rate);
     let clock = Clock::start();
     // As `play` plays (see `session::output`).
-    let engine = Engine::new(
-        sample_rate,
-        EngineConfig {
-            soundfont_block: crate::synth::LIVE_SOUNDFONT_BLOCK,
-            ..config.engine
-        },
-    );
+    let engine = Engine::new(sample_rate, config.engine.live());
     let (mut sender, source) = realtime::build(engine, period as usize, clock, 1024);
     let silence_tails = config.engine.soundfont.is_some();
     if silence_tails {

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::decode::message::EventMessage;
 use crate::input::ConnectFailed;
 use crate::render::{self, OfflineRenderer, WavOutput, WavTarget};
-use crate::synth::{Engine, EngineConfig, SynthEvent, LIVE_SOUNDFONT_BLOCK};
+use crate::synth::{Engine, EngineConfig, SynthEvent};
 use crate::tui::Status;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -36,15 +36,6 @@ pub(crate) enum Sink {
     },
 }
 
-/// The synth as someone playing hears it: a SoundFont takes each event
-/// within a few samples of its time.
-fn live(engine: EngineConfig) -> EngineConfig {
-    EngineConfig {
-        soundfont_block: LIVE_SOUNDFONT_BLOCK,
-        ..engine
-    }
-}
-
 /// How far behind the session's clock `play --wav` renders while nobody
 /// plays: events that arrive later than this are placed late.
 const WAV_CATCH_UP_LAG_US: u64 = 200_000;
@@ -53,7 +44,7 @@ impl Sink {
     /// Starts the synth on an opened sound device.
     pub(crate) fn speakers(mut output: AudioOutput, engine: EngineConfig, clock: Clock) -> Self {
         let frames = output.buffer_frames.unwrap_or(128) as usize;
-        let engine = Engine::new(output.sample_rate, live(engine));
+        let engine = Engine::new(output.sample_rate, engine.live());
         let (events, source) = realtime::build(engine, frames, clock, QUEUE_CAPACITY);
         let stats = source.stats();
         output.play(source);
@@ -70,7 +61,7 @@ impl Sink {
         Ok(Sink::Wav {
             renderer: Box::new(OfflineRenderer::new(Engine::new(
                 WAV_SAMPLE_RATE,
-                live(engine),
+                engine.live(),
             ))),
             wav: WavOutput::live(target, WAV_SAMPLE_RATE)?,
             told_full: false,

@@ -199,6 +199,15 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// The same synth as someone playing hears it: a SoundFont takes each
+    /// event within [`LIVE_SOUNDFONT_BLOCK`] samples of its time.
+    pub fn live(self) -> EngineConfig {
+        EngineConfig {
+            soundfont_block: LIVE_SOUNDFONT_BLOCK,
+            ..self
+        }
+    }
+
     /// What a Program Change to `program` plays, for people: the
     /// SoundFont's instrument name when one is loaded (e.g. "Yamaha Grand
     /// Piano"; "program N" if it has none there), else the built-in preset
