@@ -252,8 +252,9 @@ impl Watch {
         let worker = Worker::spawn(move |stopped: &AtomicBool| {
             let mut next = Instant::now() + WATCH_INTERVAL;
             while !stopped.load(Ordering::Relaxed) {
-                // Short naps: a dropped watch ends at once.
-                std::thread::sleep(Duration::from_millis(20));
+                // Dropping the watch unparks it: it ends at once without
+                // waking up in between.
+                std::thread::park_timeout(next.saturating_duration_since(Instant::now()));
                 if Instant::now() < next {
                     continue;
                 }

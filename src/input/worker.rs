@@ -15,7 +15,9 @@ pub struct Worker {
 
 impl Worker {
     /// Runs `body` on a new thread; `body` gets the stop flag and should
-    /// return soon after it is raised.
+    /// return soon after it is raised. The thread is also unparked then, so
+    /// a body that waits with [`thread::park_timeout`] need not wake up
+    /// often just to look at the flag.
     pub fn spawn(body: impl FnOnce(&AtomicBool) + Send + 'static) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
@@ -40,6 +42,7 @@ impl Drop for Worker {
         let Some(thread) = self.thread.take() else {
             return;
         };
+        thread.thread().unpark();
         let deadline = Instant::now() + JOIN_GRACE;
         while !thread.is_finished() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(2));
@@ -68,6 +71,23 @@ mod tests {
         assert!(
             finished.load(Ordering::Relaxed),
             "joined after it saw the flag"
+        );
+    }
+
+    #[test]
+    fn a_parked_thread_is_woken_to_stop() {
+        let worker = Worker::spawn(|stop| {
+            while !stop.load(Ordering::Relaxed) {
+                thread::park_timeout(Duration::from_secs(60));
+            }
+        });
+        thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        drop(worker);
+        assert!(
+            started.elapsed() < JOIN_GRACE,
+            "joined at once, not after the grace: {:?}",
+            started.elapsed()
         );
     }
 
