@@ -213,7 +213,10 @@ pub trait Running: Send {}
 impl<T: Send> Running for T {}
 
 /// How often a forwarder of a switched-to source looks whether to stop.
-const FORWARD_POLL: Duration = Duration::from_millis(50);
+/// It is stopped after its source, whose end wakes it at once (the
+/// channel disconnects); only a source stuck past its stop leaves the
+/// forwarder to this timeout, which stays within the worker's join grace.
+const FORWARD_POLL: Duration = Duration::from_secs(1);
 
 /// The result of waiting for the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
