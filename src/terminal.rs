@@ -196,20 +196,41 @@ pub enum TerminalInput {
 /// 0 bytes) inside its own poll, so ask here first: after `Closed`, do not
 /// poll crossterm again.
 pub fn wait_for_input(timeout: Duration) -> TerminalInput {
+    wait_for_input_or_signal(Some(timeout), &[])
+}
+
+/// The reading end of a signal to a reader: it becomes readable when the
+/// reader is to stop, or the terminal was resized, so the reader can wait
+/// for keys without a timeout.
+#[cfg(unix)]
+type Signal = std::os::unix::net::UnixStream;
+/// Elsewhere the reader looks at its stop flag every [`IDLE_WAIT`].
+#[cfg(not(unix))]
+type Signal = ();
+
+/// Like [`wait_for_input`], with no limit when `timeout` is `None`, and
+/// returning early when one of `signals` becomes readable.
+fn wait_for_input_or_signal(timeout: Option<Duration>, signals: &[&Signal]) -> TerminalInput {
     #[cfg(unix)]
     {
+        use std::os::fd::AsRawFd as _;
         // Asked once: a terminal that hung up no longer says it is one.
         static STDIN_IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         if *STDIN_IS_TERMINAL.get_or_init(|| io::stdin().is_terminal()) {
-            let mut stdin = libc::pollfd {
-                fd: libc::STDIN_FILENO,
+            let watch = |fd| libc::pollfd {
+                fd,
                 events: libc::POLLIN,
                 revents: 0,
             };
-            let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-            // SAFETY: one valid pollfd that outlives the call.
-            unsafe { libc::poll(&mut stdin, 1, ms) };
-            let hung_up = stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+            let mut fds = [watch(libc::STDIN_FILENO), watch(-1), watch(-1)];
+            for (slot, signal) in fds[1..].iter_mut().zip(signals) {
+                slot.fd = signal.as_raw_fd();
+            }
+            let count = 1 + signals.len().min(2);
+            let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
+            // SAFETY: `count` valid pollfds that outlive the call.
+            unsafe { libc::poll(fds.as_mut_ptr(), count as libc::nfds_t, ms) };
+            let hung_up = fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
             return if hung_up {
                 TerminalInput::Closed
             } else {
@@ -217,9 +238,88 @@ pub fn wait_for_input(timeout: Duration) -> TerminalInput {
             };
         }
     }
-    match event::poll(timeout) {
+    let _ = signals;
+    match event::poll(timeout.unwrap_or(IDLE_WAIT)) {
         Ok(_) => TerminalInput::Open,
         Err(_) => TerminalInput::Closed,
+    }
+}
+
+/// A reader's wake-ups: stopping its worker, and (unix) SIGWINCH, which
+/// crossterm notices only inside its own poll.
+struct Wakeups {
+    /// Readable once the reader is to stop.
+    stop: Option<Signal>,
+    /// Readable after a resize (non-blocking; drained by [`Wakeups::resized`]).
+    resize: Option<Signal>,
+    #[cfg(unix)]
+    resize_hook: Option<signal_hook::SigId>,
+}
+
+impl Wakeups {
+    /// Sets them up; returns the stop signal's sending end, which wakes
+    /// the reader when shut down. Without them the reader polls.
+    fn new() -> (Wakeups, Option<Signal>) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::net::UnixStream;
+            let (stop, sender) = match UnixStream::pair() {
+                Ok((stop, sender)) => (Some(stop), Some(sender)),
+                Err(_) => (None, None),
+            };
+            let hooked = UnixStream::pair().ok().and_then(|(resize, writer)| {
+                resize.set_nonblocking(true).ok()?;
+                let id = signal_hook::low_level::pipe::register(libc::SIGWINCH, writer).ok()?;
+                Some((resize, id))
+            });
+            let (resize, resize_hook) = hooked.map_or((None, None), |(r, id)| (Some(r), Some(id)));
+            let wakeups = Wakeups {
+                stop,
+                resize,
+                resize_hook,
+            };
+            (wakeups, sender)
+        }
+        #[cfg(not(unix))]
+        {
+            let wakeups = Wakeups {
+                stop: None,
+                resize: None,
+            };
+            (wakeups, None)
+        }
+    }
+
+    /// How long the reader may wait when nothing else is due.
+    fn idle(&self) -> Option<Duration> {
+        self.stop.is_none().then_some(IDLE_WAIT)
+    }
+
+    fn signals(&self) -> Vec<&Signal> {
+        self.stop.iter().chain(self.resize.iter()).collect()
+    }
+
+    /// True when the terminal was resized since last asked.
+    fn resized(&self) -> bool {
+        #[cfg(unix)]
+        if let Some(mut resize) = self.resize.as_ref() {
+            let mut drained = [0u8; 16];
+            let mut any = false;
+            while matches!(io::Read::read(&mut resize, &mut drained), Ok(n) if n > 0) {
+                any = true;
+            }
+            return any;
+        }
+        false
+    }
+}
+
+impl Drop for Wakeups {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(id) = self.resize_hook.take() {
+            signal_hook::low_level::unregister(id);
+        }
     }
 }
 
@@ -233,14 +333,17 @@ pub enum KeyRoute {
     Instrument(Translator),
 }
 
-/// How long the reader waits for input when nothing is due.
+/// How often a reader that cannot be woken (no stop signal) looks at its
+/// stop flag.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 /// Starts the one reader of terminal input, feeding `feed` until stopped,
 /// until the terminal hangs up or (as an instrument) Esc: both end the
 /// stream with [`InputEvent::Interrupted`]. Holds `raw` while it runs.
 pub fn read_keys(feed: Feed, raw: RawMode, route: KeyRoute) -> Worker {
-    Worker::spawn(move |stopped: &AtomicBool| {
+    // Stopping it wakes it: it waits for keys with no timeout.
+    let (wakeups, stop_sender) = Wakeups::new();
+    let worker = Worker::spawn(move |stopped: &AtomicBool| {
         let _raw = raw;
         let mut route = route;
         let channel = u4::new(0);
@@ -251,24 +354,31 @@ pub fn read_keys(feed: Feed, raw: RawMode, route: KeyRoute) -> Worker {
         };
         while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
             let wait = match &mut route {
-                KeyRoute::View => IDLE_WAIT,
+                KeyRoute::View => None,
                 KeyRoute::Instrument(keys) => {
-                    keys.expire(Instant::now(), |off| {
+                    let now = Instant::now();
+                    keys.expire(now, |off| {
                         feed.bytes(channel, &off);
                     });
-                    keys.wait()
+                    keys.wait(now)
                 }
             };
-            if wait_for_input(wait) == TerminalInput::Closed {
+            let wait = wait.or(wakeups.idle());
+            if wait_for_input_or_signal(wait, &wakeups.signals()) == TerminalInput::Closed {
                 interrupt(&feed);
                 break;
+            }
+            // The view redraws at the new size as soon as it is woken.
+            if wakeups.resized() {
+                feed.wake();
             }
             // Even after a quiet wait: crossterm may hold events parsed earlier.
             if !event::poll(Duration::ZERO).unwrap_or(false) {
                 continue;
             }
-            let Ok(Event::Key(key)) = event::read() else {
-                continue;
+            let key = match event::read() {
+                Ok(Event::Key(key)) => key,
+                _ => continue,
             };
             let delivered = match &mut route {
                 KeyRoute::View if key.kind == KeyEventKind::Release => true,
@@ -305,5 +415,12 @@ pub fn read_keys(feed: Feed, raw: RawMode, route: KeyRoute) -> Worker {
                 feed.bytes(channel, &off);
             });
         }
-    })
+    });
+    match stop_sender {
+        #[cfg(unix)]
+        Some(sender) => worker.on_stop(move || {
+            let _ = sender.shutdown(std::net::Shutdown::Both);
+        }),
+        _ => worker,
+    }
 }

@@ -123,15 +123,23 @@ pub trait Pull: Source + Send {
 impl<S: Source<Item = f32> + Send> Pull for UniformSourceIterator<S> {}
 
 /// What the device's callback plays: one source.
-type Playing = Box<dyn Pull>;
+pub(super) type Playing = Box<dyn Pull>;
 
 /// Samples the callback converts at a time for devices that do not take
 /// `f32` (allocated before the stream starts).
-const SCRATCH_SAMPLES: usize = 1024;
+pub(super) const SCRATCH_SAMPLES: usize = 1024;
+
+/// The running stream: cpal's, or on JACK our own (see
+/// [`super::jack_stream`]). Dropping it stops the sound.
+enum OutputStream {
+    Cpal(#[allow(dead_code)] rodio::cpal::Stream),
+    #[cfg(feature = "jack")]
+    Jack(#[allow(dead_code)] super::jack_stream::JackStream),
+}
 
 /// An open audio output playing into the speakers.
 pub struct AudioOutput {
-    _stream: rodio::cpal::Stream,
+    _stream: OutputStream,
     /// Hands the source to the callback (lock-free; once).
     slot: rtrb::Producer<Playing>,
     channels: u16,
@@ -151,15 +159,15 @@ pub struct AudioOutput {
 /// What the audio callback learns about the device, for people: written
 /// there without allocating or locking.
 #[derive(Debug, Default)]
-struct Timing {
+pub(super) struct Timing {
     /// Callbacks so far.
-    callbacks: AtomicU64,
+    pub(super) callbacks: AtomicU64,
     /// Frames the last callback filled.
-    frames: AtomicU64,
+    pub(super) frames: AtomicU64,
     /// Largest delay the device reported from a callback to its first
     /// frame being played (ALSA's `snd_pcm_delay`, what PipeWire's ALSA
     /// plugin counts of its graph, JACK's port latency), ns.
-    delay_ns: AtomicU64,
+    pub(super) delay_ns: AtomicU64,
 }
 
 /// How long `open` waits for the device's first callbacks, to report what
@@ -170,6 +178,11 @@ const FIRST_CALLBACKS: Duration = Duration::from_millis(500);
 pub static STREAM_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 fn count_stream_error(_error: rodio::cpal::Error) {
+    count_xrun();
+}
+
+/// Counts one error of the stream (an underrun, a server gone).
+pub(super) fn count_xrun() {
     STREAM_ERRORS.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -462,12 +475,12 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
     config.buffer_size = BufferSize::Fixed(buffer_frames);
     let timing = Arc::new(Timing::default());
     let (stream, slot, fallback_note) =
-        match start_stream(&device, &config, default.sample_format(), &timing) {
+        match start_stream(&host, &device, &config, default.sample_format(), &timing) {
             Ok((stream, slot)) => (stream, slot, None),
             Err(error) => {
                 config.buffer_size = BufferSize::Default;
                 let (stream, slot) =
-                    start_stream(&device, &config, default.sample_format(), &timing)
+                    start_stream(&host, &device, &config, default.sample_format(), &timing)
                         .map_err(refused)?;
                 let note = format!(
                     "the device refused {buffer_frames}-frame buffers ({}); using its default",
@@ -527,12 +540,19 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
 /// rodio's mixer costs five times the synth's own idle work per sample), and
 /// notes the device's timing.
 fn start_stream(
+    host: &rodio::cpal::Host,
     device: &rodio::cpal::Device,
     config: &StreamConfig,
     format: SampleFormat,
     timing: &Arc<Timing>,
-) -> Result<(rodio::cpal::Stream, rtrb::Producer<Playing>), rodio::cpal::Error> {
+) -> Result<(OutputStream, rtrb::Producer<Playing>), rodio::cpal::Error> {
     let (slot, handed) = rtrb::RingBuffer::new(1);
+    #[cfg(feature = "jack")]
+    if host.id().name() == "JACK" {
+        let stream = super::jack_stream::start(handed, timing)?;
+        return Ok((OutputStream::Jack(stream), slot));
+    }
+    let _ = host;
     let timing = Arc::clone(timing);
     let stream = match format {
         SampleFormat::I16 => build::<i16>(device, config, handed, timing),
@@ -543,7 +563,7 @@ fn start_stream(
         _ => build::<f32>(device, config, handed, timing),
     }?;
     rodio::cpal::traits::StreamTrait::play(&stream)?;
-    Ok((stream, slot))
+    Ok((OutputStream::Cpal(stream), slot))
 }
 
 fn build<T: SizedSample + FromSample<f32>>(

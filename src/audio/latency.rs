@@ -3,8 +3,8 @@
 //! it).
 //!
 //! The path is exactly the one `composer-probe play` runs: the output is
-//! opened by [`device::open`] (rodio on cpal's JACK host, a fixed buffer of
-//! one period), notes go into the [`EventSender`](super::realtime::EventSender)
+//! opened by [`device::open`] (our JACK stream on the server cpal finds, a
+//! fixed buffer of one period), notes go into the [`EventSender`](super::realtime::EventSender)
 //! stamped with the input [`Clock`], and the
 //! [`SynthSource`](super::realtime::SynthSource) is pulled by the device's
 //! callback through [`AudioOutput::play`]. The only addition is a probe: a
@@ -14,7 +14,7 @@
 //! there. A note's first frame louder than a threshold, frame `i` of its
 //! callback, is dated `callback start + (i + playback latency) /
 //! sample_rate`, the playback latency being what the server reports for
-//! its playback ports (what cpal adds for its own playback timestamps);
+//! its playback ports (what `play` reports as its output latency);
 //! latency = that time − the time the note was queued.
 //!
 //! The probe neither allocates nor locks: the injection times come in and
@@ -60,8 +60,8 @@ pub struct LatencyConfig {
     /// The synth.
     pub engine: EngineConfig,
     /// Frames from a buffer's start to the speaker, as the server reports
-    /// for its playback ports (`jack_lsp -l`, what cpal adds for its
-    /// playback time); `None`: one buffer.
+    /// for its playback ports (`jack_lsp -l`, what `play` reports as its
+    /// output latency); `None`: one buffer.
     pub playback_latency_frames: Option<u32>,
 }
 

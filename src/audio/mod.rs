@@ -2,5 +2,7 @@
 //! and the real-time path into it ([`realtime`]).
 pub mod device;
 #[cfg(feature = "jack")]
+mod jack_stream;
+#[cfg(feature = "jack")]
 pub mod latency;
 pub mod realtime;

@@ -113,6 +113,15 @@ impl SynthSource {
     /// ended one block ago, so every event that happened inside it can be
     /// placed at its own sample (a constant one-block delay, no jitter).
     fn render_block(&mut self) {
+        if self.events.is_empty() && self.engine.is_silent() {
+            // Idle: no voice, no tail and nothing queued. The block is
+            // silence whatever its window, so neither clock is asked (the
+            // idle cost of an open output).
+            self.engine.render(&mut self.block);
+            self.position = 0;
+            self.publish_idle();
+            return;
+        }
         let started = Instant::now();
         let block_us = self.block_us();
         let now = self.clock.now_us();
@@ -150,6 +159,16 @@ impl SynthSource {
         self.position = 0;
     }
 
+    /// The figures of a block rendered idle: no voice, no load.
+    fn publish_idle(&self) {
+        let stats = &self.stats;
+        stats.blocks.fetch_add(1, Ordering::Relaxed);
+        stats.voices.store(0, Ordering::Relaxed);
+        stats.load_permille.store(0, Ordering::Relaxed);
+        // Released after the figures: whoever sees it silent sees them.
+        stats.silent.store(true, Ordering::Release);
+    }
+
     fn publish_stats(&self, elapsed: Duration, block_us: u64) {
         let budget = Duration::from_micros(block_us.max(1));
         let load = (elapsed.as_nanos() * 1000 / budget.as_nanos()) as u32;
@@ -165,7 +184,7 @@ impl SynthSource {
         }
         stats
             .silent
-            .store(self.engine.is_silent(), Ordering::Relaxed);
+            .store(self.engine.is_silent(), Ordering::Release);
     }
 }
 

@@ -232,14 +232,14 @@ impl Translator {
         });
     }
 
-    /// How long the reader may wait: not long while a note waits for its
-    /// timed release.
-    pub fn wait(&self) -> Duration {
-        if self.sounding.is_empty() || self.releases {
-            Duration::from_millis(100)
-        } else {
-            Duration::from_millis(20)
+    /// How long the reader may wait for the next key: until the first
+    /// timed release is due; `None` (no limit) when no note waits for one.
+    pub fn wait(&self, now: Instant) -> Option<Duration> {
+        if self.releases {
+            return None;
         }
+        let first = self.sounding.iter().map(|(_, _, until)| *until).min()?;
+        Some(first.saturating_duration_since(now))
     }
 
     /// Ends every sounding note (the source is stopping).

@@ -7,10 +7,20 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// Owns a thread; dropping it raises the stop flag and waits for the thread.
-#[derive(Debug)]
 pub struct Worker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Wakes a thread that waits on something other than parking.
+    wake: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("stop", &self.stop)
+            .field("thread", &self.thread)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Worker {
@@ -25,7 +35,16 @@ impl Worker {
         Worker {
             stop,
             thread: Some(thread),
+            wake: None,
         }
+    }
+
+    /// Also runs `wake` when the worker is dropped, after the stop flag is
+    /// raised: for a body that waits on a file descriptor or a channel, so
+    /// it can wait without a timeout and still end at once.
+    pub fn on_stop(mut self, wake: impl FnOnce() + Send + 'static) -> Worker {
+        self.wake = Some(Box::new(wake));
+        self
     }
 }
 
@@ -43,6 +62,9 @@ impl Drop for Worker {
             return;
         };
         thread.thread().unpark();
+        if let Some(wake) = self.wake.take() {
+            wake();
+        }
         let deadline = Instant::now() + JOIN_GRACE;
         while !thread.is_finished() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(2));

@@ -142,6 +142,14 @@ impl Deck {
     }
 
     /// What the terminal view's status line shows right now.
+    /// True while something moves on without input: sound ringing out, a
+    /// take's clock and journal, a WAV file, take playback.
+    fn busy(&self) -> bool {
+        self.sink.as_ref().is_some_and(Sink::busy)
+            || self.takes.recording()
+            || self.playback.is_some()
+    }
+
     fn status(&self, input: &str, now_us: u64) -> Status {
         let mut status = Status {
             input: input.to_owned(),
@@ -156,6 +164,16 @@ impl Deck {
         status
     }
 }
+
+/// How often the loop looks in while something moves on without input
+/// (see [`Deck::busy`]): the status line's voices and take clock, the
+/// journal's sync and the stop rules keep up at this pace.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How long the loop sleeps when nothing moves: an open, unplayed session
+/// wakes once a second (a dropout counted meanwhile shows then). Input,
+/// the keys and a keyboard plugged in wake it at once.
+const IDLE_TICK: Duration = Duration::from_secs(1);
 
 /// A running session.
 struct Session<'a> {
@@ -323,6 +341,13 @@ impl<'a> Session<'a> {
     fn play(&mut self) -> Result<u64, SessionError> {
         let (duration, until_silence) = self.config.recording.stop_rules();
         loop {
+            // Asked before the status is read, so a status shown before a
+            // long sleep is the one after the sound ended.
+            let idle = if self.deck.busy() || duration.is_some() || until_silence.is_some() {
+                TICK
+            } else {
+                IDLE_TICK
+            };
             let now_us = self.stream.now_us();
             self.deck.takes.flush_if_due(now_us, &mut self.view)?;
             if let Some(sink) = self.deck.sink.as_mut() {
@@ -350,7 +375,7 @@ impl<'a> Session<'a> {
             if let Some((next, said)) = self.watch.as_ref().and_then(Watch::found) {
                 self.take_over(next, &said)?;
             }
-            let (event, transport) = match self.stream.next_timeout(self.view.wait()) {
+            let (event, transport) = match self.stream.next_timeout(self.view.wait(idle)) {
                 Next::Event { event, transport } => (event, transport),
                 Next::Timeout => continue,
                 Next::Closed => return Ok(self.stream.now_us()),

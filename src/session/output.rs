@@ -140,6 +140,15 @@ impl Sink {
         }
     }
 
+    /// True while the sound moves on by itself (voices or effects ringing
+    /// out, a WAV file following the clock), so the session looks in often.
+    pub(crate) fn busy(&self) -> bool {
+        match self {
+            Sink::Speakers { stats, .. } => !stats.silent.load(Ordering::Acquire),
+            Sink::Wav { .. } => true,
+        }
+    }
+
     /// Hands the synth one event at its time.
     pub(crate) fn handle(&mut self, t_us: u64, event: SynthEvent) -> Result<(), SessionError> {
         match self {

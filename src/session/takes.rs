@@ -182,6 +182,11 @@ impl Takes {
             .map(|recorder| Duration::from_micros(recorder.elapsed_us(now_us)))
     }
 
+    /// True while a take is being recorded.
+    pub(crate) fn recording(&self) -> bool {
+        self.current.is_some()
+    }
+
     /// True when the take has begun and nothing was played for `quiet`
     /// (with every note and pedal released: the `--until-silence` rule).
     pub(crate) fn silent_for(&self, quiet: Duration, silent: Duration) -> bool {

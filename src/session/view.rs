@@ -327,10 +327,10 @@ impl View {
 
     /// How long to wait for input before the screen needs attention again:
     /// the next frame when something is waiting to be drawn, the end of a
-    /// button flash, or a short idle sleep.
-    pub(crate) fn wait(&self) -> Duration {
+    /// button flash, or `idle` at most.
+    pub(crate) fn wait(&self, idle: Duration) -> Duration {
         let Some(screen) = &self.screen else {
-            return IDLE_WAIT;
+            return idle;
         };
         let now = Instant::now();
         let next_frame = (screen.last_draw + FRAME).saturating_duration_since(now);
@@ -340,8 +340,8 @@ impl View {
         let flash = screen
             .app
             .next_deadline()
-            .map_or(IDLE_WAIT, |at| at.saturating_duration_since(now));
-        flash.clamp(next_frame, IDLE_WAIT)
+            .map_or(idle, |at| at.saturating_duration_since(now));
+        flash.clamp(next_frame, idle.max(next_frame))
     }
 
     /// Redraws if anything changed (terminal only; `status` is asked for

@@ -861,3 +861,47 @@ fn a_long_message_in_the_view_wraps_instead_of_losing_its_end() {
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Times each thread of `pid` was switched in so far (schedstat's third
+/// field), summed.
+fn wakeups(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn an_open_view_nobody_plays_sleeps_until_a_key_and_still_quits_at_once() {
+    let dir = scratch("tui-idle");
+    let tmux = Tmux::start(
+        "idle",
+        100,
+        30,
+        &format!(
+            "cd {dir} && HOME={dir} NO_COLOR=1 {} monitor --tui --keys",
+            binary(),
+            dir = dir.display()
+        ),
+    );
+    tmux.wait_for("a=C4 vel 100");
+    let pid = tmux.program_pid();
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = wakeups(pid);
+    std::thread::sleep(Duration::from_secs(4));
+    let woken = wakeups(pid) - before;
+    // The view's loop and the key reader used to look in ten times a
+    // second each (80 in 4 s); now the loop's second is all there is.
+    assert!(
+        woken <= 12,
+        "an unplayed view woke its threads {woken} times in 4 s"
+    );
+    // A key still arrives, and q still quits, at once.
+    tmux.keys("x");
+    tmux.wait_for_within("a=C5 vel 100", 2);
+    tmux.keys("q");
+    let after = tmux.wait_for_within("EXITED", 2);
+    assert!(after.contains("EXITED 0"), "q quits at once:\n{after}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
