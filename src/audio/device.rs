@@ -7,7 +7,7 @@ use rodio::cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 use rodio::source::UniformSourceIterator;
 use rodio::Source;
 use std::num::NonZero;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,6 +154,8 @@ pub struct AudioOutput {
     /// Set when the requested buffer size was refused and the device's own
     /// was used, or the device runs another size than asked.
     pub fallback_note: Option<String>,
+    /// The sound server the device stands for, when it is one (JACK).
+    server: Option<&'static str>,
 }
 
 /// What the audio callback learns about the device, for people: written
@@ -168,6 +170,20 @@ pub(super) struct Timing {
     /// frame being played (ALSA's `snd_pcm_delay`, what PipeWire's ALSA
     /// plugin counts of its graph, JACK's port latency), ns.
     pub(super) delay_ns: AtomicU64,
+    /// The device or its server went away while playing (a JACK server
+    /// stopped, an interface unplugged): no more sound comes out.
+    pub(super) lost: AtomicBool,
+}
+
+impl Timing {
+    /// Counts one error of the stream; one that means the device is gone
+    /// also marks it lost.
+    pub(super) fn stream_error(&self, gone: bool) {
+        STREAM_ERRORS.fetch_add(1, Ordering::Relaxed);
+        if gone {
+            self.lost.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// How long `open` waits for the device's first callbacks, to report what
@@ -177,13 +193,13 @@ const FIRST_CALLBACKS: Duration = Duration::from_millis(500);
 /// Errors the audio device reported while playing (underruns, unplug).
 pub static STREAM_ERRORS: AtomicU64 = AtomicU64::new(0);
 
-fn count_stream_error(_error: rodio::cpal::Error) {
-    count_xrun();
-}
-
-/// Counts one error of the stream (an underrun, a server gone).
-pub(super) fn count_xrun() {
-    STREAM_ERRORS.fetch_add(1, Ordering::Relaxed);
+/// Whether an error cpal reported while playing means the device is gone.
+fn means_gone(error: &rodio::cpal::Error) -> bool {
+    use rodio::cpal::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::DeviceNotAvailable | ErrorKind::HostUnavailable | ErrorKind::StreamInvalidated
+    )
 }
 
 /// Names of the audio hosts this build can use, the default first.
@@ -529,6 +545,7 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
         timing,
         sample_rate: config.sample_rate,
         buffer_frames: got.or(asked),
+        server: (host.id().name() == "JACK").then_some("JACK server"),
         device_name: name,
         fallback_note,
     })
@@ -573,6 +590,7 @@ fn build<T: SizedSample + FromSample<f32>>(
     timing: Arc<Timing>,
 ) -> Result<rodio::cpal::Stream, rodio::cpal::Error> {
     let channels = u64::from(config.channels.max(1));
+    let errors = Arc::clone(&timing);
     let mut playing: Option<Playing> = None;
     let mut scratch = vec![0.0f32; SCRATCH_SAMPLES];
     device.build_output_stream::<T, _, _>(
@@ -604,7 +622,7 @@ fn build<T: SizedSample + FromSample<f32>>(
                 .store(data.len() as u64 / channels, Ordering::Relaxed);
             timing.callbacks.fetch_add(1, Ordering::Release);
         },
-        count_stream_error,
+        move |error| errors.stream_error(means_gone(&error)),
         None,
     )
 }
@@ -626,6 +644,29 @@ impl AudioOutput {
             (Some(buffer), Some(delay)) => Some(buffer.max(delay)),
             (one, other) => one.or(other),
         }
+    }
+
+    /// True once the device or its server went away while playing (a
+    /// JACK server stopped, an interface unplugged): nothing is heard any
+    /// more.
+    pub fn lost(&self) -> bool {
+        self.timing.lost.load(Ordering::Acquire)
+    }
+
+    /// What went away when [`AudioOutput::lost`], and what to do, in one
+    /// line.
+    pub fn lost_line(&self) -> String {
+        let (what, again) = match self.server {
+            Some(server) => (format!("the {server} stopped"), "start it"),
+            None => (
+                format!("the sound device \"{}\" went away", self.device_name),
+                "plug it back in",
+            ),
+        };
+        format!(
+            "{what}: no more sound (what is played is still shown and recorded); \
+             {again} and run play again"
+        )
     }
 
     /// Starts playing `source` (the synth, or the latency probe around it).

@@ -7,7 +7,7 @@
 //! client. Here a cycle pulls the source, splits its frames onto the two
 //! ports and counts; the ports' latency is read now and then.
 
-use super::device::{count_xrun, Playing, Timing, SCRATCH_SAMPLES};
+use super::device::{Playing, Timing, SCRATCH_SAMPLES};
 use jack::{AudioOut, Client, ClientOptions, Control, LatencyType, Port, ProcessScope};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -49,7 +49,10 @@ pub fn start(
         sample_rate: u64::from(client.sample_rate()),
         timing: Arc::clone(timing),
     };
-    let client = client.activate_async(Notifications, process)?;
+    let notifications = Notifications {
+        timing: Arc::clone(timing),
+    };
+    let client = client.activate_async(notifications, process)?;
     // As cpal did: our outputs to the system's playback ports, in order.
     let system =
         client
@@ -116,17 +119,19 @@ impl jack::ProcessHandler for Process {
     }
 }
 
-/// What the server tells the client: xruns and a server that stops count
-/// as stream errors (the status line's dropouts), as they did through cpal.
-struct Notifications;
+/// What the server tells the client: xruns count as stream errors (the
+/// status line's dropouts); a server that stops leaves the output lost.
+struct Notifications {
+    timing: Arc<Timing>,
+}
 
 impl jack::NotificationHandler for Notifications {
     unsafe fn shutdown(&mut self, _: jack::ClientStatus, _: &str) {
-        count_xrun();
+        self.timing.stream_error(true);
     }
 
     fn xrun(&mut self, _: &Client) -> Control {
-        count_xrun();
+        self.timing.stream_error(false);
         Control::Continue
     }
 }

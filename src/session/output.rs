@@ -27,6 +27,8 @@ pub(crate) enum Sink {
         output: AudioOutput,
         events: realtime::EventSender,
         stats: Arc<realtime::AudioStats>,
+        /// The device went away and that was said.
+        told_lost: bool,
     },
     Wav {
         renderer: Box<OfflineRenderer>,
@@ -52,6 +54,7 @@ impl Sink {
             output,
             events,
             stats,
+            told_lost: false,
         }
     }
 
@@ -72,13 +75,21 @@ impl Sink {
     /// clock while nobody plays; returns a line to show, once, when the
     /// file has reached its length limit.
     pub(crate) fn keep_up(&mut self, now_us: u64) -> Result<Option<String>, SessionError> {
-        let Sink::Wav {
-            renderer,
-            wav,
-            told_full,
-        } = self
-        else {
-            return Ok(None);
+        let (renderer, wav, told_full) = match self {
+            Sink::Wav {
+                renderer,
+                wav,
+                told_full,
+            } => (renderer, wav, told_full),
+            Sink::Speakers {
+                output, told_lost, ..
+            } => {
+                if !output.lost() || *told_lost {
+                    return Ok(None);
+                }
+                *told_lost = true;
+                return Ok(Some(output.lost_line()));
+            }
         };
         renderer.render_until(now_us.saturating_sub(WAV_CATCH_UP_LAG_US), wav)?;
         if !wav.is_full() || *told_full {
@@ -144,7 +155,9 @@ impl Sink {
     /// out, a WAV file following the clock), so the session looks in often.
     pub(crate) fn busy(&self) -> bool {
         match self {
-            Sink::Speakers { stats, .. } => !stats.silent.load(Ordering::Acquire),
+            Sink::Speakers { output, stats, .. } => {
+                !stats.silent.load(Ordering::Acquire) && !output.lost()
+            }
             Sink::Wav { .. } => true,
         }
     }
@@ -171,12 +184,15 @@ impl Sink {
                 output,
                 mut events,
                 stats,
+                ..
             } => {
                 events.send(TimedEvent {
                     t_us,
                     event: SynthEvent::AllNotesOff,
                 });
-                let until = Instant::now() + Duration::from_secs(3);
+                // A device that went away plays nothing out.
+                let ring_out = if output.lost() { 0 } else { 3 };
+                let until = Instant::now() + Duration::from_secs(ring_out);
                 std::thread::sleep(Duration::from_millis(50));
                 while !stats.silent.load(Ordering::Relaxed) && Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(20));

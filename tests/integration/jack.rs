@@ -160,3 +160,54 @@ fn no_jack_library_is_one_clear_line() {
         run.stderr
     );
 }
+
+/// A MIDI file of `notes` quarter notes, one every half second (C4 up).
+fn half_second_notes(path: &std::path::Path, notes: u8) {
+    // PPQ 1000 at the default 120 bpm: one tick = 0.5 ms.
+    let mut track = Vec::new();
+    for i in 0..notes {
+        let on_delta: &[u8] = if i == 0 { &[0x00] } else { &[0x83, 0x10] }; // 400
+        track.extend(on_delta);
+        track.extend([0x90, 60 + i, 90, 0x84, 0x58, 0x80, 60 + i, 0]); // held 600
+    }
+    track.extend([0x00, 0xff, 0x2f, 0x00]);
+    let mut bytes = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x03\xe8MTrk".to_vec();
+    bytes.extend((track.len() as u32).to_be_bytes());
+    bytes.extend(track);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_jack_server_that_stops_mid_play_is_one_line_and_the_session_goes_on() {
+    let Some(server) = DummyJack::start("stops", 128) else {
+        return;
+    };
+    let dir = crate::sound::scratch("jack-stops");
+    let midi = dir.join("notes.mid");
+    half_second_notes(&midi, 8);
+    let child = server
+        .command(env!("CARGO_BIN_EXE_composer-probe"))
+        .args(["play", "--audio-host", "jack", "--file"])
+        .arg(&midi)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(server);
+    let run = Run::from_output(child.wait_with_output().unwrap());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the JACK server stopped: no more sound (what is played is still shown and recorded); \
+             start it and run play again"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // Every note of the file is still shown, the last well after the stop.
+    assert_eq!(run.stdout.matches("Note on").count(), 8, "{}", run.stdout);
+    assert!(run.stdout.contains("G4 (67)"), "{}", run.stdout);
+    std::fs::remove_dir_all(dir).unwrap();
+}
