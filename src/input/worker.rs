@@ -42,6 +42,7 @@ impl Worker {
     /// Also runs `wake` when the worker is dropped, after the stop flag is
     /// raised: for a body that waits on a file descriptor or a channel, so
     /// it can wait without a timeout and still end at once.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn on_stop(mut self, wake: impl FnOnce() + Send + 'static) -> Worker {
         self.wake = Some(Box::new(wake));
         self

@@ -5,7 +5,6 @@
 use super::journal::EXTENSION;
 use super::RecordError;
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -103,7 +102,7 @@ pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), Record
 /// Makes a rename or removal in `dir` durable (best effort; Unix only).
 pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
-    if let Ok(dir) = File::open(dir) {
+    if let Ok(dir) = std::fs::File::open(dir) {
         let _ = dir.sync_all();
     }
     #[cfg(not(unix))]
