@@ -868,9 +868,16 @@ impl Engine {
         glide(&mut self.resonance, self.panel.resonance_offset(), kf, 1e-5);
         for ((panel, morph), tone) in self.panels.iter_mut().zip(&mut self.morph).zip(&self.tones) {
             for (j, (position, target)) in morph.iter_mut().zip(tone.morph).enumerate() {
-                let from = Shape::morph(*position);
-                glide(position, target, k, 1e-4);
-                panel.shapes[j] = [from, Shape::morph(*position)];
+                // The block starts where the last one ended, which is
+                // always the shape at `position`.
+                let from = panel.shapes[j][1];
+                let to = if *position == target {
+                    from
+                } else {
+                    glide(position, target, k, 1e-4);
+                    Shape::morph(*position)
+                };
+                panel.shapes[j] = [from, to];
             }
             panel.cutoff_octaves = self.cutoff_octaves;
             panel.resonance = self.resonance;
@@ -881,6 +888,7 @@ impl Engine {
         for acc in [
             &mut mix.left,
             &mut mix.right,
+            &mut mix.centre,
             &mut mix.send,
             &mut mix.chorus,
         ] {
@@ -929,8 +937,9 @@ impl Engine {
             .zip(send.iter_mut())
             .enumerate()
         {
-            *l = self.mix.left[i].sum();
-            *r = self.mix.right[i].sum();
+            let centre = self.mix.centre[i];
+            *l = (self.mix.left[i] + centre).sum();
+            *r = (self.mix.right[i] + centre).sum();
             *s = self.mix.send[i].sum();
         }
         if chorus_active {
@@ -982,7 +991,11 @@ pub(crate) fn pan_gains(pan: f32) -> [f32; 2] {
 
 /// Move `value` a fraction `k` of the way to `target`, landing on it once
 /// within `snap`.
+#[inline(always)]
 fn glide(value: &mut f32, target: f32, k: f32, snap: f32) {
+    if *value == target {
+        return; // at rest, the usual case
+    }
     let v = *value + (target - *value) * k;
     *value = if (target - v).abs() <= snap || !v.is_finite() {
         target

@@ -14,7 +14,11 @@
 //!
 //! Nothing here calls `floor`, `powf` or `exp` per sample: the caller builds
 //! a [`Pitch`] once per control block, and a block is rendered by a
-//! branch-free loop per waveform that the compiler vectorises.
+//! branch-free loop per waveform that the compiler vectorises. That loop
+//! makes the naive waveform; the PolyBLEP/BLAMP residuals, nonzero only on
+//! the two samples around each jump or corner, are then added at those
+//! samples alone (found from the phase with integer arithmetic), which
+//! gives the same samples for a fraction of the work.
 
 use super::voice::BLOCK;
 
@@ -187,27 +191,70 @@ struct Ramp {
     step: f32,
 }
 
-/// Add `ramp` × `waveform` from `phase` on to `out`. Compiled twice: for
-/// the baseline CPU and for AVX2 + FMA, picked once at run time (eight
-/// samples per instruction instead of four).
-#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+/// Add `ramp` × `waveform` from `phase` on to `out`: the naive waveform
+/// in one vectorised pass, then the band-limiting residuals at the few
+/// samples next to a jump or corner (all other samples' residuals are
+/// exactly zero, so computing them for every sample would only cost time).
 fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
-    let p = *pitch;
+    add_naive(waveform, phase, pitch.inc, ramp, out);
+    if waveform != Waveform::Sine {
+        band_limit(waveform, phase, pitch, ramp, out);
+    }
+}
+
+/// Add the PolyBLEP/BLAMP residuals of `waveform`'s jumps or corners
+/// (kept out of line: most blocks of most notes have none, and inlined its
+/// set-up would be paid on every block).
+#[inline(never)]
+fn band_limit(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
+    let g = |i: usize| ramp.start + ramp.step * i as f32;
+    let p = pitch;
+    match waveform {
+        Waveform::Sine => {}
+        Waveform::Triangle => {
+            let slope = 4.0 * p.dt;
+            near_turn(phase.wrapping_add(QUARTER), p.inc, |i, t| {
+                out[i] += g(i) * slope * blamp(t, p)
+            });
+            near_turn(phase.wrapping_add(3 * QUARTER), p.inc, |i, t| {
+                out[i] -= g(i) * slope * blamp(t, p)
+            });
+        }
+        Waveform::Saw => {
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t| {
+                out[i] -= g(i) * blep(t, p)
+            });
+        }
+        Waveform::Square => {
+            near_turn(phase, p.inc, |i, t| out[i] += g(i) * blep(t, p));
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t| {
+                out[i] -= g(i) * blep(t, p)
+            });
+        }
+    }
+}
+
+/// Add `ramp` × the naive (not band-limited) `waveform` from `phase` on
+/// to `out`. Compiled twice: for the baseline CPU and for AVX2 + FMA,
+/// picked once at run time (eight samples per instruction instead of
+/// four).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn add_naive(waveform: Waveform, phase: u32, inc: u32, ramp: Ramp, out: &mut [f32; BLOCK]) {
     let Ramp { start, step } = ramp;
     if step == 0.0 {
         match waveform {
-            Waveform::Sine => each(out, phase, p.inc, |_, ph| start * sine(unit(ph))),
-            Waveform::Triangle => each(out, phase, p.inc, |_, ph| start * triangle(ph, &p)),
-            Waveform::Saw => each(out, phase, p.inc, |_, ph| start * saw(ph, &p)),
-            Waveform::Square => each(out, phase, p.inc, |_, ph| start * square(ph, &p)),
+            Waveform::Sine => each(out, phase, inc, |_, ph| start * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, inc, |_, ph| start * naive_triangle(ph)),
+            Waveform::Saw => each(out, phase, inc, |_, ph| start * naive_saw(ph)),
+            Waveform::Square => each(out, phase, inc, |_, ph| start * naive_square(ph)),
         }
     } else {
         let g = |i: f32| start + step * i;
         match waveform {
-            Waveform::Sine => each(out, phase, p.inc, |i, ph| g(i) * sine(unit(ph))),
-            Waveform::Triangle => each(out, phase, p.inc, |i, ph| g(i) * triangle(ph, &p)),
-            Waveform::Saw => each(out, phase, p.inc, |i, ph| g(i) * saw(ph, &p)),
-            Waveform::Square => each(out, phase, p.inc, |i, ph| g(i) * square(ph, &p)),
+            Waveform::Sine => each(out, phase, inc, |i, ph| g(i) * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, inc, |i, ph| g(i) * naive_triangle(ph)),
+            Waveform::Saw => each(out, phase, inc, |i, ph| g(i) * naive_saw(ph)),
+            Waveform::Square => each(out, phase, inc, |i, ph| g(i) * naive_square(ph)),
         }
     }
 }
@@ -217,6 +264,42 @@ fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut
 fn each(out: &mut [f32; BLOCK], phase: u32, inc: u32, wave: impl Fn(f32, u32) -> f32) {
     for (i, o) in out.iter_mut().enumerate() {
         *o += wave(i as f32, phase.wrapping_add(inc.wrapping_mul(i as u32)));
+    }
+}
+
+/// Call `f(i, t)` for every sample `i` of the block whose phase
+/// `phase + i·inc` lies within one step of a whole turn: the last sample
+/// before the accumulator wraps and the first one after (`t` is that
+/// sample's phase in 0..1, as [`unit`] gives it). Only these samples have
+/// a nonzero PolyBLEP or PolyBLAMP residual for a jump at phase 0. With at
+/// most 0.45 turn per step, no sample is both.
+#[inline(always)]
+fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32)) {
+    const TURN: u64 = 1 << 32;
+    let (p0, step) = (u64::from(phase), u64::from(inc));
+    if step == 0 {
+        return;
+    }
+    // The first turn boundary after the sample before this block: 0 if
+    // the accumulator wrapped on the step into sample 0.
+    let mut boundary = if p0 < step { 0 } else { TURN };
+    if p0 + step * (BLOCK as u64) < boundary {
+        return; // no wrap within the block or right after it
+    }
+    let at = |i: usize| unit(phase.wrapping_add(inc.wrapping_mul(i as u32)));
+    loop {
+        // The first sample at or past the boundary.
+        let after = ((boundary + step - 1 - p0) / step) as usize;
+        if after > BLOCK {
+            return;
+        }
+        if after > 0 {
+            f(after - 1, at(after - 1));
+        }
+        if after < BLOCK {
+            f(after, at(after));
+        }
+        boundary += TURN;
     }
 }
 
@@ -247,32 +330,33 @@ fn max(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Band-limited triangle at `phase`: rises through 0 at phase 0, peaks
-/// at ¼.
+/// Naive triangle at `phase`: rises through 0 at phase 0, peaks at ¼
+/// (band-limited by [`add_wave`] with PolyBLAMP residuals at its corners,
+/// phase ¾ and ¼).
 #[inline(always)]
-fn triangle(phase: u32, pitch: &Pitch) -> f32 {
-    let rise = unit(phase.wrapping_add(QUARTER));
+fn naive_triangle(phase: u32) -> f32 {
     let peak = unit(phase.wrapping_add(3 * QUARTER));
-    let naive = 4.0 * (peak - 0.5).abs() - 1.0;
-    naive + 4.0 * pitch.dt * (blamp(rise, pitch) - blamp(peak, pitch))
+    4.0 * (peak - 0.5).abs() - 1.0
 }
 
-/// Band-limited rising saw at `phase`: half a turn late, so that like the
-/// others it rises through 0 at phase 0 and its fundamental is in phase
-/// with the sine (the morph between them does not cancel).
+/// Naive rising saw at `phase`: half a turn late, so that like the others
+/// it rises through 0 at phase 0 and its fundamental is in phase with the
+/// sine (the morph between them does not cancel). Band-limited by
+/// [`add_wave`] with a PolyBLEP residual at its jump, phase ½.
 #[inline(always)]
-fn saw(phase: u32, pitch: &Pitch) -> f32 {
-    let s = unit(phase.wrapping_add(2 * QUARTER));
-    2.0 * s - 1.0 - blep(s, pitch)
+fn naive_saw(phase: u32) -> f32 {
+    2.0 * unit(phase.wrapping_add(2 * QUARTER)) - 1.0
 }
 
-/// Band-limited square at `phase`: +1 for the first half turn.
+/// Naive square at `phase`: +1 for the first half turn (band-limited by
+/// [`add_wave`] with PolyBLEP residuals at its jumps, phase 0 and ½).
 #[inline(always)]
-fn square(phase: u32, pitch: &Pitch) -> f32 {
-    let t = unit(phase);
-    let half = unit(phase.wrapping_add(2 * QUARTER));
-    let naive = if t < 0.5 { 1.0 } else { -1.0 };
-    naive + blep(t, pitch) - blep(half, pitch)
+fn naive_square(phase: u32) -> f32 {
+    if unit(phase) < 0.5 {
+        1.0
+    } else {
+        -1.0
+    }
 }
 
 /// `sin(2πt)` for `t` in 0..1.
@@ -403,6 +487,63 @@ mod tests {
                 eprintln!("{f0} Hz {waveform:?}: aliases below 10 kHz naive {naive:.1} dB, band-limited {blep:.1} dB");
                 assert!(blep < naive - 25.0, "{waveform:?}");
                 assert!(blep < max_db, "{waveform:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn residuals_added_near_jumps_equal_residuals_at_every_sample() {
+        // The band-limited waveforms as formulas evaluated at every sample.
+        fn dense(waveform: Waveform, ph: u32, p: &Pitch) -> f32 {
+            match waveform {
+                Waveform::Sine => sine(unit(ph)),
+                Waveform::Triangle => {
+                    let rise = unit(ph.wrapping_add(QUARTER));
+                    let peak = unit(ph.wrapping_add(3 * QUARTER));
+                    naive_triangle(ph) + 4.0 * p.dt * (blamp(rise, p) - blamp(peak, p))
+                }
+                Waveform::Saw => naive_saw(ph) - blep(unit(ph.wrapping_add(2 * QUARTER)), p),
+                Waveform::Square => {
+                    naive_square(ph) + blep(unit(ph), p)
+                        - blep(unit(ph.wrapping_add(2 * QUARTER)), p)
+                }
+            }
+        }
+        let mut seed = 0x1234_5678u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        // Low to the highest notes (up to 14 jumps a block), and phases
+        // that land exactly on a jump.
+        for freq in [0.0, 27.5, 261.6, 1000.0, 4186.0, 12_000.0, 21_600.0] {
+            let pitch = Pitch::new(freq, FS);
+            for trial in 0..200 {
+                let phase = match trial {
+                    0 => 0,
+                    1 => 2 * QUARTER,
+                    2 => 0u32.wrapping_sub(pitch.inc),
+                    _ => next(),
+                };
+                let ramp = Ramp {
+                    start: 0.8,
+                    step: -0.01,
+                };
+                for waveform in Waveform::ALL {
+                    let mut out = [0.0; BLOCK];
+                    add_wave(waveform, phase, &pitch, ramp, &mut out);
+                    for (i, &got) in out.iter().enumerate() {
+                        let ph = phase.wrapping_add(pitch.inc.wrapping_mul(i as u32));
+                        let want =
+                            (ramp.start + ramp.step * i as f32) * dense(waveform, ph, &pitch);
+                        assert!(
+                            (got - want).abs() < 1e-5,
+                            "{waveform:?} {freq} Hz phase {phase} sample {i}: {got} vs {want}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -41,6 +41,12 @@ pub struct Lane {
 }
 
 impl Lane {
+    /// True if the lane's left and right gains differ during the block
+    /// (the voice is panned).
+    pub fn off_centre(&self) -> bool {
+        self.gains[0] != self.gains[1] || self.steps[0] != self.steps[1]
+    }
+
     /// True if the lane feeds the reverb during the block.
     pub fn sends(&self) -> bool {
         self.gains[2] != 0.0 || self.steps[2] != 0.0
@@ -59,6 +65,9 @@ pub struct Mix {
     pub left: [F4; BLOCK],
     /// Right output.
     pub right: [F4; BLOCK],
+    /// Both outputs: the voices whose left and right gains are equal
+    /// (centred) are added once here instead of twice.
+    pub centre: [F4; BLOCK],
     /// Reverb send.
     pub send: [F4; BLOCK],
     /// Chorus send.
@@ -70,6 +79,7 @@ impl Default for Mix {
         Mix {
             left: [F4::ZERO; BLOCK],
             right: [F4::ZERO; BLOCK],
+            centre: [F4::ZERO; BLOCK],
             send: [F4::ZERO; BLOCK],
             chorus: [F4::ZERO; BLOCK],
         }
@@ -92,19 +102,25 @@ pub fn filter_and_mix(
         coefs.set(k, &lane.coefs);
         filter.set(k, &lane.filter);
     }
-    // Most parts send nothing to the chorus: its ramp is then left out.
-    if lanes.iter().any(Lane::chorus_sends) {
-        mix_lanes::<true>(lanes, osc, n, &coefs, &mut filter, mix);
+    // Most voices are centred and send nothing to the reverb or chorus:
+    // their ramps are then left out of the per-sample loop.
+    let stereo = lanes.iter().any(Lane::off_centre);
+    let send = lanes.iter().any(Lane::sends);
+    let chorus = lanes.iter().any(Lane::chorus_sends);
+    let (c, f) = (&coefs, &mut filter);
+    if stereo || send || chorus {
+        mix_lanes::<true, true, true>(lanes, osc, n, c, f, mix);
     } else {
-        mix_lanes::<false>(lanes, osc, n, &coefs, &mut filter, mix);
+        mix_lanes::<false, false, false>(lanes, osc, n, c, f, mix);
     }
-    [0, 1, 2, 3].map(|k| filter.get(k))
+    [filter.get(0), filter.get(1), filter.get(2), filter.get(3)]
 }
 
-/// The per-sample loop of [`filter_and_mix`], with or without the chorus
-/// send (inlined into each of its target versions).
+/// The per-sample loop of [`filter_and_mix`]: left and right apart or
+/// (`STEREO` false) once into the centre, with or without the reverb and
+/// chorus sends (inlined into each of its target versions).
 #[inline(always)]
-fn mix_lanes<const CHORUS: bool>(
+fn mix_lanes<const STEREO: bool, const SEND: bool, const CHORUS: bool>(
     lanes: &[Lane; 4],
     osc: &[[f32; BLOCK]; 4],
     n: usize,
@@ -112,25 +128,33 @@ fn mix_lanes<const CHORUS: bool>(
     filter: &mut Svf4,
     mix: &mut Mix,
 ) {
-    let gain = |j: usize| F4(lanes.each_ref().map(|l| l.gains[j]));
-    let step = |j: usize| F4(lanes.each_ref().map(|l| l.steps[j]));
+    let [a, b, c, d] = lanes;
+    let gain = |j: usize| F4([a.gains[j], b.gains[j], c.gains[j], d.gains[j]]);
+    let step = |j: usize| F4([a.steps[j], b.steps[j], c.steps[j], d.steps[j]]);
     let (mut gl, mut gr, mut gs, mut gc) = (gain(0), gain(1), gain(2), gain(3));
     let (dl, dr, ds, dc) = (step(0), step(1), step(2), step(3));
     let n = n.min(BLOCK);
     let out = mix.left[..n]
         .iter_mut()
         .zip(mix.right[..n].iter_mut())
+        .zip(mix.centre[..n].iter_mut())
         .zip(mix.send[..n].iter_mut())
         .zip(mix.chorus[..n].iter_mut());
-    for (i, (((l, r), s), c)) in out.enumerate() {
+    for (i, ((((l, r), m), s), c)) in out.enumerate() {
         let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
         let y = filter.process(x, coefs);
         gl = gl + dl;
-        gr = gr + dr;
-        gs = gs + ds;
-        *l = *l + y * gl;
-        *r = *r + y * gr;
-        *s = *s + y * gs;
+        if STEREO {
+            gr = gr + dr;
+            *l = *l + y * gl;
+            *r = *r + y * gr;
+        } else {
+            *m = *m + y * gl;
+        }
+        if SEND {
+            gs = gs + ds;
+            *s = *s + y * gs;
+        }
         if CHORUS {
             gc = gc + dc;
             *c = *c + y * gc;
@@ -596,7 +620,12 @@ impl Voice {
             coefs: self.coefs,
             filter: self.filter,
             gains: start,
-            steps: [0, 1, 2, 3].map(|k| (end[k] - start[k]) * step),
+            steps: [
+                (end[0] - start[0]) * step,
+                (end[1] - start[1]) * step,
+                (end[2] - start[2]) * step,
+                (end[3] - start[3]) * step,
+            ],
         }
     }
 
