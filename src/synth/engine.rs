@@ -896,56 +896,58 @@ impl Engine {
         }
         let mut send_active = false;
         let mut chorus_active = false;
+        let mut off_centre = false;
         let mut lanes = [Lane::default(); 4];
         let mut members = [0usize; 4];
         let mut count = 0;
-        let total = self.voices.len();
         let mut still_sounding = false;
-        for index in 0..total {
-            let last = index + 1 == total;
-            if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
-                let control = &self.controls[usize::from(v.sound().channel & 15)];
-                let preset = v.sound().preset.index();
-                let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
-                let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
-                send_active |= lane.sends();
-                chorus_active |= lane.chorus_sends();
-                lanes[count] = lane;
-                members[count] = index;
-                count += 1;
-            }
-            if count == 4 || (last && count > 0) {
-                lanes[count..].fill(Lane::default());
-                let states = filter_and_mix(&lanes, &self.osc, n, &mut self.mix);
-                for (&member, state) in members[..count].iter().zip(states) {
-                    if let Some(v) = self.voices.get_mut(member) {
-                        v.end_block(state);
-                        still_sounding |= v.active;
-                    }
-                }
+        for index in 0..self.voices.len() {
+            let Some(v) = self.voices.get_mut(index).filter(|v| v.active) else {
+                continue;
+            };
+            let control = &self.controls[usize::from(v.sound().channel & 15)];
+            let preset = v.sound().preset.index();
+            let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
+            let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
+            send_active |= lane.sends();
+            chorus_active |= lane.chorus_sends();
+            off_centre |= lane.off_centre();
+            lanes[count] = lane;
+            members[count] = index;
+            count += 1;
+            if count == 4 {
+                still_sounding |= mix_group(&mut self.voices, &lanes, &members, &self.osc, n, mix);
                 count = 0;
             }
+        }
+        if count > 0 {
+            lanes[count..].fill(Lane::default());
+            let members = &members[..count];
+            still_sounding |= mix_group(&mut self.voices, &lanes, members, &self.osc, n, mix);
         }
         self.voices_sounding = still_sounding;
         let left = &mut self.mix_left[..n];
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
         let chorus = &mut self.mix_chorus[..n];
-        for (i, ((l, r), s)) in left
-            .iter_mut()
-            .zip(right.iter_mut())
-            .zip(send.iter_mut())
-            .enumerate()
-        {
-            let centre = self.mix.centre[i];
-            *l = (self.mix.left[i] + centre).sum();
-            *r = (self.mix.right[i] + centre).sum();
-            *s = self.mix.send[i].sum();
+        if off_centre {
+            for ((l, r), &c) in mix.left.iter_mut().zip(&mut mix.right).zip(&mix.centre) {
+                *l = *l + c;
+                *r = *r + c;
+            }
+            sum_lanes(&mix.left, left);
+            sum_lanes(&mix.right, right);
+        } else {
+            sum_lanes(&mix.centre, left);
+            right.copy_from_slice(left);
+        }
+        if send_active {
+            sum_lanes(&mix.send, send);
+        } else {
+            send.fill(0.0);
         }
         if chorus_active {
-            for (c, m) in chorus.iter_mut().zip(&self.mix.chorus) {
-                *c = m.sum();
-            }
+            sum_lanes(&mix.chorus, chorus);
         } else {
             chorus.fill(0.0);
         }
@@ -964,11 +966,7 @@ impl Engine {
         self.reverb
             .process(send, send_active, left, right, SILENCE / gain.max(1e-6));
 
-        for (frame, (&l, &r)) in out.chunks_exact_mut(2).zip(left.iter().zip(right.iter())) {
-            let (l, r) = self.limiter.process(l * gain, r * gain);
-            frame[0] = l;
-            frame[1] = r;
-        }
+        self.limiter.process_block(left, right, gain, out);
     }
 
     /// Test only: every preset plays a pure waveform at morph `shape` (0
@@ -978,6 +976,40 @@ impl Engine {
         self.test_shape = Some(shape);
         self.rebuild_tones();
         self.settle_idle();
+    }
+}
+
+/// Filter and mix one group of up to four voices (`members`, indexes
+/// into `voices`, whose blocks are in `osc`) into `mix` and end their
+/// blocks. True if one of them still sounds.
+fn mix_group(
+    voices: &mut [Voice],
+    lanes: &[Lane; 4],
+    members: &[usize],
+    osc: &[[f32; BLOCK]; 4],
+    n: usize,
+    mix: &mut Mix,
+) -> bool {
+    let states = filter_and_mix(lanes, osc, n, mix);
+    let mut sounding = false;
+    for (&member, state) in members.iter().zip(states) {
+        if let Some(v) = voices.get_mut(member) {
+            v.end_block(state);
+            sounding |= v.active;
+        }
+    }
+    sounding
+}
+
+/// `out[i]` = the sum of `acc[i]`'s lanes, four samples at a time.
+fn sum_lanes(acc: &[F4; BLOCK], out: &mut [f32]) {
+    let mut sums = acc[..out.len().min(BLOCK)].chunks_exact(4);
+    let mut quads = out.chunks_exact_mut(4);
+    for (o, v) in (&mut quads).zip(&mut sums) {
+        o.copy_from_slice(&F4::sums([v[0], v[1], v[2], v[3]]).to_array());
+    }
+    for (o, v) in quads.into_remainder().iter_mut().zip(sums.remainder()) {
+        *o = v.sum();
     }
 }
 

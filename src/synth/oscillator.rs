@@ -56,6 +56,8 @@ impl Waveform {
 pub struct Shape {
     /// Weight of sine, triangle, saw and square (summing to 1).
     weights: [f32; 4],
+    /// Bit `k` set if `weights[k]` is nonzero.
+    used: u8,
 }
 
 impl Shape {
@@ -63,7 +65,10 @@ impl Shape {
     pub const fn pure(waveform: Waveform) -> Shape {
         let mut weights = [0.0; 4];
         weights[waveform as usize] = 1.0;
-        Shape { weights }
+        Shape {
+            weights,
+            used: 1 << waveform as usize,
+        }
     }
 
     /// A morph position, clamped to 0..=3: 0 sine, 1 triangle, 2 saw,
@@ -82,7 +87,10 @@ impl Shape {
             let mut weights = [0.0; 4];
             weights[index] = 1.0 - mix;
             weights[index + 1] = mix;
-            Shape { weights }
+            Shape {
+                weights,
+                used: 0b11 << index,
+            }
         }
     }
 
@@ -156,6 +164,7 @@ impl Oscillator {
     /// the samples past `n` are scratch. Each sample's phase is computed
     /// from the block's start (no loop-carried state), so the loops
     /// vectorise.
+    #[inline]
     pub fn add_block(
         &mut self,
         pitch: &Pitch,
@@ -167,15 +176,16 @@ impl Oscillator {
     ) {
         let steps = n.clamp(1, BLOCK);
         let per_sample = 1.0 / steps as f32;
-        for (k, waveform) in Waveform::ALL.into_iter().enumerate() {
+        let mut used = from.used | to.used;
+        while used != 0 {
+            let k = used.trailing_zeros() as usize & 3;
+            used &= used - 1;
             let (a, b) = (from.weights[k], to.weights[k]);
-            if a != 0.0 || b != 0.0 {
-                let ramp = Ramp {
-                    start: gain[0] * a,
-                    step: (gain[1] * b - gain[0] * a) * per_sample,
-                };
-                add_wave(waveform, self.phase, pitch, ramp, out);
-            }
+            let ramp = Ramp {
+                start: gain[0] * a,
+                step: (gain[1] * b - gain[0] * a) * per_sample,
+            };
+            add_wave(Waveform::ALL[k], self.phase, pitch, ramp, out);
         }
         self.phase = self
             .phase
@@ -189,17 +199,6 @@ impl Oscillator {
 struct Ramp {
     start: f32,
     step: f32,
-}
-
-/// Add `ramp` × `waveform` from `phase` on to `out`: the naive waveform
-/// in one vectorised pass, then the band-limiting residuals at the few
-/// samples next to a jump or corner (all other samples' residuals are
-/// exactly zero, so computing them for every sample would only cost time).
-fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
-    add_naive(waveform, phase, pitch.inc, ramp, out);
-    if waveform != Waveform::Sine {
-        band_limit(waveform, phase, pitch, ramp, out);
-    }
 }
 
 /// Add the PolyBLEP/BLAMP residuals of `waveform`'s jumps or corners
@@ -234,11 +233,36 @@ fn band_limit(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &m
     }
 }
 
-/// Add `ramp` × the naive (not band-limited) `waveform` from `phase` on
-/// to `out`. Compiled twice: for the baseline CPU and for AVX2 + FMA,
-/// picked once at run time (eight samples per instruction instead of
-/// four).
+/// Add `ramp` × `waveform` from `phase` on to `out`: the naive waveform
+/// in one vectorised pass, then, if a jump or corner falls in or next to
+/// the block, the band-limiting residuals at the samples beside it (all
+/// other samples' residuals are exactly zero, so computing them for every
+/// sample would only cost time). Compiled twice: for the baseline CPU and
+/// for AVX2 + FMA, picked once at run time (eight samples per instruction
+/// instead of four).
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
+    let inc = pitch.inc;
+    add_naive(waveform, phase, inc, ramp, out);
+    // The phases at which the waveform jumps (or bends), and whether the
+    // block's span of phases, from the sample before it to the one after
+    // it, reaches one of them.
+    let (first, second) = match waveform {
+        Waveform::Sine => return,
+        Waveform::Triangle => (QUARTER, 3 * QUARTER),
+        Waveform::Saw => (2 * QUARTER, 2 * QUARTER),
+        Waveform::Square => (0, 2 * QUARTER),
+    };
+    let before = phase.wrapping_sub(inc);
+    let span = u64::from(inc) * (BLOCK as u64 + 1);
+    let reaches = |at: u32| u64::from(at.wrapping_sub(before)) <= span;
+    if reaches(first) || reaches(second) {
+        band_limit(waveform, phase, pitch, ramp, out);
+    }
+}
+
+/// [`add_wave`]'s naive waveform (inlined into each of its versions).
+#[inline(always)]
 fn add_naive(waveform: Waveform, phase: u32, inc: u32, ramp: Ramp, out: &mut [f32; BLOCK]) {
     let Ramp { start, step } = ramp;
     if step == 0.0 {
@@ -280,22 +304,25 @@ fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32)) {
     if step == 0 {
         return;
     }
-    // The first turn boundary after the sample before this block: 0 if
-    // the accumulator wrapped on the step into sample 0.
-    let mut boundary = if p0 < step { 0 } else { TURN };
-    if p0 + step * (BLOCK as u64) < boundary {
-        return; // no wrap within the block or right after it
-    }
     let at = |i: usize| unit(phase.wrapping_add(inc.wrapping_mul(i as u32)));
+    // The accumulator wrapped on the step into sample 0.
+    if p0 < step {
+        f(0, at(0));
+    }
+    // Each later turn boundary: the first sample at or past it (and the
+    // one before). The quotient is exact where it matters (≤ 33 steps), and
+    // a float division is several times quicker than a 64-bit integer one.
+    let mut boundary = TURN;
     loop {
-        // The first sample at or past the boundary.
-        let after = ((boundary + step - 1 - p0) / step) as usize;
+        // Through i64, whose conversions are single instructions (u64's
+        // are not); both values are below 2³³.
+        let steps = (boundary - p0) as i64 as f64 / step as i64 as f64;
+        let whole = steps as i64; // rounded up below (`ceil` is a libm call)
+        let after = (whole + i64::from((whole as f64) < steps)) as usize;
         if after > BLOCK {
             return;
         }
-        if after > 0 {
-            f(after - 1, at(after - 1));
-        }
+        f(after - 1, at(after - 1));
         if after < BLOCK {
             f(after, at(after));
         }

@@ -108,10 +108,15 @@ pub fn filter_and_mix(
     let send = lanes.iter().any(Lane::sends);
     let chorus = lanes.iter().any(Lane::chorus_sends);
     let (c, f) = (&coefs, &mut filter);
-    if stereo || send || chorus {
-        mix_lanes::<true, true, true>(lanes, osc, n, c, f, mix);
-    } else {
-        mix_lanes::<false, false, false>(lanes, osc, n, c, f, mix);
+    match (stereo, send, chorus) {
+        (false, false, false) => mix_lanes::<false, false, false>(lanes, osc, n, c, f, mix),
+        (false, false, true) => mix_lanes::<false, false, true>(lanes, osc, n, c, f, mix),
+        (false, true, false) => mix_lanes::<false, true, false>(lanes, osc, n, c, f, mix),
+        (false, true, true) => mix_lanes::<false, true, true>(lanes, osc, n, c, f, mix),
+        (true, false, false) => mix_lanes::<true, false, false>(lanes, osc, n, c, f, mix),
+        (true, false, true) => mix_lanes::<true, false, true>(lanes, osc, n, c, f, mix),
+        (true, true, false) => mix_lanes::<true, true, false>(lanes, osc, n, c, f, mix),
+        (true, true, true) => mix_lanes::<true, true, true>(lanes, osc, n, c, f, mix),
     }
     [filter.get(0), filter.get(1), filter.get(2), filter.get(3)]
 }
@@ -129,36 +134,74 @@ fn mix_lanes<const STEREO: bool, const SEND: bool, const CHORUS: bool>(
     mix: &mut Mix,
 ) {
     let [a, b, c, d] = lanes;
-    let gain = |j: usize| F4([a.gains[j], b.gains[j], c.gains[j], d.gains[j]]);
-    let step = |j: usize| F4([a.steps[j], b.steps[j], c.steps[j], d.steps[j]]);
+    let gain = |j: usize| F4::new([a.gains[j], b.gains[j], c.gains[j], d.gains[j]]);
+    let step = |j: usize| F4::new([a.steps[j], b.steps[j], c.steps[j], d.steps[j]]);
     let (mut gl, mut gr, mut gs, mut gc) = (gain(0), gain(1), gain(2), gain(3));
     let (dl, dr, ds, dc) = (step(0), step(1), step(2), step(3));
-    let n = n.min(BLOCK);
-    let out = mix.left[..n]
-        .iter_mut()
-        .zip(mix.right[..n].iter_mut())
-        .zip(mix.centre[..n].iter_mut())
-        .zip(mix.send[..n].iter_mut())
-        .zip(mix.chorus[..n].iter_mut());
-    for (i, ((((l, r), m), s), c)) in out.enumerate() {
-        let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
+    let mut sample = |i: usize, x: F4| {
         let y = filter.process(x, coefs);
         gl = gl + dl;
         if STEREO {
             gr = gr + dr;
-            *l = *l + y * gl;
-            *r = *r + y * gr;
+            mix.left[i] = mix.left[i] + y * gl;
+            mix.right[i] = mix.right[i] + y * gr;
         } else {
-            *m = *m + y * gl;
+            mix.centre[i] = mix.centre[i] + y * gl;
         }
         if SEND {
             gs = gs + ds;
-            *s = *s + y * gs;
+            mix.send[i] = mix.send[i] + y * gs;
         }
         if CHORUS {
             gc = gc + dc;
-            *c = *c + y * gc;
+            mix.chorus[i] = mix.chorus[i] + y * gc;
         }
+    };
+    // Four samples at a time: the voices' blocks are read four samples
+    // each and transposed to four samples of the four voices.
+    let n = n.min(BLOCK);
+    let whole = n - n % 4;
+    for i in (0..whole).step_by(4) {
+        let quad = |k: usize| [osc[k][i], osc[k][i + 1], osc[k][i + 2], osc[k][i + 3]];
+        let xs = F4::columns([quad(0), quad(1), quad(2), quad(3)]);
+        for (j, x) in xs.into_iter().enumerate() {
+            sample(i + j, x);
+        }
+    }
+    let [o0, o1, o2, o3] = osc.each_ref().map(|o| &o[whole..n]);
+    let rest = o0.iter().zip(o1).zip(o2).zip(o3);
+    for (j, (((&a, &b), &c), &d)) in rest.enumerate() {
+        sample(whole + j, F4::new([a, b, c, d]));
+    }
+}
+
+/// The amplitude and filter envelope coefficients for a voice playing
+/// `key`: the tone's, or with its decays scaled by key (made at the first
+/// block of a note and again if the panel changes the envelopes; kept in
+/// `key_coefs`).
+fn envelope_coefs<'a>(
+    key_coefs: &'a mut Option<([Adsr; 2], [AdsrCoefs; 2])>,
+    key: u8,
+    tone: &'a Tone,
+) -> [&'a AdsrCoefs; 2] {
+    if tone.key_decay == 0.0 {
+        return [&tone.amp, &tone.filter_env];
+    }
+    if !matches!(key_coefs, Some((made_from, _)) if *made_from == tone.adsr) {
+        let octaves = (f32::from(key) - 60.0) / 12.0;
+        let scale = (-tone.key_decay * octaves).exp2();
+        let coefs = tone.adsr.map(|a| {
+            let scaled = Adsr {
+                decay: a.decay * scale,
+                ..a
+            };
+            AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
+        });
+        *key_coefs = Some((tone.adsr, coefs));
+    }
+    match &*key_coefs {
+        Some((_, [amp, fenv])) => [amp, fenv],
+        None => [&tone.amp, &tone.filter_env], // just filled
     }
 }
 
@@ -567,9 +610,9 @@ impl Voice {
             ];
         }
         // Envelopes and fade.
-        let [amp_coefs, fenv_coefs] = self.envelope_coefs(tone);
-        let amp = self.env.advance(n, &amp_coefs);
-        let fenv = self.filter_env.advance(n, &fenv_coefs);
+        let [amp_coefs, fenv_coefs] = envelope_coefs(&mut self.key_coefs, self.sound.key, tone);
+        let amp = self.env.advance(n, amp_coefs);
+        let fenv = self.filter_env.advance(n, fenv_coefs);
         if self.fade_step > 0.0 {
             self.fade = (self.fade - self.fade_step * n as f32).max(0.0);
         }
@@ -626,31 +669,6 @@ impl Voice {
                 (end[2] - start[2]) * step,
                 (end[3] - start[3]) * step,
             ],
-        }
-    }
-
-    /// The amplitude and filter envelope coefficients for this voice: the
-    /// tone's, or with its decays scaled by key (made at the first block of
-    /// a note and again if the panel changes the envelopes).
-    fn envelope_coefs(&mut self, tone: &Tone) -> [AdsrCoefs; 2] {
-        if tone.key_decay == 0.0 {
-            return [tone.amp, tone.filter_env];
-        }
-        match self.key_coefs {
-            Some((made_from, coefs)) if made_from == tone.adsr => coefs,
-            _ => {
-                let octaves = (f32::from(self.sound.key) - 60.0) / 12.0;
-                let scale = (-tone.key_decay * octaves).exp2();
-                let coefs = tone.adsr.map(|a| {
-                    let scaled = Adsr {
-                        decay: a.decay * scale,
-                        ..a
-                    };
-                    AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
-                });
-                self.key_coefs = Some((tone.adsr, coefs));
-                coefs
-            }
         }
     }
 

@@ -722,3 +722,25 @@ fn program_change_selects_the_preset() {
     assert_eq!(e.preset(), Preset::Pad);
     assert_eq!(e.sample_rate(), FS);
 }
+
+#[test]
+fn buffer_sizes_do_not_change_the_sound() {
+    // Buffers of 99 frames end in partial control blocks (3 × 32 + 3):
+    // the chord must sound as when rendered in whole blocks.
+    let play = |frames: usize| {
+        let mut e = engine(Preset::Piano);
+        for key in [48, 55, 60, 64, 67, 71] {
+            on(&mut e, key, 90);
+        }
+        let mut out = vec![0.0f32; FS as usize];
+        for chunk in out.chunks_mut(2 * frames) {
+            e.render(chunk);
+        }
+        out
+    };
+    let (whole, partial) = (play(1024), play(99));
+    let diff: Vec<f32> = whole.iter().zip(&partial).map(|(a, b)| a - b).collect();
+    let ratio = db(rms(&diff) / rms(&whole));
+    eprintln!("difference {ratio:.1} dB, peak {:.2e}", peak(&diff));
+    assert!(ratio < -50.0, "{ratio:.1} dB");
+}
