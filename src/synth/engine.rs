@@ -342,6 +342,11 @@ pub struct Engine {
     /// Some voice may be active: set when a note starts, recomputed as
     /// blocks end (so the idle check need not scan every voice).
     voices_sounding: bool,
+    /// Channels whose controls glide block by block: those with a voice
+    /// sounding at the end of the last block or a note or drum started
+    /// since. The others' controls are settled when a note starts on them
+    /// (see [`Engine::settle_idle`]), so following them would be wasted.
+    busy: u16,
     channels: [Channel; 16],
     controls: [ChannelControl; 16],
     tones: [Tone; 6],
@@ -416,6 +421,7 @@ impl Engine {
             config,
             voices: vec![Voice::default(); Self::MAX_VOICES],
             voices_sounding: false,
+            busy: 0,
             channels: [Channel::new(config.preset); 16],
             controls: [ChannelControl {
                 pitch_offset: 0.0,
@@ -686,6 +692,7 @@ impl Engine {
     fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
         self.settle_idle();
         self.voices_sounding = true;
+        self.busy |= 1 << channel;
         self.age = self.age.wrapping_add(1);
         let age = self.age;
         if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
@@ -713,6 +720,7 @@ impl Engine {
     fn drum(&mut self, channel: u8, key: u8, velocity: u8) {
         if velocity > 0 {
             self.settle_idle();
+            self.busy |= 1 << channel;
             self.kit.hit(channel, key, velocity);
         }
     }
@@ -848,7 +856,12 @@ impl Engine {
         // voices ramp their gains linearly across the block).
         let k = 1.0 - (-(n as f32) / (SMOOTHING * fs)).exp();
         let bend_range = self.config.bend_range_semitones;
-        for (control, ch) in self.controls.iter_mut().zip(&self.channels) {
+        let mut busy = self.busy;
+        if self.kit.is_active() {
+            busy |= self.kit.busy_channels();
+        }
+        let channels = self.controls.iter_mut().zip(&self.channels).enumerate();
+        for (_, (control, ch)) in channels.filter(|(c, _)| busy & (1 << c) != 0) {
             let bend = (f32::from(ch.bend) - 8192.0) / 8192.0 * bend_range;
             let vibrato = f32::from(ch.modulation) / 127.0 * VIBRATO_DEPTH * lfo;
             control.pitch_offset = bend + vibrato;
@@ -900,7 +913,7 @@ impl Engine {
         let mut lanes = [Lane::default(); 4];
         let mut members = [0usize; 4];
         let mut count = 0;
-        let mut still_sounding = false;
+        let mut sounding = 0;
         for index in 0..self.voices.len() {
             let Some(v) = self.voices.get_mut(index).filter(|v| v.active) else {
                 continue;
@@ -916,16 +929,17 @@ impl Engine {
             members[count] = index;
             count += 1;
             if count == 4 {
-                still_sounding |= mix_group(&mut self.voices, &lanes, &members, &self.osc, n, mix);
+                sounding |= mix_group(&mut self.voices, &lanes, &members, &self.osc, n, mix);
                 count = 0;
             }
         }
         if count > 0 {
             lanes[count..].fill(Lane::default());
             let members = &members[..count];
-            still_sounding |= mix_group(&mut self.voices, &lanes, members, &self.osc, n, mix);
+            sounding |= mix_group(&mut self.voices, &lanes, members, &self.osc, n, mix);
         }
-        self.voices_sounding = still_sounding;
+        self.voices_sounding = sounding != 0;
+        self.busy = sounding;
         let left = &mut self.mix_left[..n];
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
@@ -981,7 +995,7 @@ impl Engine {
 
 /// Filter and mix one group of up to four voices (`members`, indexes
 /// into `voices`, whose blocks are in `osc`) into `mix` and end their
-/// blocks. True if one of them still sounds.
+/// blocks. Returns the channels of those still sounding (a bit each).
 fn mix_group(
     voices: &mut [Voice],
     lanes: &[Lane; 4],
@@ -989,13 +1003,15 @@ fn mix_group(
     osc: &[[f32; BLOCK]; 4],
     n: usize,
     mix: &mut Mix,
-) -> bool {
+) -> u16 {
     let states = filter_and_mix(lanes, osc, n, mix);
-    let mut sounding = false;
+    let mut sounding = 0;
     for (&member, state) in members.iter().zip(states) {
         if let Some(v) = voices.get_mut(member) {
             v.end_block(state);
-            sounding |= v.active;
+            if v.active {
+                sounding |= 1 << (v.sound().channel & 15);
+            }
         }
     }
     sounding
