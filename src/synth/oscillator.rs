@@ -212,22 +212,24 @@ fn band_limit(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &m
         Waveform::Sine => {}
         Waveform::Triangle => {
             let slope = 4.0 * p.dt;
-            near_turn(phase.wrapping_add(QUARTER), p.inc, |i, t| {
-                out[i] += g(i) * slope * blamp(t, p)
+            near_turn(phase.wrapping_add(QUARTER), p.inc, |i, t, side| {
+                out[i] += g(i) * slope * blamp_side(t, p, side)
             });
-            near_turn(phase.wrapping_add(3 * QUARTER), p.inc, |i, t| {
-                out[i] -= g(i) * slope * blamp(t, p)
+            near_turn(phase.wrapping_add(3 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * slope * blamp_side(t, p, side)
             });
         }
         Waveform::Saw => {
-            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t| {
-                out[i] -= g(i) * blep(t, p)
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * blep_side(t, p, side)
             });
         }
         Waveform::Square => {
-            near_turn(phase, p.inc, |i, t| out[i] += g(i) * blep(t, p));
-            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t| {
-                out[i] -= g(i) * blep(t, p)
+            near_turn(phase, p.inc, |i, t, side| {
+                out[i] += g(i) * blep_side(t, p, side)
+            });
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * blep_side(t, p, side)
             });
         }
     }
@@ -291,14 +293,23 @@ fn each(out: &mut [f32; BLOCK], phase: u32, inc: u32, wave: impl Fn(f32, u32) ->
     }
 }
 
-/// Call `f(i, t)` for every sample `i` of the block whose phase
+/// Which side of a jump a sample is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The last sample before it.
+    Before,
+    /// The first sample after it.
+    After,
+}
+
+/// Call `f(i, t, side)` for every sample `i` of the block whose phase
 /// `phase + i·inc` lies within one step of a whole turn: the last sample
 /// before the accumulator wraps and the first one after (`t` is that
 /// sample's phase in 0..1, as [`unit`] gives it). Only these samples have
 /// a nonzero PolyBLEP or PolyBLAMP residual for a jump at phase 0. With at
 /// most 0.45 turn per step, no sample is both.
 #[inline(always)]
-fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32)) {
+fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32, Side)) {
     const TURN: u64 = 1 << 32;
     let (p0, step) = (u64::from(phase), u64::from(inc));
     if step == 0 {
@@ -307,24 +318,23 @@ fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32)) {
     let at = |i: usize| unit(phase.wrapping_add(inc.wrapping_mul(i as u32)));
     // The accumulator wrapped on the step into sample 0.
     if p0 < step {
-        f(0, at(0));
+        f(0, at(0), Side::After);
     }
     // Each later turn boundary: the first sample at or past it (and the
     // one before). The quotient is exact where it matters (≤ 33 steps), and
     // a float division is several times quicker than a 64-bit integer one.
+    // Boundaries up to the phase of the sample after the block.
+    let end = p0 + step * BLOCK as u64;
     let mut boundary = TURN;
-    loop {
+    while boundary <= end {
         // Through i64, whose conversions are single instructions (u64's
         // are not); both values are below 2³³.
         let steps = (boundary - p0) as i64 as f64 / step as i64 as f64;
         let whole = steps as i64; // rounded up below (`ceil` is a libm call)
-        let after = (whole + i64::from((whole as f64) < steps)) as usize;
-        if after > BLOCK {
-            return;
-        }
-        f(after - 1, at(after - 1));
+        let after = ((whole + i64::from((whole as f64) < steps)) as usize).clamp(1, BLOCK);
+        f(after - 1, at(after - 1), Side::Before);
         if after < BLOCK {
-            f(after, at(after));
+            f(after, at(after), Side::After);
         }
         boundary += TURN;
     }
@@ -409,17 +419,53 @@ pub fn sine(t: f32) -> f32 {
 
 /// PolyBLEP residual of a unit downward jump at phase 0 (subtract it from a
 /// naive saw; add it at upward jumps). Branch-free: both polynomial pieces
-/// are clamped to zero outside one step around the jump.
-#[inline(always)]
+/// are clamped to zero outside one step around the jump. The tests' every
+/// sample reference for [`blep_side`].
+#[cfg(test)]
 fn blep(t: f32, pitch: &Pitch) -> f32 {
     let after = 1.0 - min(t * pitch.inv_dt, 1.0); // 1 - t/dt, just after the jump
     let before = 1.0 + max((t - 1.0) * pitch.inv_dt, -1.0); // just before it
     before * before - after * after
 }
 
-/// PolyBLAMP residual of a slope change at phase 0 (the integral of
-/// [`blep`], scaled by the caller with the slope change and `dt`).
+/// The PolyBLEP residual of a unit downward jump at phase 0 on one side
+/// of it, one step wide (subtract it from a naive saw; add it at upward
+/// jumps): `1 − t/dt` squared, negated, just after the jump; `1 + (t −
+/// 1)/dt` squared just before it; each clamped to 0 farther away.
 #[inline(always)]
+fn blep_side(t: f32, pitch: &Pitch, side: Side) -> f32 {
+    match side {
+        Side::After => {
+            let after = 1.0 - min(t * pitch.inv_dt, 1.0);
+            -(after * after)
+        }
+        Side::Before => {
+            let before = 1.0 + max((t - 1.0) * pitch.inv_dt, -1.0);
+            before * before
+        }
+    }
+}
+
+/// The PolyBLAMP residual of a slope change at phase 0 on one side of it
+/// (the integral of [`blep_side`], scaled by the caller with the slope
+/// change and `dt`).
+#[inline(always)]
+fn blamp_side(t: f32, pitch: &Pitch, side: Side) -> f32 {
+    match side {
+        Side::After => {
+            let after = min(t * pitch.inv_dt, 1.0) - 1.0;
+            -(after * after * after) * (1.0 / 3.0)
+        }
+        Side::Before => {
+            let before = max((t - 1.0) * pitch.inv_dt, -1.0) + 1.0;
+            before * before * before * (1.0 / 3.0)
+        }
+    }
+}
+
+/// PolyBLAMP residual of a slope change at phase 0, both sides at once:
+/// the tests' every sample reference for [`blamp_side`].
+#[cfg(test)]
 fn blamp(t: f32, pitch: &Pitch) -> f32 {
     let after = min(t * pitch.inv_dt, 1.0) - 1.0;
     let before = max((t - 1.0) * pitch.inv_dt, -1.0) + 1.0;
