@@ -342,6 +342,11 @@ pub struct Engine {
     /// Some voice may be active: set when a note starts, recomputed as
     /// blocks end (so the idle check need not scan every voice).
     voices_sounding: bool,
+    /// Channels whose controls glide block by block: those with a voice
+    /// sounding at the end of the last block or a note or drum started
+    /// since. The others' controls are settled when a note starts on them
+    /// (see [`Engine::settle_idle`]), so following them would be wasted.
+    busy: u16,
     channels: [Channel; 16],
     controls: [ChannelControl; 16],
     tones: [Tone; 6],
@@ -416,6 +421,7 @@ impl Engine {
             config,
             voices: vec![Voice::default(); Self::MAX_VOICES],
             voices_sounding: false,
+            busy: 0,
             channels: [Channel::new(config.preset); 16],
             controls: [ChannelControl {
                 pitch_offset: 0.0,
@@ -686,6 +692,7 @@ impl Engine {
     fn note_on(&mut self, channel: u8, key: u8, velocity: u8) {
         self.settle_idle();
         self.voices_sounding = true;
+        self.busy |= 1 << channel;
         self.age = self.age.wrapping_add(1);
         let age = self.age;
         if let Some(v) = self.voices.iter_mut().find(|v| v.plays(channel, key)) {
@@ -713,6 +720,7 @@ impl Engine {
     fn drum(&mut self, channel: u8, key: u8, velocity: u8) {
         if velocity > 0 {
             self.settle_idle();
+            self.busy |= 1 << channel;
             self.kit.hit(channel, key, velocity);
         }
     }
@@ -848,7 +856,12 @@ impl Engine {
         // voices ramp their gains linearly across the block).
         let k = 1.0 - (-(n as f32) / (SMOOTHING * fs)).exp();
         let bend_range = self.config.bend_range_semitones;
-        for (control, ch) in self.controls.iter_mut().zip(&self.channels) {
+        let mut busy = self.busy;
+        if self.kit.is_active() {
+            busy |= self.kit.busy_channels();
+        }
+        let channels = self.controls.iter_mut().zip(&self.channels).enumerate();
+        for (_, (control, ch)) in channels.filter(|(c, _)| busy & (1 << c) != 0) {
             let bend = (f32::from(ch.bend) - 8192.0) / 8192.0 * bend_range;
             let vibrato = f32::from(ch.modulation) / 127.0 * VIBRATO_DEPTH * lfo;
             control.pitch_offset = bend + vibrato;
@@ -868,9 +881,16 @@ impl Engine {
         glide(&mut self.resonance, self.panel.resonance_offset(), kf, 1e-5);
         for ((panel, morph), tone) in self.panels.iter_mut().zip(&mut self.morph).zip(&self.tones) {
             for (j, (position, target)) in morph.iter_mut().zip(tone.morph).enumerate() {
-                let from = Shape::morph(*position);
-                glide(position, target, k, 1e-4);
-                panel.shapes[j] = [from, Shape::morph(*position)];
+                // The block starts where the last one ended, which is
+                // always the shape at `position`.
+                let from = panel.shapes[j][1];
+                let to = if *position == target {
+                    from
+                } else {
+                    glide(position, target, k, 1e-4);
+                    Shape::morph(*position)
+                };
+                panel.shapes[j] = [from, to];
             }
             panel.cutoff_octaves = self.cutoff_octaves;
             panel.resonance = self.resonance;
@@ -881,6 +901,7 @@ impl Engine {
         for acc in [
             &mut mix.left,
             &mut mix.right,
+            &mut mix.centre,
             &mut mix.send,
             &mut mix.chorus,
         ] {
@@ -888,55 +909,59 @@ impl Engine {
         }
         let mut send_active = false;
         let mut chorus_active = false;
+        let mut off_centre = false;
         let mut lanes = [Lane::default(); 4];
         let mut members = [0usize; 4];
         let mut count = 0;
-        let total = self.voices.len();
-        let mut still_sounding = false;
-        for index in 0..total {
-            let last = index + 1 == total;
-            if let Some(v) = self.voices.get_mut(index).filter(|v| v.active) {
-                let control = &self.controls[usize::from(v.sound().channel & 15)];
-                let preset = v.sound().preset.index();
-                let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
-                let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
-                send_active |= lane.sends();
-                chorus_active |= lane.chorus_sends();
-                lanes[count] = lane;
-                members[count] = index;
-                count += 1;
-            }
-            if count == 4 || (last && count > 0) {
-                lanes[count..].fill(Lane::default());
-                let states = filter_and_mix(&lanes, &self.osc, n, &mut self.mix);
-                for (&member, state) in members[..count].iter().zip(states) {
-                    if let Some(v) = self.voices.get_mut(member) {
-                        v.end_block(state);
-                        still_sounding |= v.active;
-                    }
-                }
+        let mut sounding = 0;
+        for index in 0..self.voices.len() {
+            let Some(v) = self.voices.get_mut(index).filter(|v| v.active) else {
+                continue;
+            };
+            let control = &self.controls[usize::from(v.sound().channel & 15)];
+            let preset = v.sound().preset.index();
+            let (tone, panel) = (&self.tones[preset], &self.panels[preset]);
+            let lane = v.begin_block(tone, panel, control, fs, n, &mut self.osc[count]);
+            send_active |= lane.sends();
+            chorus_active |= lane.chorus_sends();
+            off_centre |= lane.off_centre();
+            lanes[count] = lane;
+            members[count] = index;
+            count += 1;
+            if count == 4 {
+                sounding |= mix_group(&mut self.voices, &lanes, &members, &self.osc, n, mix);
                 count = 0;
             }
         }
-        self.voices_sounding = still_sounding;
+        if count > 0 {
+            lanes[count..].fill(Lane::default());
+            let members = &members[..count];
+            sounding |= mix_group(&mut self.voices, &lanes, members, &self.osc, n, mix);
+        }
+        self.voices_sounding = sounding != 0;
+        self.busy = sounding;
         let left = &mut self.mix_left[..n];
         let right = &mut self.mix_right[..n];
         let send = &mut self.mix_send[..n];
         let chorus = &mut self.mix_chorus[..n];
-        for (i, ((l, r), s)) in left
-            .iter_mut()
-            .zip(right.iter_mut())
-            .zip(send.iter_mut())
-            .enumerate()
-        {
-            *l = self.mix.left[i].sum();
-            *r = self.mix.right[i].sum();
-            *s = self.mix.send[i].sum();
+        if off_centre {
+            for ((l, r), &c) in mix.left.iter_mut().zip(&mut mix.right).zip(&mix.centre) {
+                *l = *l + c;
+                *r = *r + c;
+            }
+            sum_lanes(&mix.left, left);
+            sum_lanes(&mix.right, right);
+        } else {
+            sum_lanes(&mix.centre, left);
+            right.copy_from_slice(left);
+        }
+        if send_active {
+            sum_lanes(&mix.send, send);
+        } else {
+            send.fill(0.0);
         }
         if chorus_active {
-            for (c, m) in chorus.iter_mut().zip(&self.mix.chorus) {
-                *c = m.sum();
-            }
+            sum_lanes(&mix.chorus, chorus);
         } else {
             chorus.fill(0.0);
         }
@@ -955,11 +980,7 @@ impl Engine {
         self.reverb
             .process(send, send_active, left, right, SILENCE / gain.max(1e-6));
 
-        for (frame, (&l, &r)) in out.chunks_exact_mut(2).zip(left.iter().zip(right.iter())) {
-            let (l, r) = self.limiter.process(l * gain, r * gain);
-            frame[0] = l;
-            frame[1] = r;
-        }
+        self.limiter.process_block(left, right, gain, out);
     }
 
     /// Test only: every preset plays a pure waveform at morph `shape` (0
@@ -969,6 +990,42 @@ impl Engine {
         self.test_shape = Some(shape);
         self.rebuild_tones();
         self.settle_idle();
+    }
+}
+
+/// Filter and mix one group of up to four voices (`members`, indexes
+/// into `voices`, whose blocks are in `osc`) into `mix` and end their
+/// blocks. Returns the channels of those still sounding (a bit each).
+fn mix_group(
+    voices: &mut [Voice],
+    lanes: &[Lane; 4],
+    members: &[usize],
+    osc: &[[f32; BLOCK]; 4],
+    n: usize,
+    mix: &mut Mix,
+) -> u16 {
+    let states = filter_and_mix(lanes, osc, n, mix);
+    let mut sounding = 0;
+    for (&member, state) in members.iter().zip(states) {
+        if let Some(v) = voices.get_mut(member) {
+            v.end_block(state);
+            if v.active {
+                sounding |= 1 << (v.sound().channel & 15);
+            }
+        }
+    }
+    sounding
+}
+
+/// `out[i]` = the sum of `acc[i]`'s lanes, four samples at a time.
+fn sum_lanes(acc: &[F4; BLOCK], out: &mut [f32]) {
+    let mut sums = acc[..out.len().min(BLOCK)].chunks_exact(4);
+    let mut quads = out.chunks_exact_mut(4);
+    for (o, v) in (&mut quads).zip(&mut sums) {
+        o.copy_from_slice(&F4::sums([v[0], v[1], v[2], v[3]]).to_array());
+    }
+    for (o, v) in quads.into_remainder().iter_mut().zip(sums.remainder()) {
+        *o = v.sum();
     }
 }
 
@@ -982,7 +1039,11 @@ pub(crate) fn pan_gains(pan: f32) -> [f32; 2] {
 
 /// Move `value` a fraction `k` of the way to `target`, landing on it once
 /// within `snap`.
+#[inline(always)]
 fn glide(value: &mut f32, target: f32, k: f32, snap: f32) {
+    if *value == target {
+        return; // at rest, the usual case
+    }
     let v = *value + (target - *value) * k;
     *value = if (target - v).abs() <= snap || !v.is_finite() {
         target

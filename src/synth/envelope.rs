@@ -64,7 +64,7 @@ impl Segment {
         if n == block {
             self.per_block
         } else {
-            self.per_sample.powi(n as i32)
+            partial_factor(self.per_sample, n)
         }
     }
 
@@ -72,6 +72,15 @@ impl Segment {
     fn step(&self, level: f32, n: usize, block: usize) -> f32 {
         self.target + (level - self.target) * self.factor(n, block)
     }
+}
+
+/// `per_sample` to the power `n`, for a partial block. Out of line: the
+/// compiler would otherwise compute it on every block, full ones too (it
+/// may speculate a pure call), and full blocks are nearly all of them.
+#[cold]
+#[inline(never)]
+fn partial_factor(per_sample: f32, n: usize) -> f32 {
+    per_sample.powi(n as i32)
 }
 
 /// A time clamped to [`MIN_TIME`]..=[`MAX_TIME`] (NaN → minimum).

@@ -10,6 +10,7 @@
 //! cutoff or resonance changes, at most once per control block.
 
 use std::f32::consts::PI;
+use wide::f32x4;
 
 /// Highest resonance accepted (damping `k = 2·(1 − r)` stays ≥ 0.06, Q ≤ 16).
 pub const MAX_RESONANCE: f32 = 0.97;
@@ -88,21 +89,67 @@ impl Svf {
     }
 }
 
-/// Four `f32` lanes; the arithmetic below compiles to packed SSE/NEON
-/// instructions (one lane per voice).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-#[repr(C, align(16))]
-pub struct F4(pub [f32; 4]);
+/// Four `f32` lanes, one per voice: a [`wide::f32x4`], so the arithmetic
+/// is always packed SSE/NEON instructions (the compiler's auto-vectoriser
+/// packed plain arrays only in some loops, and fell back to one lane at a
+/// time in others).
+#[derive(Clone, Copy)]
+pub struct F4(pub f32x4);
 
 impl F4 {
     /// All lanes zero.
-    pub const ZERO: F4 = F4([0.0; 4]);
+    pub const ZERO: F4 = F4(f32x4::ZERO);
+
+    /// The vector of `lanes`.
+    #[inline(always)]
+    pub fn new(lanes: [f32; 4]) -> F4 {
+        F4(f32x4::new(lanes))
+    }
+
+    /// The lanes.
+    #[inline(always)]
+    pub fn to_array(self) -> [f32; 4] {
+        self.0.to_array()
+    }
 
     /// The sum of the four lanes.
     #[inline(always)]
     pub fn sum(self) -> f32 {
-        let a = self.0;
+        let a = self.to_array();
         (a[0] + a[2]) + (a[1] + a[3])
+    }
+
+    /// [`F4::sum`] of each of four vectors, as one vector (a transpose
+    /// and three packed adds instead of four horizontal sums).
+    #[inline(always)]
+    pub fn sums(v: [F4; 4]) -> F4 {
+        let [a, b, c, d] = f32x4::transpose([v[0].0, v[1].0, v[2].0, v[3].0]);
+        F4((a + c) + (b + d))
+    }
+
+    /// The four vectors whose lane `k` holds `rows[k]`'s four values: four
+    /// samples of four voices, as four samples each holding the voices.
+    #[inline(always)]
+    pub fn columns(rows: [[f32; 4]; 4]) -> [F4; 4] {
+        f32x4::transpose(rows.map(f32x4::new)).map(F4)
+    }
+}
+
+impl Default for F4 {
+    fn default() -> Self {
+        F4::ZERO
+    }
+}
+
+impl PartialEq for F4 {
+    fn eq(&self, other: &F4) -> bool {
+        self.to_array() == other.to_array()
+    }
+}
+
+impl std::fmt::Debug for F4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_array().fmt(f)
     }
 }
 
@@ -110,8 +157,7 @@ impl std::ops::Add for F4 {
     type Output = F4;
     #[inline(always)]
     fn add(self, o: F4) -> F4 {
-        let (a, b) = (self.0, o.0);
-        F4([a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]])
+        F4(self.0 + o.0)
     }
 }
 
@@ -119,8 +165,7 @@ impl std::ops::Mul for F4 {
     type Output = F4;
     #[inline(always)]
     fn mul(self, o: F4) -> F4 {
-        let (a, b) = (self.0, o.0);
-        F4([a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]])
+        F4(self.0 * o.0)
     }
 }
 
@@ -137,9 +182,9 @@ impl SvfCoefs4 {
     pub fn set(&mut self, lane: usize, c: &SvfCoefs) {
         let lane = lane & 3;
         for k in 0..3 {
-            self.y[k].0[lane] = c.y[k];
-            self.s1[k].0[lane] = c.s1[k];
-            self.s2[k].0[lane] = c.s2[k];
+            self.y[k].0.as_array_mut()[lane] = c.y[k];
+            self.s1[k].0.as_array_mut()[lane] = c.s1[k];
+            self.s2[k].0.as_array_mut()[lane] = c.s2[k];
         }
     }
 }
@@ -157,16 +202,16 @@ impl Svf4 {
     /// Set lane `lane` (0-3) to `state`.
     pub fn set(&mut self, lane: usize, state: &Svf) {
         let lane = lane & 3;
-        self.ic1.0[lane] = state.ic1;
-        self.ic2.0[lane] = state.ic2;
+        self.ic1.0.as_array_mut()[lane] = state.ic1;
+        self.ic2.0.as_array_mut()[lane] = state.ic2;
     }
 
     /// The state of lane `lane` (0-3).
     pub fn get(&self, lane: usize) -> Svf {
         let lane = lane & 3;
         Svf {
-            ic1: self.ic1.0[lane],
-            ic2: self.ic2.0[lane],
+            ic1: self.ic1.0.as_array_ref()[lane],
+            ic2: self.ic2.0.as_array_ref()[lane],
         }
     }
 
@@ -195,7 +240,7 @@ mod tests {
     }
 
     fn process(f: &mut Svf4, x: f32, c: &SvfCoefs4) -> f32 {
-        f.process(F4([x, 0.0, 0.0, 0.0]), c).0[0]
+        f.process(F4::new([x, 0.0, 0.0, 0.0]), c).to_array()[0]
     }
 
     /// Steady-state gain of the filter for a sine at `freq`.

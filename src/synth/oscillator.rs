@@ -14,7 +14,11 @@
 //!
 //! Nothing here calls `floor`, `powf` or `exp` per sample: the caller builds
 //! a [`Pitch`] once per control block, and a block is rendered by a
-//! branch-free loop per waveform that the compiler vectorises.
+//! branch-free loop per waveform that the compiler vectorises. That loop
+//! makes the naive waveform; the PolyBLEP/BLAMP residuals, nonzero only on
+//! the two samples around each jump or corner, are then added at those
+//! samples alone (found from the phase with integer arithmetic), which
+//! gives the same samples for a fraction of the work.
 
 use super::voice::BLOCK;
 
@@ -52,6 +56,8 @@ impl Waveform {
 pub struct Shape {
     /// Weight of sine, triangle, saw and square (summing to 1).
     weights: [f32; 4],
+    /// Bit `k` set if `weights[k]` is nonzero.
+    used: u8,
 }
 
 impl Shape {
@@ -59,7 +65,10 @@ impl Shape {
     pub const fn pure(waveform: Waveform) -> Shape {
         let mut weights = [0.0; 4];
         weights[waveform as usize] = 1.0;
-        Shape { weights }
+        Shape {
+            weights,
+            used: 1 << waveform as usize,
+        }
     }
 
     /// A morph position, clamped to 0..=3: 0 sine, 1 triangle, 2 saw,
@@ -78,7 +87,10 @@ impl Shape {
             let mut weights = [0.0; 4];
             weights[index] = 1.0 - mix;
             weights[index + 1] = mix;
-            Shape { weights }
+            Shape {
+                weights,
+                used: 0b11 << index,
+            }
         }
     }
 
@@ -152,6 +164,7 @@ impl Oscillator {
     /// the samples past `n` are scratch. Each sample's phase is computed
     /// from the block's start (no loop-carried state), so the loops
     /// vectorise.
+    #[inline]
     pub fn add_block(
         &mut self,
         pitch: &Pitch,
@@ -163,15 +176,16 @@ impl Oscillator {
     ) {
         let steps = n.clamp(1, BLOCK);
         let per_sample = 1.0 / steps as f32;
-        for (k, waveform) in Waveform::ALL.into_iter().enumerate() {
+        let mut used = from.used | to.used;
+        while used != 0 {
+            let k = used.trailing_zeros() as usize & 3;
+            used &= used - 1;
             let (a, b) = (from.weights[k], to.weights[k]);
-            if a != 0.0 || b != 0.0 {
-                let ramp = Ramp {
-                    start: gain[0] * a,
-                    step: (gain[1] * b - gain[0] * a) * per_sample,
-                };
-                add_wave(waveform, self.phase, pitch, ramp, out);
-            }
+            let ramp = Ramp {
+                start: gain[0] * a,
+                step: (gain[1] * b - gain[0] * a) * per_sample,
+            };
+            add_wave(Waveform::ALL[k], self.phase, pitch, ramp, out);
         }
         self.phase = self
             .phase
@@ -187,27 +201,86 @@ struct Ramp {
     step: f32,
 }
 
-/// Add `ramp` × `waveform` from `phase` on to `out`. Compiled twice: for
-/// the baseline CPU and for AVX2 + FMA, picked once at run time (eight
-/// samples per instruction instead of four).
+/// Add the PolyBLEP/BLAMP residuals of `waveform`'s jumps or corners
+/// (kept out of line: most blocks of most notes have none, and inlined its
+/// set-up would be paid on every block).
+#[inline(never)]
+fn band_limit(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
+    let g = |i: usize| ramp.start + ramp.step * i as f32;
+    let p = pitch;
+    match waveform {
+        Waveform::Sine => {}
+        Waveform::Triangle => {
+            let slope = 4.0 * p.dt;
+            near_turn(phase.wrapping_add(QUARTER), p.inc, |i, t, side| {
+                out[i] += g(i) * slope * blamp_side(t, p, side)
+            });
+            near_turn(phase.wrapping_add(3 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * slope * blamp_side(t, p, side)
+            });
+        }
+        Waveform::Saw => {
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * blep_side(t, p, side)
+            });
+        }
+        Waveform::Square => {
+            near_turn(phase, p.inc, |i, t, side| {
+                out[i] += g(i) * blep_side(t, p, side)
+            });
+            near_turn(phase.wrapping_add(2 * QUARTER), p.inc, |i, t, side| {
+                out[i] -= g(i) * blep_side(t, p, side)
+            });
+        }
+    }
+}
+
+/// Add `ramp` × `waveform` from `phase` on to `out`: the naive waveform
+/// in one vectorised pass, then, if a jump or corner falls in or next to
+/// the block, the band-limiting residuals at the samples beside it (all
+/// other samples' residuals are exactly zero, so computing them for every
+/// sample would only cost time). Compiled twice: for the baseline CPU and
+/// for AVX2 + FMA, picked once at run time (eight samples per instruction
+/// instead of four).
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut [f32; BLOCK]) {
-    let p = *pitch;
+    let inc = pitch.inc;
+    add_naive(waveform, phase, inc, ramp, out);
+    // The phases at which the waveform jumps (or bends), and whether the
+    // block's span of phases, from the sample before it to the one after
+    // it, reaches one of them.
+    let (first, second) = match waveform {
+        Waveform::Sine => return,
+        Waveform::Triangle => (QUARTER, 3 * QUARTER),
+        Waveform::Saw => (2 * QUARTER, 2 * QUARTER),
+        Waveform::Square => (0, 2 * QUARTER),
+    };
+    let before = phase.wrapping_sub(inc);
+    let span = u64::from(inc) * (BLOCK as u64 + 1);
+    let reaches = |at: u32| u64::from(at.wrapping_sub(before)) <= span;
+    if reaches(first) || reaches(second) {
+        band_limit(waveform, phase, pitch, ramp, out);
+    }
+}
+
+/// [`add_wave`]'s naive waveform (inlined into each of its versions).
+#[inline(always)]
+fn add_naive(waveform: Waveform, phase: u32, inc: u32, ramp: Ramp, out: &mut [f32; BLOCK]) {
     let Ramp { start, step } = ramp;
     if step == 0.0 {
         match waveform {
-            Waveform::Sine => each(out, phase, p.inc, |_, ph| start * sine(unit(ph))),
-            Waveform::Triangle => each(out, phase, p.inc, |_, ph| start * triangle(ph, &p)),
-            Waveform::Saw => each(out, phase, p.inc, |_, ph| start * saw(ph, &p)),
-            Waveform::Square => each(out, phase, p.inc, |_, ph| start * square(ph, &p)),
+            Waveform::Sine => each(out, phase, inc, |_, ph| start * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, inc, |_, ph| start * naive_triangle(ph)),
+            Waveform::Saw => each(out, phase, inc, |_, ph| start * naive_saw(ph)),
+            Waveform::Square => each(out, phase, inc, |_, ph| start * naive_square(ph)),
         }
     } else {
         let g = |i: f32| start + step * i;
         match waveform {
-            Waveform::Sine => each(out, phase, p.inc, |i, ph| g(i) * sine(unit(ph))),
-            Waveform::Triangle => each(out, phase, p.inc, |i, ph| g(i) * triangle(ph, &p)),
-            Waveform::Saw => each(out, phase, p.inc, |i, ph| g(i) * saw(ph, &p)),
-            Waveform::Square => each(out, phase, p.inc, |i, ph| g(i) * square(ph, &p)),
+            Waveform::Sine => each(out, phase, inc, |i, ph| g(i) * sine(unit(ph))),
+            Waveform::Triangle => each(out, phase, inc, |i, ph| g(i) * naive_triangle(ph)),
+            Waveform::Saw => each(out, phase, inc, |i, ph| g(i) * naive_saw(ph)),
+            Waveform::Square => each(out, phase, inc, |i, ph| g(i) * naive_square(ph)),
         }
     }
 }
@@ -217,6 +290,53 @@ fn add_wave(waveform: Waveform, phase: u32, pitch: &Pitch, ramp: Ramp, out: &mut
 fn each(out: &mut [f32; BLOCK], phase: u32, inc: u32, wave: impl Fn(f32, u32) -> f32) {
     for (i, o) in out.iter_mut().enumerate() {
         *o += wave(i as f32, phase.wrapping_add(inc.wrapping_mul(i as u32)));
+    }
+}
+
+/// Which side of a jump a sample is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The last sample before it.
+    Before,
+    /// The first sample after it.
+    After,
+}
+
+/// Call `f(i, t, side)` for every sample `i` of the block whose phase
+/// `phase + i·inc` lies within one step of a whole turn: the last sample
+/// before the accumulator wraps and the first one after (`t` is that
+/// sample's phase in 0..1, as [`unit`] gives it). Only these samples have
+/// a nonzero PolyBLEP or PolyBLAMP residual for a jump at phase 0. With at
+/// most 0.45 turn per step, no sample is both.
+#[inline(always)]
+fn near_turn(phase: u32, inc: u32, mut f: impl FnMut(usize, f32, Side)) {
+    const TURN: u64 = 1 << 32;
+    let (p0, step) = (u64::from(phase), u64::from(inc));
+    if step == 0 {
+        return;
+    }
+    let at = |i: usize| unit(phase.wrapping_add(inc.wrapping_mul(i as u32)));
+    // The accumulator wrapped on the step into sample 0.
+    if p0 < step {
+        f(0, at(0), Side::After);
+    }
+    // Each later turn boundary: the first sample at or past it (and the
+    // one before). The quotient is exact where it matters (≤ 33 steps), and
+    // a float division is several times quicker than a 64-bit integer one.
+    // Boundaries up to the phase of the sample after the block.
+    let end = p0 + step * BLOCK as u64;
+    let mut boundary = TURN;
+    while boundary <= end {
+        // Through i64, whose conversions are single instructions (u64's
+        // are not); both values are below 2³³.
+        let steps = (boundary - p0) as i64 as f64 / step as i64 as f64;
+        let whole = steps as i64; // rounded up below (`ceil` is a libm call)
+        let after = ((whole + i64::from((whole as f64) < steps)) as usize).clamp(1, BLOCK);
+        f(after - 1, at(after - 1), Side::Before);
+        if after < BLOCK {
+            f(after, at(after), Side::After);
+        }
+        boundary += TURN;
     }
 }
 
@@ -247,32 +367,33 @@ fn max(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Band-limited triangle at `phase`: rises through 0 at phase 0, peaks
-/// at ¼.
+/// Naive triangle at `phase`: rises through 0 at phase 0, peaks at ¼
+/// (band-limited by [`add_wave`] with PolyBLAMP residuals at its corners,
+/// phase ¾ and ¼).
 #[inline(always)]
-fn triangle(phase: u32, pitch: &Pitch) -> f32 {
-    let rise = unit(phase.wrapping_add(QUARTER));
+fn naive_triangle(phase: u32) -> f32 {
     let peak = unit(phase.wrapping_add(3 * QUARTER));
-    let naive = 4.0 * (peak - 0.5).abs() - 1.0;
-    naive + 4.0 * pitch.dt * (blamp(rise, pitch) - blamp(peak, pitch))
+    4.0 * (peak - 0.5).abs() - 1.0
 }
 
-/// Band-limited rising saw at `phase`: half a turn late, so that like the
-/// others it rises through 0 at phase 0 and its fundamental is in phase
-/// with the sine (the morph between them does not cancel).
+/// Naive rising saw at `phase`: half a turn late, so that like the others
+/// it rises through 0 at phase 0 and its fundamental is in phase with the
+/// sine (the morph between them does not cancel). Band-limited by
+/// [`add_wave`] with a PolyBLEP residual at its jump, phase ½.
 #[inline(always)]
-fn saw(phase: u32, pitch: &Pitch) -> f32 {
-    let s = unit(phase.wrapping_add(2 * QUARTER));
-    2.0 * s - 1.0 - blep(s, pitch)
+fn naive_saw(phase: u32) -> f32 {
+    2.0 * unit(phase.wrapping_add(2 * QUARTER)) - 1.0
 }
 
-/// Band-limited square at `phase`: +1 for the first half turn.
+/// Naive square at `phase`: +1 for the first half turn (band-limited by
+/// [`add_wave`] with PolyBLEP residuals at its jumps, phase 0 and ½).
 #[inline(always)]
-fn square(phase: u32, pitch: &Pitch) -> f32 {
-    let t = unit(phase);
-    let half = unit(phase.wrapping_add(2 * QUARTER));
-    let naive = if t < 0.5 { 1.0 } else { -1.0 };
-    naive + blep(t, pitch) - blep(half, pitch)
+fn naive_square(phase: u32) -> f32 {
+    if unit(phase) < 0.5 {
+        1.0
+    } else {
+        -1.0
+    }
 }
 
 /// `sin(2πt)` for `t` in 0..1.
@@ -298,17 +419,53 @@ pub fn sine(t: f32) -> f32 {
 
 /// PolyBLEP residual of a unit downward jump at phase 0 (subtract it from a
 /// naive saw; add it at upward jumps). Branch-free: both polynomial pieces
-/// are clamped to zero outside one step around the jump.
-#[inline(always)]
+/// are clamped to zero outside one step around the jump. The tests' every
+/// sample reference for [`blep_side`].
+#[cfg(test)]
 fn blep(t: f32, pitch: &Pitch) -> f32 {
     let after = 1.0 - min(t * pitch.inv_dt, 1.0); // 1 - t/dt, just after the jump
     let before = 1.0 + max((t - 1.0) * pitch.inv_dt, -1.0); // just before it
     before * before - after * after
 }
 
-/// PolyBLAMP residual of a slope change at phase 0 (the integral of
-/// [`blep`], scaled by the caller with the slope change and `dt`).
+/// The PolyBLEP residual of a unit downward jump at phase 0 on one side
+/// of it, one step wide (subtract it from a naive saw; add it at upward
+/// jumps): `1 − t/dt` squared, negated, just after the jump; `1 + (t −
+/// 1)/dt` squared just before it; each clamped to 0 farther away.
 #[inline(always)]
+fn blep_side(t: f32, pitch: &Pitch, side: Side) -> f32 {
+    match side {
+        Side::After => {
+            let after = 1.0 - min(t * pitch.inv_dt, 1.0);
+            -(after * after)
+        }
+        Side::Before => {
+            let before = 1.0 + max((t - 1.0) * pitch.inv_dt, -1.0);
+            before * before
+        }
+    }
+}
+
+/// The PolyBLAMP residual of a slope change at phase 0 on one side of it
+/// (the integral of [`blep_side`], scaled by the caller with the slope
+/// change and `dt`).
+#[inline(always)]
+fn blamp_side(t: f32, pitch: &Pitch, side: Side) -> f32 {
+    match side {
+        Side::After => {
+            let after = min(t * pitch.inv_dt, 1.0) - 1.0;
+            -(after * after * after) * (1.0 / 3.0)
+        }
+        Side::Before => {
+            let before = max((t - 1.0) * pitch.inv_dt, -1.0) + 1.0;
+            before * before * before * (1.0 / 3.0)
+        }
+    }
+}
+
+/// PolyBLAMP residual of a slope change at phase 0, both sides at once:
+/// the tests' every sample reference for [`blamp_side`].
+#[cfg(test)]
 fn blamp(t: f32, pitch: &Pitch) -> f32 {
     let after = min(t * pitch.inv_dt, 1.0) - 1.0;
     let before = max((t - 1.0) * pitch.inv_dt, -1.0) + 1.0;
@@ -403,6 +560,63 @@ mod tests {
                 eprintln!("{f0} Hz {waveform:?}: aliases below 10 kHz naive {naive:.1} dB, band-limited {blep:.1} dB");
                 assert!(blep < naive - 25.0, "{waveform:?}");
                 assert!(blep < max_db, "{waveform:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn residuals_added_near_jumps_equal_residuals_at_every_sample() {
+        // The band-limited waveforms as formulas evaluated at every sample.
+        fn dense(waveform: Waveform, ph: u32, p: &Pitch) -> f32 {
+            match waveform {
+                Waveform::Sine => sine(unit(ph)),
+                Waveform::Triangle => {
+                    let rise = unit(ph.wrapping_add(QUARTER));
+                    let peak = unit(ph.wrapping_add(3 * QUARTER));
+                    naive_triangle(ph) + 4.0 * p.dt * (blamp(rise, p) - blamp(peak, p))
+                }
+                Waveform::Saw => naive_saw(ph) - blep(unit(ph.wrapping_add(2 * QUARTER)), p),
+                Waveform::Square => {
+                    naive_square(ph) + blep(unit(ph), p)
+                        - blep(unit(ph.wrapping_add(2 * QUARTER)), p)
+                }
+            }
+        }
+        let mut seed = 0x1234_5678u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        // Low to the highest notes (up to 14 jumps a block), and phases
+        // that land exactly on a jump.
+        for freq in [0.0, 27.5, 261.6, 1000.0, 4186.0, 12_000.0, 21_600.0] {
+            let pitch = Pitch::new(freq, FS);
+            for trial in 0..200 {
+                let phase = match trial {
+                    0 => 0,
+                    1 => 2 * QUARTER,
+                    2 => 0u32.wrapping_sub(pitch.inc),
+                    _ => next(),
+                };
+                let ramp = Ramp {
+                    start: 0.8,
+                    step: -0.01,
+                };
+                for waveform in Waveform::ALL {
+                    let mut out = [0.0; BLOCK];
+                    add_wave(waveform, phase, &pitch, ramp, &mut out);
+                    for (i, &got) in out.iter().enumerate() {
+                        let ph = phase.wrapping_add(pitch.inc.wrapping_mul(i as u32));
+                        let want =
+                            (ramp.start + ramp.step * i as f32) * dense(waveform, ph, &pitch);
+                        assert!(
+                            (got - want).abs() < 1e-5,
+                            "{waveform:?} {freq} Hz phase {phase} sample {i}: {got} vs {want}"
+                        );
+                    }
+                }
             }
         }
     }

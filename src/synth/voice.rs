@@ -41,6 +41,12 @@ pub struct Lane {
 }
 
 impl Lane {
+    /// True if the lane's left and right gains differ during the block
+    /// (the voice is panned).
+    pub fn off_centre(&self) -> bool {
+        self.gains[0] != self.gains[1] || self.steps[0] != self.steps[1]
+    }
+
     /// True if the lane feeds the reverb during the block.
     pub fn sends(&self) -> bool {
         self.gains[2] != 0.0 || self.steps[2] != 0.0
@@ -59,6 +65,9 @@ pub struct Mix {
     pub left: [F4; BLOCK],
     /// Right output.
     pub right: [F4; BLOCK],
+    /// Both outputs: the voices whose left and right gains are equal
+    /// (centred) are added once here instead of twice.
+    pub centre: [F4; BLOCK],
     /// Reverb send.
     pub send: [F4; BLOCK],
     /// Chorus send.
@@ -70,6 +79,7 @@ impl Default for Mix {
         Mix {
             left: [F4::ZERO; BLOCK],
             right: [F4::ZERO; BLOCK],
+            centre: [F4::ZERO; BLOCK],
             send: [F4::ZERO; BLOCK],
             chorus: [F4::ZERO; BLOCK],
         }
@@ -92,19 +102,30 @@ pub fn filter_and_mix(
         coefs.set(k, &lane.coefs);
         filter.set(k, &lane.filter);
     }
-    // Most parts send nothing to the chorus: its ramp is then left out.
-    if lanes.iter().any(Lane::chorus_sends) {
-        mix_lanes::<true>(lanes, osc, n, &coefs, &mut filter, mix);
-    } else {
-        mix_lanes::<false>(lanes, osc, n, &coefs, &mut filter, mix);
+    // Most voices are centred and send nothing to the reverb or chorus:
+    // their ramps are then left out of the per-sample loop.
+    let stereo = lanes.iter().any(Lane::off_centre);
+    let send = lanes.iter().any(Lane::sends);
+    let chorus = lanes.iter().any(Lane::chorus_sends);
+    let (c, f) = (&coefs, &mut filter);
+    match (stereo, send, chorus) {
+        (false, false, false) => mix_lanes::<false, false, false>(lanes, osc, n, c, f, mix),
+        (false, false, true) => mix_lanes::<false, false, true>(lanes, osc, n, c, f, mix),
+        (false, true, false) => mix_lanes::<false, true, false>(lanes, osc, n, c, f, mix),
+        (false, true, true) => mix_lanes::<false, true, true>(lanes, osc, n, c, f, mix),
+        (true, false, false) => mix_lanes::<true, false, false>(lanes, osc, n, c, f, mix),
+        (true, false, true) => mix_lanes::<true, false, true>(lanes, osc, n, c, f, mix),
+        (true, true, false) => mix_lanes::<true, true, false>(lanes, osc, n, c, f, mix),
+        (true, true, true) => mix_lanes::<true, true, true>(lanes, osc, n, c, f, mix),
     }
-    [0, 1, 2, 3].map(|k| filter.get(k))
+    [filter.get(0), filter.get(1), filter.get(2), filter.get(3)]
 }
 
-/// The per-sample loop of [`filter_and_mix`], with or without the chorus
-/// send (inlined into each of its target versions).
+/// The per-sample loop of [`filter_and_mix`]: left and right apart or
+/// (`STEREO` false) once into the centre, with or without the reverb and
+/// chorus sends (inlined into each of its target versions).
 #[inline(always)]
-fn mix_lanes<const CHORUS: bool>(
+fn mix_lanes<const STEREO: bool, const SEND: bool, const CHORUS: bool>(
     lanes: &[Lane; 4],
     osc: &[[f32; BLOCK]; 4],
     n: usize,
@@ -112,29 +133,75 @@ fn mix_lanes<const CHORUS: bool>(
     filter: &mut Svf4,
     mix: &mut Mix,
 ) {
-    let gain = |j: usize| F4(lanes.each_ref().map(|l| l.gains[j]));
-    let step = |j: usize| F4(lanes.each_ref().map(|l| l.steps[j]));
+    let [a, b, c, d] = lanes;
+    let gain = |j: usize| F4::new([a.gains[j], b.gains[j], c.gains[j], d.gains[j]]);
+    let step = |j: usize| F4::new([a.steps[j], b.steps[j], c.steps[j], d.steps[j]]);
     let (mut gl, mut gr, mut gs, mut gc) = (gain(0), gain(1), gain(2), gain(3));
     let (dl, dr, ds, dc) = (step(0), step(1), step(2), step(3));
-    let n = n.min(BLOCK);
-    let out = mix.left[..n]
-        .iter_mut()
-        .zip(mix.right[..n].iter_mut())
-        .zip(mix.send[..n].iter_mut())
-        .zip(mix.chorus[..n].iter_mut());
-    for (i, (((l, r), s), c)) in out.enumerate() {
-        let x = F4([osc[0][i], osc[1][i], osc[2][i], osc[3][i]]);
+    let mut sample = |i: usize, x: F4| {
         let y = filter.process(x, coefs);
         gl = gl + dl;
-        gr = gr + dr;
-        gs = gs + ds;
-        *l = *l + y * gl;
-        *r = *r + y * gr;
-        *s = *s + y * gs;
+        if STEREO {
+            gr = gr + dr;
+            mix.left[i] = mix.left[i] + y * gl;
+            mix.right[i] = mix.right[i] + y * gr;
+        } else {
+            mix.centre[i] = mix.centre[i] + y * gl;
+        }
+        if SEND {
+            gs = gs + ds;
+            mix.send[i] = mix.send[i] + y * gs;
+        }
         if CHORUS {
             gc = gc + dc;
-            *c = *c + y * gc;
+            mix.chorus[i] = mix.chorus[i] + y * gc;
         }
+    };
+    // Four samples at a time: the voices' blocks are read four samples
+    // each and transposed to four samples of the four voices.
+    let n = n.min(BLOCK);
+    let whole = n - n % 4;
+    for i in (0..whole).step_by(4) {
+        let quad = |k: usize| [osc[k][i], osc[k][i + 1], osc[k][i + 2], osc[k][i + 3]];
+        let xs = F4::columns([quad(0), quad(1), quad(2), quad(3)]);
+        for (j, x) in xs.into_iter().enumerate() {
+            sample(i + j, x);
+        }
+    }
+    let [o0, o1, o2, o3] = osc.each_ref().map(|o| &o[whole..n]);
+    let rest = o0.iter().zip(o1).zip(o2).zip(o3);
+    for (j, (((&a, &b), &c), &d)) in rest.enumerate() {
+        sample(whole + j, F4::new([a, b, c, d]));
+    }
+}
+
+/// The amplitude and filter envelope coefficients for a voice playing
+/// `key`: the tone's, or with its decays scaled by key (made at the first
+/// block of a note and again if the panel changes the envelopes; kept in
+/// `key_coefs`).
+fn envelope_coefs<'a>(
+    key_coefs: &'a mut Option<([Adsr; 2], [AdsrCoefs; 2])>,
+    key: u8,
+    tone: &'a Tone,
+) -> [&'a AdsrCoefs; 2] {
+    if tone.key_decay == 0.0 {
+        return [&tone.amp, &tone.filter_env];
+    }
+    if !matches!(key_coefs, Some((made_from, _)) if *made_from == tone.adsr) {
+        let octaves = (f32::from(key) - 60.0) / 12.0;
+        let scale = (-tone.key_decay * octaves).exp2();
+        let coefs = tone.adsr.map(|a| {
+            let scaled = Adsr {
+                decay: a.decay * scale,
+                ..a
+            };
+            AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
+        });
+        *key_coefs = Some((tone.adsr, coefs));
+    }
+    match &*key_coefs {
+        Some((_, [amp, fenv])) => [amp, fenv],
+        None => [&tone.amp, &tone.filter_env], // just filled
     }
 }
 
@@ -543,9 +610,9 @@ impl Voice {
             ];
         }
         // Envelopes and fade.
-        let [amp_coefs, fenv_coefs] = self.envelope_coefs(tone);
-        let amp = self.env.advance(n, &amp_coefs);
-        let fenv = self.filter_env.advance(n, &fenv_coefs);
+        let [amp_coefs, fenv_coefs] = envelope_coefs(&mut self.key_coefs, self.sound.key, tone);
+        let amp = self.env.advance(n, amp_coefs);
+        let fenv = self.filter_env.advance(n, fenv_coefs);
         if self.fade_step > 0.0 {
             self.fade = (self.fade - self.fade_step * n as f32).max(0.0);
         }
@@ -596,32 +663,12 @@ impl Voice {
             coefs: self.coefs,
             filter: self.filter,
             gains: start,
-            steps: [0, 1, 2, 3].map(|k| (end[k] - start[k]) * step),
-        }
-    }
-
-    /// The amplitude and filter envelope coefficients for this voice: the
-    /// tone's, or with its decays scaled by key (made at the first block of
-    /// a note and again if the panel changes the envelopes).
-    fn envelope_coefs(&mut self, tone: &Tone) -> [AdsrCoefs; 2] {
-        if tone.key_decay == 0.0 {
-            return [tone.amp, tone.filter_env];
-        }
-        match self.key_coefs {
-            Some((made_from, coefs)) if made_from == tone.adsr => coefs,
-            _ => {
-                let octaves = (f32::from(self.sound.key) - 60.0) / 12.0;
-                let scale = (-tone.key_decay * octaves).exp2();
-                let coefs = tone.adsr.map(|a| {
-                    let scaled = Adsr {
-                        decay: a.decay * scale,
-                        ..a
-                    };
-                    AdsrCoefs::new(&scaled, tone.sample_rate, BLOCK)
-                });
-                self.key_coefs = Some((tone.adsr, coefs));
-                coefs
-            }
+            steps: [
+                (end[0] - start[0]) * step,
+                (end[1] - start[1]) * step,
+                (end[2] - start[2]) * step,
+                (end[3] - start[3]) * step,
+            ],
         }
     }
 

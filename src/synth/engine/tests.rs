@@ -722,3 +722,48 @@ fn program_change_selects_the_preset() {
     assert_eq!(e.preset(), Preset::Pad);
     assert_eq!(e.sample_rate(), FS);
 }
+
+#[test]
+fn buffer_sizes_do_not_change_the_sound() {
+    // Buffers of 99 frames end in partial control blocks (3 × 32 + 3):
+    // the chord must sound as when rendered in whole blocks.
+    let play = |frames: usize| {
+        let mut e = engine(Preset::Piano);
+        for key in [48, 55, 60, 64, 67, 71] {
+            on(&mut e, key, 90);
+        }
+        let mut out = vec![0.0f32; FS as usize];
+        for chunk in out.chunks_mut(2 * frames) {
+            e.render(chunk);
+        }
+        out
+    };
+    let (whole, partial) = (play(1024), play(99));
+    let diff: Vec<f32> = whole.iter().zip(&partial).map(|(a, b)| a - b).collect();
+    let ratio = db(rms(&diff) / rms(&whole));
+    eprintln!("difference {ratio:.1} dB, peak {:.2e}", peak(&diff));
+    assert!(ratio < -50.0, "{ratio:.1} dB");
+}
+
+#[test]
+fn a_bend_sent_before_a_note_applies_from_its_first_sample() {
+    // Key 60 bent up a whole tone (the full default range) sounds as key
+    // 62 from the first control block on.
+    let first_block = |key: u8, bend: u16| {
+        let mut e = pure(0.0);
+        e.handle(SynthEvent::PitchBend {
+            channel: 0,
+            value: bend,
+        });
+        on(&mut e, key, 100);
+        let mut out = [0.0f32; 2 * 32];
+        e.render(&mut out);
+        out
+    };
+    let (bent, played) = (first_block(60, 16_383), first_block(62, 8192));
+    let diff = bent
+        .iter()
+        .zip(&played)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff < 1e-6, "bent C differs from D by {diff}");
+}
