@@ -352,6 +352,8 @@ impl SoundFont {
             sounding[part].push(Reverse(end));
             out[part].push((at, event));
         }
+        // A part that got no note would only render silence.
+        out.retain(|part| part.iter().any(|(_, e)| starts_voice(e)));
         out
     }
 }
@@ -674,5 +676,66 @@ impl SoundFontVoices {
     /// No key down and the output has stayed below −100 dBFS for 0.1 s.
     pub(crate) fn is_silent(&self) -> bool {
         self.quiet_frames >= SILENT_FRAMES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_shared_evenly_and_a_drum_kit_stays_on_one_synthesizer() {
+        // FluidR3_GM (fluid-soundfont-gm): its kits cut hi-hats with
+        // exclusive classes, which act only within one synthesizer.
+        let font = SoundFont::load(Path::new("default")).expect("a GM SoundFont is installed");
+        let mut events = vec![(
+            0,
+            SynthEvent::Control {
+                channel: 0,
+                controller: 7,
+                value: 90,
+            },
+        )];
+        for key in 48..60 {
+            events.push((
+                0,
+                SynthEvent::NoteOn {
+                    channel: 0,
+                    key,
+                    velocity: 80,
+                },
+            ));
+        }
+        for hit in 0..16u64 {
+            let key = if hit % 4 == 3 { 46 } else { 42 };
+            events.push((
+                hit * 6_000,
+                SynthEvent::NoteOn {
+                    channel: 9,
+                    key,
+                    velocity: 90,
+                },
+            ));
+            events.push((hit * 6_000 + 100, SynthEvent::NoteOff { channel: 9, key }));
+        }
+        events.sort_by_key(|(at, _)| *at);
+        let parts = font.split(Preset::Piano, &events, 2);
+        assert_eq!(parts.len(), 2);
+        let notes = |part: &[(u64, SynthEvent)], channel: u8| {
+            part.iter()
+                .filter(
+                    |(_, e)| matches!(e, SynthEvent::NoteOn { channel: c, .. } if *c == channel),
+                )
+                .count()
+        };
+        // The chord is shared out, the kit is whole on one side.
+        assert_eq!(notes(&parts[0], 0) + notes(&parts[1], 0), 12);
+        assert!(notes(&parts[0], 0).abs_diff(notes(&parts[1], 0)) <= 2);
+        assert!([notes(&parts[0], 9), notes(&parts[1], 9)].contains(&16));
+        // Everything else reaches both.
+        for part in &parts {
+            let others = part.iter().filter(|(_, e)| !starts_voice(e)).count();
+            assert_eq!(others, 17, "the volume and every Note Off");
+        }
     }
 }
