@@ -180,8 +180,8 @@ impl SoundFont {
     /// `composer-probe render` does: from frame 0, each event at its frame,
     /// then All Notes Off at frame `tail.start` (the file's end, at or
     /// after the last event) and the tail until every voice has died away
-    /// (or `tail.end`). `config`
-    /// gives the starting preset, the panel map, the gain and the block.
+    /// (or `tail.end`). `config` gives the starting preset, the panel map,
+    /// the gain and the block.
     ///
     /// The notes are split between up to `jobs` rustysynth synthesizers,
     /// each on its own thread and given its notes plus every other event;
@@ -231,7 +231,7 @@ impl SoundFont {
         std::thread::scope(|scope| {
             let mut receivers = Vec::with_capacity(parts.len());
             for (part, voices) in parts.iter().zip(voices) {
-                let (sender, receiver) = mpsc::sync_channel(4);
+                let (sender, receiver) = mpsc::sync_channel(AHEAD);
                 let spawned = std::thread::Builder::new()
                     .name("soundfont".to_owned())
                     .spawn_scoped(scope, move || {
@@ -360,6 +360,9 @@ impl SoundFont {
 
 /// Frames of interleaved stereo a part hands the mixer at a time.
 const SEGMENT: usize = 4096;
+/// Segments a part may render ahead of the mixer (1.4 s at 48 kHz): a
+/// part with less to do for a while runs on instead of waiting.
+const AHEAD: usize = 16;
 /// Frames of tail rendered between checks for silence (as
 /// `OfflineRenderer::finish_tail` does).
 const TAIL_STEP: u64 = 1024;
