@@ -163,9 +163,9 @@ impl SoundFont {
 }
 
 impl SoundFont {
-    /// Whether the preset a channel on `bank` and `patch` plays (found as
-    /// rustysynth finds it) has an exclusive class.
-    fn plays_exclusive(&self, bank: i32, patch: i32) -> bool {
+    /// The preset a channel on `bank` and `patch` plays, found as
+    /// rustysynth finds it (the GM fallback, then the lowest preset).
+    fn preset_index(&self, bank: i32, patch: i32) -> Option<usize> {
         let presets = self.font.get_presets();
         let id = |p: &rustysynth::Preset| (p.get_bank_number() << 16) | p.get_patch_number();
         let find = |wanted: i32| presets.iter().position(|p| id(p) == wanted);
@@ -173,7 +173,51 @@ impl SoundFont {
         find((bank << 16) | patch)
             .or_else(|| find(fallback))
             .or_else(|| (0..presets.len()).min_by_key(|&i| id(&presets[i])))
-            .is_some_and(|i| self.exclusive[i])
+    }
+
+    /// What a note of `key` and `velocity` on `preset` costs, estimated:
+    /// its voices, and the frames (at `sample_rate`) they sound when it is
+    /// held `held` frames: the hold plus the release, or a one-shot
+    /// sample's length if that is shorter.
+    fn note_cost(&self, preset: usize, key: u8, velocity: u8, held: u64, rate: u32) -> (u64, u64) {
+        let (key, velocity) = (i32::from(key & 127), i32::from(velocity & 127));
+        let Some(preset) = self.font.get_presets().get(preset) else {
+            return (1, held);
+        };
+        let (instruments, headers) = (self.font.get_instruments(), self.font.get_sample_headers());
+        let seconds =
+            |s: f32| (f64::from(s).clamp(0.0, MAX_RELEASE_SECONDS) * f64::from(rate)) as u64;
+        let (mut voices, mut frames) = (0, 0);
+        for outer in preset
+            .get_regions()
+            .iter()
+            .filter(|r| r.contains(key, velocity))
+        {
+            let Some(instrument) = instruments.get(outer.get_instrument_id()) else {
+                continue;
+            };
+            for region in instrument
+                .get_regions()
+                .iter()
+                .filter(|r| r.contains(key, velocity))
+            {
+                voices += 1;
+                let release = seconds(
+                    region.get_release_volume_envelope() * outer.get_release_volume_envelope(),
+                );
+                let mut sounds = held.saturating_add(release);
+                if region.get_sample_modes() == rustysynth::LoopMode::NoLoop {
+                    if let Some(header) = headers.get(region.get_sample_id()) {
+                        let length = (region.get_sample_end() - region.get_sample_start()).max(0);
+                        let length = u64::from(length.unsigned_abs()) * u64::from(rate)
+                            / u64::from(header.get_sample_rate().max(1).unsigned_abs());
+                        sounds = sounds.min(length);
+                    }
+                }
+                frames = frames.max(sounds);
+            }
+        }
+        (voices, frames)
     }
 
     /// Renders frame-stamped `events` (in time order) offline as
@@ -186,8 +230,8 @@ impl SoundFont {
     /// The notes are split between up to `jobs` rustysynth synthesizers,
     /// each on its own thread and given its notes plus every other event;
     /// their outputs are summed, then the engine's gain and limiter apply
-    /// to the sum. Each note goes to the synthesizer with the fewest notes
-    /// sounding then, except that a channel playing a preset with
+    /// to the sum. Each note goes to the synthesizer with the fewest voices
+    /// sounding then (as estimated from the SoundFont), except that a channel playing a preset with
     /// exclusive classes (a drum kit) stays on one synthesizer. The sum is
     /// one synthesizer's sound apart from float rounding, and each
     /// synthesizer has its own 64 voices to steal from.
@@ -205,7 +249,12 @@ impl SoundFont {
         mut write: impl FnMut(&[f32]) -> Result<bool, E>,
     ) -> Result<bool, E> {
         let notes = events.iter().filter(|(_, e)| starts_voice(e)).count();
-        let parts = self.split(config.preset, events, jobs.get().min(notes).max(1));
+        let parts = self.split(
+            config.preset,
+            sample_rate,
+            events,
+            jobs.get().min(notes).max(1),
+        );
         let mut voices = Vec::with_capacity(parts.len());
         for _ in &parts {
             match SoundFontVoices::new(
@@ -288,22 +337,25 @@ impl SoundFont {
     fn split(
         &self,
         preset: Preset,
+        rate: u32,
         events: &[(u64, SynthEvent)],
         parts: usize,
     ) -> Vec<Vec<(u64, SynthEvent)>> {
         if parts <= 1 {
             return vec![events.to_vec()];
         }
-        let ends = note_ends(events);
-        // Channels that must stay whole: they play a preset with exclusive
-        // classes at some note. Banks and programs as rustysynth keeps them.
+        let releases = note_releases(events);
+        // Each note's estimated voices and end; the channels that must stay
+        // whole (they play a preset with exclusive classes at some note).
+        // Banks and programs as rustysynth keeps them.
         let mut bank = [0i32; 16];
         bank[9] = 128;
         let mut patch = [i32::from(preset.program()); 16];
         patch[9] = 0;
         let mut whole = [false; 16];
-        for (_, event) in events {
-            match *event {
+        let mut costs = vec![(0u64, 0u64); events.len()];
+        for (i, &(at, event)) in events.iter().enumerate() {
+            let (channel, key, velocity) = match event {
                 SynthEvent::Control {
                     channel,
                     controller: 0,
@@ -311,26 +363,40 @@ impl SoundFont {
                 } => {
                     let c = usize::from(channel & 15);
                     bank[c] = i32::from(value & 127) + if c == 9 { 128 } else { 0 };
+                    continue;
                 }
                 SynthEvent::ProgramChange { channel, program } => {
                     patch[usize::from(channel & 15)] = i32::from(program & 127);
+                    continue;
                 }
-                SynthEvent::Drum { .. } => whole[9] = true,
-                SynthEvent::NoteOn { channel, .. } if starts_voice(event) => {
-                    let c = usize::from(channel & 15);
-                    whole[c] |= self.plays_exclusive(bank[c], patch[c]);
+                SynthEvent::Drum { key, velocity, .. } if velocity > 0 => (9, key, velocity),
+                SynthEvent::NoteOn {
+                    channel,
+                    key,
+                    velocity,
+                } if velocity > 0 => (usize::from(channel & 15), key, velocity),
+                _ => continue,
+            };
+            let held = releases[i].saturating_sub(at);
+            match self.preset_index(bank[channel], patch[channel]) {
+                Some(p) => {
+                    whole[channel] |= self.exclusive[p];
+                    let (voices, frames) = self.note_cost(p, key, velocity, held, rate);
+                    costs[i] = (voices, at.saturating_add(frames));
                 }
-                _ => {}
+                None => costs[i] = (1, releases[i]),
             }
         }
         let mut owner: [Option<usize>; 16] = [None; 16];
-        // Per part, the estimated ends of its notes still sounding.
-        let mut sounding: Vec<BinaryHeap<Reverse<u64>>> = vec![BinaryHeap::new(); parts];
+        // Per part, its notes still sounding (estimated end, voices) and
+        // their voices.
+        let mut sounding: Vec<BinaryHeap<Reverse<(u64, u64)>>> = vec![BinaryHeap::new(); parts];
+        let mut load = vec![0u64; parts];
         let mut out = vec![Vec::with_capacity(events.len()); parts];
-        for (&(at, event), end) in events.iter().zip(ends) {
+        for (&(at, event), &(voices, end)) in events.iter().zip(&costs) {
             let channel = match event {
                 SynthEvent::NoteOn { channel, .. } if starts_voice(&event) => channel & 15,
-                SynthEvent::Drum { .. } => 9,
+                SynthEvent::Drum { .. } if starts_voice(&event) => 9,
                 _ => {
                     for part in &mut out {
                         part.push((at, event));
@@ -338,18 +404,22 @@ impl SoundFont {
                     continue;
                 }
             };
-            for notes in &mut sounding {
-                while notes.peek().is_some_and(|&Reverse(e)| e <= at) {
+            for (notes, load) in sounding.iter_mut().zip(&mut load) {
+                while let Some(&Reverse((ends, voices))) = notes.peek() {
+                    if ends > at {
+                        break;
+                    }
+                    *load -= voices;
                     notes.pop();
                 }
             }
             let c = usize::from(channel);
-            let part = owner[c]
-                .unwrap_or_else(|| (0..parts).min_by_key(|&p| sounding[p].len()).unwrap_or(0));
+            let part = owner[c].unwrap_or_else(|| (0..parts).min_by_key(|&p| load[p]).unwrap_or(0));
             if whole[c] {
                 owner[c] = Some(part);
             }
-            sounding[part].push(Reverse(end));
+            sounding[part].push(Reverse((end, voices)));
+            load[part] += voices;
             out[part].push((at, event));
         }
         // A part that got no note would only render silence.
@@ -366,9 +436,9 @@ const AHEAD: usize = 16;
 /// Frames of tail rendered between checks for silence (as
 /// `OfflineRenderer::finish_tail` does).
 const TAIL_STEP: u64 = 1024;
-/// Frames a note is taken to sound after its release (an estimate, for
-/// sharing the notes out).
-const RELEASE_FRAMES: u64 = 24_000;
+/// The longest release counted when sharing the notes out, seconds (a
+/// voice below −100 dB ends earlier than its nominal release).
+const MAX_RELEASE_SECONDS: f64 = 2.0;
 
 /// One part's audio from frame `k × SEGMENT` on; `end`, in its last
 /// segment, is the frame where the part fell silent.
@@ -382,33 +452,32 @@ fn starts_voice(event: &SynthEvent) -> bool {
     event.starts_note() || matches!(event, SynthEvent::Drum { velocity, .. } if *velocity > 0)
 }
 
-/// For each event, the frame its note (if it starts one) is estimated to
-/// stop sounding: its release (held on by the sustain pedal) plus
-/// [`RELEASE_FRAMES`], or the end of the file for notes never released.
-fn note_ends(events: &[(u64, SynthEvent)]) -> Vec<u64> {
+/// For each event that starts a note, the frame it is released (by its
+/// Note Off, or the sustain pedal's release after that), or the file's end.
+fn note_releases(events: &[(u64, SynthEvent)]) -> Vec<u64> {
+    fn close(notes: &mut Vec<usize>, at: u64, releases: &mut [u64]) {
+        for i in notes.drain(..) {
+            releases[i] = at;
+        }
+    }
     let last = events.last().map_or(0, |(at, _)| *at);
-    let mut ends = vec![u64::MAX; events.len()];
+    let mut releases = vec![last; events.len()];
     let mut held: Vec<Vec<usize>> = vec![Vec::new(); 16 * 128];
     let mut pedal = [false; 16];
     let mut pedalled: [Vec<usize>; 16] = Default::default();
-    fn close(notes: &mut Vec<usize>, at: u64, ends: &mut [u64]) {
-        for i in notes.drain(..) {
-            ends[i] = at.saturating_add(RELEASE_FRAMES);
-        }
-    }
     for (i, &(at, event)) in events.iter().enumerate() {
         match event {
             SynthEvent::NoteOn { channel, key, .. } if starts_voice(&event) => {
                 held[usize::from(channel & 15) * 128 + usize::from(key & 127)].push(i);
             }
-            SynthEvent::Drum { .. } => ends[i] = at.saturating_add(RELEASE_FRAMES),
+            SynthEvent::Drum { .. } => releases[i] = at,
             SynthEvent::NoteOn { channel, key, .. } | SynthEvent::NoteOff { channel, key } => {
                 let c = usize::from(channel & 15);
                 let notes = &mut held[c * 128 + usize::from(key & 127)];
                 if pedal[c] {
                     pedalled[c].append(notes);
                 } else {
-                    close(notes, at, &mut ends);
+                    close(notes, at, &mut releases);
                 }
             }
             SynthEvent::Control {
@@ -419,24 +488,19 @@ fn note_ends(events: &[(u64, SynthEvent)]) -> Vec<u64> {
                 let c = usize::from(channel & 15);
                 pedal[c] = value >= 64;
                 if !pedal[c] {
-                    close(&mut pedalled[c], at, &mut ends);
+                    close(&mut pedalled[c], at, &mut releases);
                 }
             }
             SynthEvent::AllNotesOff => {
                 pedal = [false; 16];
                 for notes in held.iter_mut().chain(pedalled.iter_mut()) {
-                    close(notes, at, &mut ends);
+                    close(notes, at, &mut releases);
                 }
             }
             _ => {}
         }
     }
-    for end in &mut ends {
-        if *end == u64::MAX {
-            *end = last.saturating_add(RELEASE_FRAMES);
-        }
-    }
-    ends
+    releases
 }
 
 /// Renders one part's `events` into segments for the mixer, up to
@@ -722,7 +786,7 @@ mod tests {
             events.push((hit * 6_000 + 100, SynthEvent::NoteOff { channel: 9, key }));
         }
         events.sort_by_key(|(at, _)| *at);
-        let parts = font.split(Preset::Piano, &events, 2);
+        let parts = font.split(Preset::Piano, 48_000, &events, 2);
         assert_eq!(parts.len(), 2);
         let notes = |part: &[(u64, SynthEvent)], channel: u8| {
             part.iter()
