@@ -176,7 +176,7 @@ impl SoundFont {
     }
 
     /// What a note of `key` and `velocity` on `preset` costs, estimated:
-    /// its voices, and the frames (at `sample_rate`) they sound when it is
+    /// its voices, and the frames (at `rate`) they sound when it is
     /// held `held` frames: the hold plus the release, or a one-shot
     /// sample's length if that is shorter.
     fn note_cost(&self, preset: usize, key: u8, velocity: u8, held: u64, rate: u32) -> (u64, u64) {
@@ -231,10 +231,11 @@ impl SoundFont {
     /// each on its own thread and given its notes plus every other event;
     /// their outputs are summed, then the engine's gain and limiter apply
     /// to the sum. Each note goes to the synthesizer with the fewest voices
-    /// sounding then (as estimated from the SoundFont), except that a channel playing a preset with
-    /// exclusive classes (a drum kit) stays on one synthesizer. The sum is
-    /// one synthesizer's sound apart from float rounding, and each
-    /// synthesizer has its own 64 voices to steal from.
+    /// sounding then (as estimated from the SoundFont), except that a
+    /// channel playing a preset with exclusive classes (a drum kit) stays
+    /// on one synthesizer. The sum is one synthesizer's sound apart from
+    /// float rounding, and each synthesizer has its own 64 voices to steal
+    /// from.
     ///
     /// `write` takes interleaved stereo blocks in order and answers
     /// `Ok(true)` once it wants no more. Returns `Ok(false)` with nothing
