@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # `composer-probe render` (built-in synth, and with the same SoundFont as
-# fluidsynth through --soundfont) against `fluidsynth -F` and `timidity -Ow`,
-# all writing 16-bit 48 kHz stereo WAV, timed with hyperfine in one run, on
+# fluidsynth through --soundfont, on every core and with --jobs 1) against
+# `fluidsynth -F` (by default on one core, and with synth.cpu-cores set to
+# every core) and `timidity -Ow`, all writing 16-bit 48 kHz stereo WAV,
+# timed with hyperfine in one run, wall clock and CPU time (user+sys), on
 # two files: the reference file (scripts/reference-midi.py: 60 s, up to ~30
 # voices) and tests/fixtures/gm/band.mid (16 s, five GM parts with drums).
 #
-# INSTRUCTIONS=1 counts instructions instead (valgrind's callgrind, every
-# thread; needs valgrind): repeatable on a busy machine where wall-clock
-# times are not, but blind to how fast each instruction runs (fluidsynth's
-# vectorised loops do more per instruction), so it does not replace the
-# timed run on a quiet machine. It also counts a bare rustysynth render of
+# INSTRUCTIONS=1 counts instructions instead (valgrind's callgrind, summed
+# over threads; needs valgrind): repeatable on a busy machine where
+# wall-clock times are not, but blind to how fast each instruction runs
+# (fluidsynth's vectorised loops do more per instruction), so it does not
+# replace the timed run on a quiet machine. It also counts a bare rustysynth render of
 # the reference file (its MidiFileSequencer, no engine around it), which
 # shows what our integration adds.
 set -euo pipefail
@@ -76,11 +78,12 @@ RUST
     mid="$work/$name.mid"
     builtin=$(count built-in target/release/composer-probe render --force "$mid" "$work/ours.wav")
     soundfont=$(count soundfont target/release/composer-probe render --force --soundfont "$sf2" "$mid" "$work/ours-sf.wav")
+    soundfont1=$(count soundfont1 target/release/composer-probe render --force --jobs 1 --soundfont "$sf2" "$mid" "$work/ours-sf1.wav")
     fluid=$(count fluidsynth fluidsynth -ni -q -r 48000 -F "$work/fluid.wav" "$sf2" "$mid")
     echo "## $name.mid: instructions (callgrind), and fluidsynth's count ÷ each"
     echo "| renderer | instructions | fluidsynth ÷ this |"
     echo "|---|---|---|"
-    rows=("built-in $builtin" "soundfont $soundfont" "fluidsynth $fluid")
+    rows=("built-in $builtin" "soundfont $soundfont" "soundfont-jobs-1 $soundfont1" "fluidsynth $fluid")
     if [ "$name" = reference ]; then
       rows+=("bare-rustysynth $(count bare "$bare" "$sf2" "$mid" "$work/bare.raw")")
     fi
@@ -92,13 +95,25 @@ RUST
   exit 0
 fi
 
+cores=$(nproc)
 for name in reference band; do
   mid="$work/$name.mid"
-  hyperfine -N --warmup 1 --runs "${RUNS:-5}" --export-markdown "$work/$name.md" \
+  hyperfine -N --warmup 1 --runs "${RUNS:-5}" --export-json "$work/$name.json" \
     -n "built-in" "target/release/composer-probe render --force $mid $work/ours.wav" \
     -n "soundfont" "target/release/composer-probe render --force --soundfont $sf2 $mid $work/ours-sf.wav" \
+    -n "soundfont --jobs 1" "target/release/composer-probe render --force --jobs 1 --soundfont $sf2 $mid $work/ours-sf1.wav" \
     -n "fluidsynth" "fluidsynth -ni -q -r 48000 -F $work/fluid.wav $sf2 $mid" \
-    -n "timidity" "timidity -idq -Ow -s 48000 -o $work/timidity.wav $mid"
-  echo "## $name.mid"
-  cat "$work/$name.md"
+    -n "fluidsynth cpu-cores=$cores" "fluidsynth -ni -q -r 48000 -o synth.cpu-cores=$cores -F $work/fluid-mt.wav $sf2 $mid" \
+    -n "timidity" "timidity -idq -Ow -s 48000 -o $work/timidity.wav $mid" >/dev/null
+  echo "## $name.mid ($cores cores; wall clock, and CPU time summed over threads)"
+  python3 - "$work/$name.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+fluid = next(r["mean"] for r in results if r["command"] == "fluidsynth")
+print("| renderer | wall (mean ± σ) | CPU (user+sys) | fluidsynth's wall ÷ this |")
+print("|---|---|---|---|")
+for r in results:
+    cpu = r["user"] + r["system"]
+    print(f"| {r['command']} | {r['mean']:.3f} s ± {r['stddev']:.3f} | {cpu:.3f} s | {fluid / r['mean']:.2f}× |")
+PY
 done

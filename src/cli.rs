@@ -508,6 +508,11 @@ pub struct RenderArgs {
     /// `default` finds an installed General MIDI SoundFont (FluidR3_GM…).
     #[arg(long, value_name = "FILE.sf2|default")]
     pub soundfont: Option<PathBuf>,
+    /// With --soundfont: share the notes between N synthesizers on N
+    /// threads (1 to 256; default: one per core; 1: one synthesizer).
+    #[arg(long, short = 'j', value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
 }
 
 /// `--panel`: which controller map the synth reads.
@@ -558,6 +563,9 @@ impl RenderArgs {
                 panel: self.panel.into(),
                 ..EngineConfig::default()
             },
+            jobs: self
+                .jobs
+                .and_then(|n| std::num::NonZeroUsize::new(usize::from(n))),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::record::read::{self, FileError};
 use crate::synth::{Engine, EngineConfig, SynthEvent};
 use std::fs::File;
 use std::io::{self, BufWriter, Seek as _, Write as _};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -104,6 +105,9 @@ pub struct RenderOptions {
     pub lenient: bool,
     /// The synth.
     pub engine: EngineConfig,
+    /// With a SoundFont: how many synthesizers (threads) share the notes;
+    /// `None`: one per core. The built-in synth always renders on one.
+    pub jobs: Option<NonZeroUsize>,
 }
 
 /// Why rendering failed.
@@ -495,6 +499,11 @@ fn to_i16(sample: f32) -> i16 {
     (scaled + 0.5f32.copysign(scaled)) as i16
 }
 
+/// The frame at `t_us` microseconds, at `sample_rate`.
+fn frame_at(t_us: u64, sample_rate: u32) -> u64 {
+    (u128::from(t_us) * u128::from(sample_rate) / 1_000_000) as u64
+}
+
 /// Drives an engine by event times and hands rendered audio on.
 pub struct OfflineRenderer {
     engine: Engine,
@@ -513,7 +522,7 @@ impl OfflineRenderer {
     }
 
     fn frame_of(&self, t_us: u64) -> u64 {
-        (u128::from(t_us) * u128::from(self.engine.sample_rate()) / 1_000_000) as u64
+        frame_at(t_us, self.engine.sample_rate())
     }
 
     /// Renders everything up to the time `t_us` into `out`.
@@ -559,7 +568,9 @@ pub struct RenderSummary {
 }
 
 /// Renders a MIDI file to a WAV file (or standard output) with the
-/// built-in synth. Refuses files longer than `options.max_length` or whose
+/// built-in synth, or with a SoundFont on `options.jobs` threads (see
+/// [`SoundFont::render_offline`](crate::synth::SoundFont::render_offline)).
+/// Refuses files longer than `options.max_length` or whose
 /// WAV would pass 4 GiB before writing anything; stops with
 /// [`RenderError::Interrupted`] once `cancel` is set, leaving nothing.
 pub fn render_file(
@@ -603,16 +614,44 @@ pub fn render_file(
         Destination::Stdout => WavOutput::stdout(rate, format, limit)?,
     };
     wav.cancel_on(cancel);
-    let mut renderer = OfflineRenderer::new(Engine::new(rate, options.engine));
-    let mut notes = 0;
-    for event in &events {
-        renderer.render_until(event.t_us, &mut wav)?;
-        if let Some(synth) = SynthEvent::from_midi(&event.message) {
-            notes += u64::from(synth.starts_note());
-            renderer.handle(synth);
+    let notes = events
+        .iter()
+        .filter_map(|e| SynthEvent::from_midi(&e.message))
+        .filter(SynthEvent::starts_note)
+        .count() as u64;
+    let rendered = match options.engine.soundfont {
+        Some(font) => {
+            let timed: Vec<(u64, SynthEvent)> = events
+                .iter()
+                .filter_map(|e| Some((frame_at(e.t_us, rate), SynthEvent::from_midi(&e.message)?)))
+                .collect();
+            let jobs = options.jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+            });
+            font.render_offline(
+                rate,
+                options.engine,
+                jobs,
+                &timed,
+                {
+                    let end = frame_at(end_us, rate);
+                    end..end + MAX_TAIL_SECONDS * u64::from(rate)
+                },
+                |samples| wav.write(samples).map(|()| wav.is_full()),
+            )?
         }
+        None => false,
+    };
+    if !rendered {
+        let mut renderer = OfflineRenderer::new(Engine::new(rate, options.engine));
+        for event in &events {
+            renderer.render_until(event.t_us, &mut wav)?;
+            if let Some(synth) = SynthEvent::from_midi(&event.message) {
+                renderer.handle(synth);
+            }
+        }
+        renderer.finish_tail(&mut wav)?;
     }
-    renderer.finish_tail(&mut wav)?;
     let seconds = wav.seconds();
     wav.finish()?;
     Ok(RenderSummary {

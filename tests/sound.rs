@@ -624,6 +624,7 @@ fn render_file(
         max_length: std::time::Duration::from_secs(3600),
         lenient: false,
         engine: config,
+        jobs: None,
     };
     let destination = composer_probe::render::Destination::File {
         path: wav.to_path_buf(),

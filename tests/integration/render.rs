@@ -3,7 +3,7 @@
 //! and standard output. WAVs are checked with Python's `wave` module.
 
 use crate::sound::{python_on, read_wav_with_python, scratch};
-use crate::util::{dir_names, Run};
+use crate::util::{dir_names, fixture, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -485,5 +485,176 @@ fn render_rates_outside_8000_to_192000_are_usage_errors() {
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     assert_eq!(dir_names(&dir), ["a.mid"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// FluidR3_GM, the SoundFont fluidsynth renders with in the benchmark
+/// (fluid-soundfont-gm, installed by `scripts/install-deps.sh test`).
+const GM_SOUNDFONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+
+/// Reads 32-bit float stereo WAVs with numpy: for the first, its frames,
+/// side/mid level (dB) and share of energy above 8 kHz (the cymbals); for
+/// each other, its frames and the level of its difference from the first,
+/// relative to the first (dB).
+const COMPARE_FLOAT_WAVS: &str = r#"
+import struct, sys
+import numpy as np
+def read(path):
+    data = open(path, 'rb').read()
+    assert data[:4] == b'RIFF' and data[8:12] == b'WAVE'
+    i, bits = 12, None
+    while i < len(data):
+        tag, size = data[i:i + 4], struct.unpack('<I', data[i + 4:i + 8])[0]
+        if tag == b'fmt ':
+            channels, = struct.unpack('<H', data[i + 10:i + 12])
+            bits, = struct.unpack('<H', data[i + 22:i + 24])
+            assert channels == 2
+        if tag == b'data':
+            assert bits == 32, bits
+            return np.frombuffer(data[i + 8:i + 8 + size], '<f4').reshape(-1, 2).astype(np.float64)
+        i += 8 + size + (size & 1)
+    raise SystemExit(path + ': no data')
+def rms(x):
+    return np.sqrt(np.mean(x * x))
+ref = read(sys.argv[1])
+mid, side = (ref[:, 0] + ref[:, 1]) / 2, (ref[:, 0] - ref[:, 1]) / 2
+power = np.abs(np.fft.rfft(mid)) ** 2
+highs = power[np.fft.rfftfreq(len(mid), 1 / 48000) > 8000].sum() / power.sum()
+print(len(ref), 20 * np.log10(rms(side) / rms(mid)), highs)
+for path in sys.argv[2:]:
+    other = read(path)
+    n = min(len(ref), len(other))
+    print(len(other), 20 * np.log10(rms(other[:n] - ref[:n]) / rms(ref[:n])))
+"#;
+
+/// Renders `midi` with FluidR3_GM as 32-bit float into `wav`, with `jobs`
+/// (`None`: the default).
+fn render_with_gm_soundfont(midi: &Path, wav: &Path, jobs: Option<&str>) {
+    let mut args = vec!["render", "--float", "--force", "--soundfont", GM_SOUNDFONT];
+    if let Some(jobs) = jobs {
+        args.extend(["--jobs", jobs]);
+    }
+    args.extend([arg(midi), arg(wav)]);
+    let run = probe(&args);
+    assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+}
+
+#[test]
+fn a_soundfont_render_split_over_threads_sounds_as_one_synthesizer() {
+    // tests/fixtures/gm/band.mid: five GM parts, panned, drums on channel
+    // 10. Rendered by one synthesizer (--jobs 1), by the default (every
+    // core) and by more synthesizers than this machine has cores: the
+    // splits must sound as the one (their difference 80 dB below it).
+    let dir = scratch("render-jobs");
+    let band = fixture("gm/band.mid");
+    let one = dir.join("one.wav");
+    render_with_gm_soundfont(&band, &one, Some("1"));
+    let mut split = Vec::new();
+    for jobs in [None, Some("3")] {
+        let wav = dir.join(format!("split-{}.wav", jobs.unwrap_or("default")));
+        render_with_gm_soundfont(&band, &wav, jobs);
+        split.push(wav);
+    }
+    // The same file without its drums, rendered split.
+    let no_drums = dir.join("no-drums.mid");
+    let strip = "import sys, mido\n\
+        f = mido.MidiFile(sys.argv[1])\n\
+        for t in f.tracks:\n    \
+            t[:] = [m if getattr(m, 'channel', None) != 9 else mido.Message('control_change', channel=0, control=80, value=0, time=m.time) for m in t]\n\
+        f.save(sys.argv[2])\n";
+    let status = Command::new("/usr/bin/python3")
+        .args(["-c", strip, arg(&band), arg(&no_drums)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let drumless = dir.join("no-drums.wav");
+    render_with_gm_soundfont(&no_drums, &drumless, None);
+
+    let rows = compare_float_wavs(&[&one, &split[0], &split[1]]);
+    let (frames, width, highs) = (rows[0][0], rows[0][1], rows[0][2]);
+    eprintln!(
+        "band.mid: --jobs 1 {frames} frames, side/mid {width:.1} dB, highs {highs:.4}; split: {:?}",
+        &rows[1..]
+    );
+    assert!(frames > 16.0 * 48_000.0, "{frames} frames");
+    for (wav, row) in split.iter().zip(&rows[1..]) {
+        assert_eq!(row[0], frames, "{}: the same length", wav.display());
+        assert!(
+            row[1] < -80.0,
+            "{}: differs from one synthesizer by {:.1} dB",
+            wav.display(),
+            row[1]
+        );
+    }
+    // Still stereo, still drums (the cymbals' highs), split.
+    let (with, without) = (
+        &compare_float_wavs(&[&split[0]])[0],
+        &compare_float_wavs(&[&drumless])[0],
+    );
+    let (split_width, split_highs, drumless_highs) = (with[1], with[2], without[2]);
+    assert!(split_width > -15.0, "stereo: side/mid {split_width:.1} dB");
+    assert!(
+        split_highs > 5.0 * drumless_highs,
+        "drums: highs {split_highs:.4} with, {drumless_highs:.4} without"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// [`COMPARE_FLOAT_WAVS`]' rows for `wavs`, the first being the reference.
+fn compare_float_wavs(wavs: &[&Path]) -> Vec<Vec<f64>> {
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", COMPARE_FLOAT_WAVS])
+        .args(wavs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+#[test]
+fn render_jobs_must_be_a_count_and_a_broken_soundfont_is_one_line_with_any() {
+    let (dir, midi) = scratch_with_a_note("render-jobs-usage");
+    let wav = dir.join("out.wav");
+    for jobs in ["0", "-1", "two", "", "1.5", "100000"] {
+        let option = format!("--jobs={jobs}");
+        let run = probe(&["render", &option, arg(&midi), arg(&wav)]);
+        assert_eq!(run.code, Some(2), "--jobs {jobs:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert!(run.stderr.contains("--jobs"), "{}", run.stderr);
+        assert_eq!(
+            run.stderr
+                .lines()
+                .filter(|l| l.starts_with("error"))
+                .count(),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let broken = dir.join("broken.sf2");
+    std::fs::write(&broken, b"RIFF\x04\x00\x00\x00sfbk").unwrap();
+    for jobs in ["1", "2", "16"] {
+        let run = probe(&[
+            "render",
+            "--jobs",
+            jobs,
+            "--soundfont",
+            arg(&broken),
+            arg(&midi),
+            arg(&wav),
+        ]);
+        assert_one_line_failure(&run, 1);
+        assert!(run.stderr.contains(arg(&broken)), "{}", run.stderr);
+    }
+    assert_eq!(dir_names(&dir), ["a.mid", "broken.sf2"], "nothing written");
     std::fs::remove_dir_all(dir).unwrap();
 }
