@@ -117,6 +117,14 @@ pub trait Pull: Source + Send {
             *sample = self.next().unwrap_or(0.0);
         }
     }
+
+    /// Lets `frames` frames go by when they are certain to be silence,
+    /// returning true (the caller writes the zeros itself); false: pull
+    /// them. The idle callback's shortcut.
+    fn skip_silence(&mut self, frames: usize) -> bool {
+        let _ = frames;
+        false
+    }
 }
 
 /// Any rodio source converted to the device's rate and channels.
@@ -601,8 +609,11 @@ fn build<T: SizedSample + FromSample<f32>>(
             if playing.is_none() {
                 playing = handed.pop().ok();
             }
+            let frames = data.len() / channels as usize;
+            // Nothing to play, or silence to play: zeros.
+            let silence = playing.as_mut().is_none_or(|s| s.skip_silence(frames));
             match playing.as_mut() {
-                Some(source) => {
+                Some(source) if !silence => {
                     for chunk in data.chunks_mut(SCRATCH_SAMPLES) {
                         let samples = &mut scratch[..chunk.len()];
                         source.pull(samples);
@@ -611,7 +622,7 @@ fn build<T: SizedSample + FromSample<f32>>(
                         }
                     }
                 }
-                None => data.fill(T::EQUILIBRIUM),
+                _ => data.fill(T::EQUILIBRIUM),
             }
             let stamp = info.timestamp();
             let delay = stamp.playback.saturating_duration_since(stamp.callback);

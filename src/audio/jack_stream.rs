@@ -93,8 +93,13 @@ impl jack::ProcessHandler for Process {
         }
         let [left, right] = &mut self.ports;
         let (left, right) = (left.as_mut_slice(scope), right.as_mut_slice(scope));
+        // Nothing to play, or silence to play: zeros.
+        let silence = self
+            .playing
+            .as_mut()
+            .is_none_or(|source| source.skip_silence(left.len()));
         match self.playing.as_mut() {
-            Some(source) => {
+            Some(source) if !silence => {
                 let frames = SCRATCH_SAMPLES / 2;
                 for (left, right) in left.chunks_mut(frames).zip(right.chunks_mut(frames)) {
                     let samples = &mut self.scratch[..2 * left.len()];
@@ -106,7 +111,7 @@ impl jack::ProcessHandler for Process {
                     }
                 }
             }
-            None => {
+            _ => {
                 left.fill(0.0);
                 right.fill(0.0);
             }

@@ -80,6 +80,7 @@ pub fn build(
         block: vec![0.0; block_frames * 2].into_boxed_slice(),
         block_frames,
         position: block_frames * 2,
+        block_is_silence: false,
         stats: Arc::clone(&stats),
     };
     (EventSender { producer, stats }, source)
@@ -94,6 +95,8 @@ pub struct SynthSource {
     block: Box<[f32]>,
     block_frames: usize,
     position: usize,
+    /// The block holds the zeros of an idle block.
+    block_is_silence: bool,
     sample_rate: u32,
     stats: Arc<AudioStats>,
 }
@@ -115,13 +118,19 @@ impl SynthSource {
     fn render_block(&mut self) {
         if self.events.is_empty() && self.engine.is_silent() {
             // Idle: no voice, no tail and nothing queued. The block is
-            // silence whatever its window, so neither clock is asked (the
-            // idle cost of an open output).
-            self.engine.render(&mut self.block);
+            // silence whatever its window, so neither clock is asked, and
+            // silence already in the block is not written again (the idle
+            // cost of an open output).
+            if !self.block_is_silence {
+                self.block.fill(0.0);
+                self.block_is_silence = true;
+            }
+            self.engine.rest(self.block_frames);
             self.position = 0;
-            self.publish_idle();
+            self.publish_idle(1);
             return;
         }
+        self.block_is_silence = false;
         let started = Instant::now();
         let block_us = self.block_us();
         let now = self.clock.now_us();
@@ -160,9 +169,9 @@ impl SynthSource {
     }
 
     /// The figures of a block rendered idle: no voice, no load.
-    fn publish_idle(&self) {
+    fn publish_idle(&self, blocks: u64) {
         let stats = &self.stats;
-        stats.blocks.fetch_add(1, Ordering::Relaxed);
+        stats.blocks.fetch_add(blocks, Ordering::Relaxed);
         stats.voices.store(0, Ordering::Relaxed);
         stats.load_permille.store(0, Ordering::Relaxed);
         // Released after the figures: whoever sees it silent sees them.
@@ -202,6 +211,21 @@ impl Iterator for SynthSource {
 }
 
 impl crate::audio::device::Pull for SynthSource {
+    /// Between blocks, with nothing queued and the engine silent, the next
+    /// frames are silence: they go by as idle blocks, unrendered and
+    /// uncopied.
+    fn skip_silence(&mut self, frames: usize) -> bool {
+        let idle = self.position >= self.block.len()
+            && frames % self.block_frames == 0
+            && self.events.is_empty()
+            && self.engine.is_silent();
+        if idle {
+            self.engine.rest(frames);
+            self.publish_idle((frames / self.block_frames) as u64);
+        }
+        idle
+    }
+
     /// Copies whole runs of rendered blocks (the callback's usual path).
     fn pull(&mut self, out: &mut [f32]) {
         let mut filled = 0;
@@ -299,6 +323,41 @@ mod tests {
         }
         assert!(expected.iter().any(|s| s.abs() > 1e-3), "the note sounds");
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn silence_is_skipped_only_while_nothing_sounds_or_waits() {
+        use crate::audio::device::Pull as _;
+        let (mut sender, mut source) = source();
+        assert!(source.skip_silence(480), "idle: the block is skipped");
+        assert!(!source.skip_silence(100), "not a whole number of blocks");
+        sender.send(TimedEvent {
+            t_us: 0,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key: 69,
+                velocity: 100,
+            },
+        });
+        assert!(!source.skip_silence(480), "a queued note is rendered");
+        let mut heard = vec![0.0; 960];
+        source.pull(&mut heard);
+        assert!(first_loud_frame(&heard).is_some(), "the note sounds");
+        assert!(!source.skip_silence(480), "a sounding note is rendered");
+        sender.send(TimedEvent {
+            t_us: 0,
+            event: SynthEvent::AllNotesOff,
+        });
+        let mut tail = vec![0.0; 960];
+        let mut blocks = 0;
+        while blocks < 3000 && !source.skip_silence(480) {
+            source.pull(&mut tail);
+            blocks += 1;
+        }
+        assert!(
+            (2..3000).contains(&blocks),
+            "the tail rings out ({blocks} blocks), then silence is skipped again"
+        );
     }
 
     #[test]

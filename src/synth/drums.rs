@@ -349,6 +349,10 @@ impl DrumVoice {
 #[derive(Debug, Clone)]
 pub struct Kit {
     voices: [DrumVoice; Kit::VOICES],
+    /// Some voice is active (kept up by `hit` and `render`, the only
+    /// places a voice starts or ends): the silence check asks it every
+    /// block.
+    sounding: bool,
     fs: f32,
     age: u64,
     rng: u32,
@@ -369,6 +373,7 @@ impl Kit {
     pub fn new(sample_rate: f32) -> Kit {
         Kit {
             voices: [DrumVoice::default(); Kit::VOICES],
+            sounding: false,
             fs: if sample_rate > 0.0 {
                 sample_rate
             } else {
@@ -381,7 +386,7 @@ impl Kit {
 
     /// True while a hit sounds.
     pub fn is_active(&self) -> bool {
-        self.voices.iter().any(|v| v.active)
+        self.sounding
     }
 
     /// The channels with a hit sounding, one bit per channel.
@@ -453,6 +458,7 @@ impl Kit {
             }
         };
         self.voices[slot] = voice;
+        self.sounding = true;
     }
 
     /// Fade out every hit on `channel` within a few milliseconds.
@@ -486,6 +492,7 @@ impl Kit {
             let out = [&mut *left, &mut *right, &mut *reverb, &mut *chorus];
             v.render(out, gain, pan, levels);
         }
+        self.sounding = self.voices.iter().any(|v| v.active);
         sent
     }
 }

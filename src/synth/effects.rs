@@ -394,9 +394,18 @@ impl Limiter {
 
     /// Recover as over `frames` frames of silence.
     pub fn rest(&mut self, frames: usize) {
+        // Recovered (as `process_block` snaps it): nothing moves.
+        if self.fast == 1.0 && self.slow == 1.0 {
+            return;
+        }
         let n = frames.min(i32::MAX as usize) as i32;
         self.fast = 1.0 - (1.0 - self.fast) * (1.0 - self.fast_release).powi(n);
         self.slow = 1.0 - (1.0 - self.slow) * (1.0 - self.slow_release).powi(n);
+        for envelope in [&mut self.fast, &mut self.slow] {
+            if *envelope >= 1.0 - 1e-6 {
+                *envelope = 1.0;
+            }
+        }
     }
 
     /// Limit a block: `out` gets the frames `left[i]`·`gain`,

@@ -628,6 +628,13 @@ impl Engine {
         self.voices.iter().filter(|v| v.active).count()
     }
 
+    /// Lets `frames` frames of silence go by while [`Engine::is_silent`]:
+    /// what [`Engine::render`] does then, without writing the zeros (for a
+    /// caller whose buffer already holds them).
+    pub fn rest(&mut self, frames: usize) {
+        self.limiter.rest(frames);
+    }
+
     /// No voice sounds, the reverb tail has decayed below −90 dBFS and the
     /// chorus line holds nothing:
     /// from here on `render` writes exact zeros until the next note.
