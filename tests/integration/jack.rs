@@ -6,15 +6,22 @@ use crate::util::Run;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A `jackd -d dummy` under a name of its own, stopped on drop.
+/// A `jackd -d dummy` under a name of its own, stopped on drop. One at a
+/// time: two jackd starting at once here can leave one never answering.
 struct DummyJack {
     name: String,
     child: Child,
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl DummyJack {
     /// `None` (with a printed reason) when jackd is not installed.
     fn start(tag: &str, period: u32) -> Option<DummyJack> {
+        let alone = ONE_SERVER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let name = format!("cp-test-{tag}-{}", std::process::id());
         let child = match Command::new("jackd")
             .args(["--no-realtime", "-n", &name, "-d", "dummy", "-r", "48000"])
@@ -30,7 +37,11 @@ impl DummyJack {
                 return None;
             }
         };
-        let server = DummyJack { name, child };
+        let server = DummyJack {
+            name,
+            child,
+            _alone: alone,
+        };
         let started = Instant::now();
         while !server
             .command("jack_lsp")
