@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Key-to-sound latency (input queue → synth → cpal → JACK), 48 kHz, no sound
+# Key-to-sound latency (input queue → synth → our JACK stream → JACK), 48 kHz, no sound
 # card needed, side by side:
 #   1. against a paced JACK dummy server (jackd -R -d dummy) at 64, 128 and
 #      256-frame periods;
