@@ -116,18 +116,13 @@ impl SynthSource {
     /// ended one block ago, so every event that happened inside it can be
     /// placed at its own sample (a constant one-block delay, no jitter).
     fn render_block(&mut self) {
-        if self.events.is_empty() && self.engine.is_silent() {
-            // Idle: no voice, no tail and nothing queued. The block is
-            // silence whatever its window, so neither clock is asked, and
-            // silence already in the block is not written again (the idle
-            // cost of an open output).
+        if self.rest_if_idle(self.block_frames) {
+            // Silence already in the block is not written again.
             if !self.block_is_silence {
                 self.block.fill(0.0);
                 self.block_is_silence = true;
             }
-            self.engine.rest(self.block_frames);
             self.position = 0;
-            self.publish_idle(1);
             return;
         }
         self.block_is_silence = false;
@@ -140,6 +135,19 @@ impl SynthSource {
         let start = now.saturating_sub(block_us);
         self.render_window(start);
         self.publish_stats(started.elapsed(), block_us);
+    }
+
+    /// With nothing queued and the engine silent (no voice, no tail), the
+    /// next `frames` frames are silence whatever their window: they go by
+    /// as idle blocks, neither clock asked nor anything rendered (the idle
+    /// cost of an open output). `frames` is a whole number of blocks.
+    fn rest_if_idle(&mut self, frames: usize) -> bool {
+        let idle = self.events.is_empty() && self.engine.is_silent();
+        if idle {
+            self.engine.rest(frames);
+            self.publish_idle((frames / self.block_frames) as u64);
+        }
+        idle
     }
 
     fn block_us(&self) -> u64 {
@@ -211,19 +219,12 @@ impl Iterator for SynthSource {
 }
 
 impl crate::audio::device::Pull for SynthSource {
-    /// Between blocks, with nothing queued and the engine silent, the next
-    /// frames are silence: they go by as idle blocks, unrendered and
-    /// uncopied.
+    /// Between blocks, idle frames (see `rest_if_idle`) are not even
+    /// copied.
     fn skip_silence(&mut self, frames: usize) -> bool {
-        let idle = self.position >= self.block.len()
+        self.position >= self.block.len()
             && frames % self.block_frames == 0
-            && self.events.is_empty()
-            && self.engine.is_silent();
-        if idle {
-            self.engine.rest(frames);
-            self.publish_idle((frames / self.block_frames) as u64);
-        }
-        idle
+            && self.rest_if_idle(frames)
     }
 
     /// Copies whole runs of rendered blocks (the callback's usual path).
@@ -273,6 +274,18 @@ mod tests {
         )
     }
 
+    /// Queues A4 at velocity 100, due at once.
+    fn a4(sender: &mut EventSender) {
+        sender.send(TimedEvent {
+            t_us: 0,
+            event: SynthEvent::NoteOn {
+                channel: 0,
+                key: 69,
+                velocity: 100,
+            },
+        });
+    }
+
     fn first_loud_frame(block: &[f32]) -> Option<usize> {
         block
             .chunks(2)
@@ -302,20 +315,10 @@ mod tests {
     #[test]
     fn pulling_buffers_gives_the_samples_pulled_one_by_one() {
         use crate::audio::device::Pull as _;
-        let notes = |sender: &mut EventSender| {
-            sender.send(TimedEvent {
-                t_us: 0,
-                event: SynthEvent::NoteOn {
-                    channel: 0,
-                    key: 69,
-                    velocity: 100,
-                },
-            });
-        };
         let (mut one_sender, mut one_by_one) = source();
         let (mut buffer_sender, mut buffers) = source();
-        notes(&mut one_sender);
-        notes(&mut buffer_sender);
+        a4(&mut one_sender);
+        a4(&mut buffer_sender);
         let expected: Vec<f32> = (0..3000).map(|_| one_by_one.next().unwrap()).collect();
         let mut got = vec![0.0; 3000];
         for chunk in got.chunks_mut(333) {
@@ -331,14 +334,7 @@ mod tests {
         let (mut sender, mut source) = source();
         assert!(source.skip_silence(480), "idle: the block is skipped");
         assert!(!source.skip_silence(100), "not a whole number of blocks");
-        sender.send(TimedEvent {
-            t_us: 0,
-            event: SynthEvent::NoteOn {
-                channel: 0,
-                key: 69,
-                velocity: 100,
-            },
-        });
+        a4(&mut sender);
         assert!(!source.skip_silence(480), "a queued note is rendered");
         let mut heard = vec![0.0; 960];
         source.pull(&mut heard);

@@ -38,6 +38,14 @@ pub(crate) enum Sink {
     },
 }
 
+/// True the first time `now` holds (and remembers it in `told`): a
+/// condition said once.
+fn first_time(told: &mut bool, now: bool) -> bool {
+    let first = now && !*told;
+    *told |= now;
+    first
+}
+
 /// How far behind the session's clock `play --wav` renders while nobody
 /// plays: events that arrive later than this are placed late.
 const WAV_CATCH_UP_LAG_US: u64 = 200_000;
@@ -73,35 +81,28 @@ impl Sink {
 
     /// Keeps a WAV file's audio (and so its header) up with the session's
     /// clock while nobody plays; returns a line to show, once, when the
-    /// file has reached its length limit.
+    /// file has reached its length limit or the sound device went away.
     pub(crate) fn keep_up(&mut self, now_us: u64) -> Result<Option<String>, SessionError> {
-        let (renderer, wav, told_full) = match self {
+        match self {
+            Sink::Speakers {
+                output, told_lost, ..
+            } => Ok(first_time(told_lost, output.lost()).then(|| output.lost_line())),
             Sink::Wav {
                 renderer,
                 wav,
                 told_full,
-            } => (renderer, wav, told_full),
-            Sink::Speakers {
-                output, told_lost, ..
             } => {
-                if !output.lost() || *told_lost {
-                    return Ok(None);
-                }
-                *told_lost = true;
-                return Ok(Some(output.lost_line()));
+                renderer.render_until(now_us.saturating_sub(WAV_CATCH_UP_LAG_US), wav)?;
+                Ok(first_time(told_full, wav.is_full()).then(|| {
+                    format!(
+                        "{} has reached its --max-length limit of {}; nothing more is \
+                         written to it (the session goes on)",
+                        wav.target().display(),
+                        render::describe_length(wav.limit_seconds())
+                    )
+                }))
             }
-        };
-        renderer.render_until(now_us.saturating_sub(WAV_CATCH_UP_LAG_US), wav)?;
-        if !wav.is_full() || *told_full {
-            return Ok(None);
         }
-        *told_full = true;
-        Ok(Some(format!(
-            "{} has reached its --max-length limit of {}; nothing more is written to it \
-             (the session goes on)",
-            wav.target().display(),
-            render::describe_length(wav.limit_seconds())
-        )))
     }
 
     /// Where the sound goes, for people.
