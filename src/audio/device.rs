@@ -160,8 +160,9 @@ pub struct AudioOutput {
     /// before `open` returned), else what was asked for, when fixed.
     pub buffer_frames: Option<u32>,
     /// Set when the requested buffer size was refused and the device's own
-    /// was used, or the device runs another size than asked.
-    pub fallback_note: Option<String>,
+    /// was used, or the device runs another size than asked; see
+    /// [`AudioOutput::note`].
+    fallback_note: Option<String>,
     /// The sound server the device stands for, when it is one (JACK).
     server: Option<&'static str>,
 }
@@ -532,20 +533,7 @@ fn open_noisily(choice: &OutputChoice) -> Result<AudioOutput, AudioError> {
         )),
         (note, ..) => note,
     };
-    let fallback_note = fallback_note.or(server_note).or_else(|| {
-        let buffer = u64::from(got.or(asked)?);
-        let delay =
-            timing.delay_ns.load(Ordering::Relaxed) * u64::from(config.sample_rate) / 1_000_000_000;
-        // A device queues up to two buffers of ours; more is a sound
-        // server's period on top (PipeWire's quantum, raised by another
-        // program or by its settings).
-        (delay > 2 * buffer + buffer / 2).then(|| {
-            format!(
-                "the device reports {delay} frames from buffer to speaker: \
-                 the sound server runs larger periods than {buffer} frames"
-            )
-        })
-    });
+    let fallback_note = fallback_note.or(server_note);
     Ok(AudioOutput {
         _stream: stream,
         slot,
@@ -655,6 +643,29 @@ impl AudioOutput {
             (Some(buffer), Some(delay)) => Some(buffer.max(delay)),
             (one, other) => one.or(other),
         }
+    }
+
+    /// Why the buffer or the latency is not what was asked for, in a few
+    /// words, or `None`. Read with [`AudioOutput::latency_ms`]: a sound
+    /// server can raise its period after the stream started (PipeWire
+    /// applies another program's quantum on its own time), so the delay
+    /// behind the note is the same one behind the printed latency.
+    pub fn note(&self) -> Option<String> {
+        if let Some(note) = &self.fallback_note {
+            return Some(note.clone());
+        }
+        let buffer = u64::from(self.buffer_frames?);
+        let delay = self.timing.delay_ns.load(Ordering::Relaxed) * u64::from(self.sample_rate)
+            / 1_000_000_000;
+        // A device queues up to two buffers of ours; more is a sound
+        // server's period on top (PipeWire's quantum, raised by another
+        // program or by its settings).
+        (delay > 2 * buffer + buffer / 2).then(|| {
+            format!(
+                "the device reports {delay} frames from buffer to speaker: \
+                 the sound server runs larger periods than {buffer} frames"
+            )
+        })
     }
 
     /// True once the device or its server went away while playing (a

@@ -114,6 +114,9 @@ impl Sink {
                     .map_or("unknown latency".to_owned(), |ms| {
                         format!("{ms:.1} ms output latency")
                     });
+                // Read after the latency: the delay only grows, so a
+                // latency printed above the buffer always has its note.
+                let note = output.note();
                 let buffer = output
                     .buffer_frames
                     .map_or("device-chosen buffer".to_owned(), |f| {
@@ -123,7 +126,7 @@ impl Sink {
                     "sound on \"{}\", {} Hz, {buffer}, {latency}",
                     output.device_name, output.sample_rate
                 );
-                if let Some(note) = &output.fallback_note {
+                if let Some(note) = note {
                     text.push_str(&format!(" (note: {note})"));
                 }
                 text
