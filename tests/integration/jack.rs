@@ -49,8 +49,8 @@ impl DummyJack {
             .is_ok_and(|out| out.status.success())
         {
             assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "jackd not ready after 20 s"
+                started.elapsed() < Duration::from_secs(60),
+                "jackd not ready after 60 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -81,6 +81,24 @@ impl Drop for DummyJack {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `pipe` to its end on another thread, handing each line to `tell`
+/// as it comes: the whole text, when joined.
+fn read_lines_in_background(
+    pipe: impl std::io::Read + Send + 'static,
+    tell: std::sync::mpsc::Sender<String>,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)) {
+            let line = line.unwrap();
+            text.push_str(&line);
+            text.push('\n');
+            let _ = tell.send(line);
+        }
+        text
+    })
 }
 
 fn play_keys_briefly(mut command: Command) -> Run {
@@ -196,7 +214,7 @@ fn a_jack_server_that_stops_mid_play_is_one_line_and_the_session_goes_on() {
     let dir = crate::sound::scratch("jack-stops");
     let midi = dir.join("notes.mid");
     half_second_notes(&midi, 8);
-    let child = server
+    let mut child = server
         .command(env!("CARGO_BIN_EXE_composer-probe"))
         .args(["play", "--audio-host", "jack", "--file"])
         .arg(&midi)
@@ -204,9 +222,38 @@ fn a_jack_server_that_stops_mid_play_is_one_line_and_the_session_goes_on() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary runs");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Stop the server once play has its stream (it says where the sound
+    // goes) and plays the first note, not after a guess at how long
+    // starting takes on this machine.
+    let (tell, lines) = std::sync::mpsc::channel();
+    let stdout = read_lines_in_background(child.stdout.take().unwrap(), tell.clone());
+    let stderr = read_lines_in_background(child.stderr.take().unwrap(), tell);
+    let (mut playing, mut first_note) = (false, false);
+    let started = Instant::now();
+    while !(playing && first_note) {
+        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                playing |= line.contains("sound on \"JACK Output\"");
+                first_note |= line.contains("Note on");
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "play did not start playing on JACK within 60 s: {}",
+                    stderr.join().unwrap()
+                );
+            }
+        }
+    }
     drop(server);
-    let run = Run::from_output(child.wait_with_output().unwrap());
+    let status = child.wait().unwrap();
+    let run = Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stderr.contains(
