@@ -25,18 +25,28 @@ fn held_chord_after(path: &Path, first: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// A tmux session running one command; killed when dropped.
-struct Tmux(String);
+/// A tmux session running one command, on a tmux server of its own (its
+/// own socket, no configuration read): tests running at once never share
+/// a server that one of them is shutting down. Killed when dropped.
+struct Tmux {
+    session: String,
+    socket: std::path::PathBuf,
+}
 
 impl Tmux {
     fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
         let session = format!("cp-{name}-{}", std::process::id());
-        let status = Command::new("tmux")
+        let socket = std::env::temp_dir().join(format!("cp-tmux-{name}-{}", std::process::id()));
+        let tmux = Tmux { session, socket };
+        let status = tmux
+            .tmux()
             .args([
+                "-f",
+                "/dev/null",
                 "new-session",
                 "-d",
                 "-s",
-                &session,
+                &tmux.session,
                 "-x",
                 &width.to_string(),
                 "-y",
@@ -46,28 +56,47 @@ impl Tmux {
             .status()
             .expect("tmux is installed");
         assert!(status.success());
-        Tmux(session)
+        tmux
+    }
+
+    /// `tmux` talking to this session's server.
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.socket);
+        command
     }
 
     fn screen(&self) -> String {
-        let output = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.0])
+        let output = self
+            .tmux()
+            .args(["capture-pane", "-p", "-t", &self.session])
             .output()
             .unwrap();
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// Waits until the screen contains `text` (at most 10 s).
+    /// Waits until the screen contains `text` (at most 60 s: a loaded
+    /// machine starts a debug build slowly); returns the screen.
     fn wait_for(&self, text: &str) -> String {
-        self.wait_for_within(text, 10)
+        self.wait_for_within(text, 60)
     }
 
     /// Waits until the screen contains `text` (at most `secs`).
     fn wait_for_within(&self, text: &str, secs: u64) -> String {
+        self.wait_until_within(|screen| screen.contains(text), secs)
+    }
+
+    /// Waits until `ready` holds for the screen (at most 60 s); returns
+    /// the last screen seen.
+    fn wait_until(&self, ready: impl Fn(&str) -> bool) -> String {
+        self.wait_until_within(ready, 60)
+    }
+
+    fn wait_until_within(&self, ready: impl Fn(&str) -> bool, secs: u64) -> String {
         let until = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
-            if screen.contains(text) || Instant::now() > until {
+            if ready(&screen) || Instant::now() > until {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -75,18 +104,18 @@ impl Tmux {
     }
 
     fn keys(&self, keys: &str) {
-        Command::new("tmux")
-            .args(["send-keys", "-t", &self.0, keys])
+        self.tmux()
+            .args(["send-keys", "-t", &self.session, keys])
             .status()
             .unwrap();
     }
 
     fn resize(&self, width: u16, height: u16) {
-        Command::new("tmux")
+        self.tmux()
             .args([
                 "resize-window",
                 "-t",
-                &self.0,
+                &self.session,
                 "-x",
                 &width.to_string(),
                 "-y",
@@ -98,8 +127,9 @@ impl Tmux {
 
     /// The program the session's shell started (its only child).
     fn program_pid(&self) -> u32 {
-        let output = Command::new("tmux")
-            .args(["list-panes", "-t", &self.0, "-F", "#{pane_pid}"])
+        let output = self
+            .tmux()
+            .args(["list-panes", "-t", &self.session, "-F", "#{pane_pid}"])
             .output()
             .unwrap();
         let shell = String::from_utf8_lossy(&output.stdout).trim().to_owned();
@@ -120,9 +150,8 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .status();
+        let _ = self.tmux().arg("kill-server").status();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
@@ -213,8 +242,10 @@ fn resizing_from_120x30_to_80x24_keeps_a_sane_layout() {
         "uses the width:\n{wide}"
     );
     tmux.resize(80, 24);
-    std::thread::sleep(Duration::from_millis(500));
-    let narrow = tmux.screen();
+    // Redrawn at the new size: no row wider than the window.
+    let narrow = tmux.wait_until(|screen| {
+        screen.lines().all(|l| l.chars().count() <= 80) && screen.contains("q quit")
+    });
     for part in ["Keyboard", "Controls", "Events", "q quit"] {
         assert!(
             narrow.contains(part),
@@ -364,9 +395,9 @@ fn play_with_a_soundfont_shows_the_soundfont_instrument_in_the_status_line() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Whether `pid` ended within 10 s (gone, or a zombie nobody reaped yet).
+/// Whether `pid` ended within 30 s (gone, or a zombie nobody reaped yet).
 fn ends_soon(pid: u32) -> bool {
-    let until = Instant::now() + Duration::from_secs(10);
+    let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
@@ -404,11 +435,13 @@ fn closing_the_window_mid_take_ends_the_recording_and_keeps_it() {
         ),
     );
     tmux.wait_for("Esc quits");
-    std::thread::sleep(Duration::from_millis(300));
     tmux.keys("a");
+    tmux.wait_for("C4 (60)");
     std::thread::sleep(Duration::from_millis(300));
     tmux.keys("s");
-    std::thread::sleep(Duration::from_millis(1_000));
+    // Both notes shown: played, so they must be kept.
+    let shown = tmux.wait_for("D4 (62)");
+    assert!(shown.contains("C4 (60)"), "{shown}");
     let pid = tmux.program_pid();
     tmux.close();
     assert!(ends_soon(pid), "record --keys outlived its terminal");
@@ -558,7 +591,9 @@ fn white_note(name: &str) -> i32 {
 fn the_keyboard_header_names_the_keys_drawn_at_40_80_and_200_columns() {
     for width in [40, 80, 200] {
         let (dir, tmux) = monitor_held_chord(&format!("header-{width}"), width, 24);
-        let screen = tmux.wait_for("Last");
+        // The whole view is drawn ("Last" does not fit in 40 columns).
+        let screen =
+            tmux.wait_until(|screen| screen.contains(" Keyboard ") && screen.contains("q quit"));
         let lines: Vec<&str> = screen.lines().collect();
         let at = lines
             .iter()
@@ -668,8 +703,7 @@ fn keys_in_the_view_reach_help_presets_and_the_buttons_and_show_octave_and_veloc
     let help = tmux.wait_for("octave down, up");
     assert!(help.contains("next preset"), "{help}");
     tmux.keys("Escape");
-    std::thread::sleep(Duration::from_millis(500));
-    let closed = tmux.screen();
+    let closed = tmux.wait_until(|screen| !screen.contains("octave down, up"));
     assert!(
         !closed.contains("octave down, up") && !closed.contains("EXITED"),
         "Esc closes the help first:\n{closed}"
