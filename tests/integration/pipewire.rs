@@ -324,6 +324,24 @@ fn play(server: &HeadlessPipewire, args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
+/// Runs `command` at the priority PipeWire's `module-rt` gives its own
+/// processes (nice -11; root only, elsewhere it runs as it is). What is
+/// measured here is when play's notes reach the sink: the tests running
+/// beside this one must not starve its audio thread, which made blocks late
+/// and shifted the notes after them (a dropout, which play reports, not a
+/// timing of its own).
+fn in_front_of_other_tests(command: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: setpriority(2) is async-signal-safe; nothing else runs in
+    // the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setpriority(libc::PRIO_PROCESS, 0, -11);
+            Ok(())
+        });
+    }
+}
+
 /// A4, E5, A5: one second apart, after a second of silence (key, start
 /// ms, length ms).
 const NOTES: [(u8, u32, u32); 3] = [(69, 1000, 400), (76, 2000, 400), (81, 3000, 400)];
@@ -347,6 +365,7 @@ fn play_and_hear(server: &HeadlessPipewire, program: &[&str], args: &[&str], qua
         .args(["play", "--preset", "organ", "--file"])
         .arg(&midi)
         .args(args);
+    in_front_of_other_tests(&mut command);
     let run = Run::from_output(command.output().expect("binary runs"));
     let recorded = recorder.wait_with_output().expect("jack_rec ends");
     assert!(
