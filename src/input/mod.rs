@@ -551,10 +551,16 @@ mod tests {
         }
     }
 
-    /// (time, key, sounding) of every note event until the stream is quiet.
-    fn notes(stream: &mut InputStream) -> Vec<(u64, u8, bool)> {
+    /// (time, key, sounding) of the note events: the first `count` waited
+    /// for up to 60 s each (a loaded machine may run the thread that hands
+    /// them on late), then any more until the stream is quiet for 200 ms.
+    fn notes(stream: &mut InputStream, count: usize) -> Vec<(u64, u8, bool)> {
         let mut found = Vec::new();
-        while let Next::Event { event, .. } = stream.next_timeout(Duration::from_millis(200)) {
+        loop {
+            let wait = if found.len() < count { 60_000 } else { 200 };
+            let Next::Event { event, .. } = stream.next_timeout(Duration::from_millis(wait)) else {
+                return found;
+            };
             if let InputEvent::Midi(MidiEvent {
                 t_us,
                 message: EventMessage::Channel { message, .. },
@@ -568,7 +574,6 @@ mod tests {
                 }
             }
         }
-        found
     }
 
     #[test]
@@ -588,7 +593,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let switched_us = stream.switch_to(next);
         assert_eq!(stream.info().name, "new");
-        let heard = notes(&mut stream);
+        let heard = notes(&mut stream, 3);
         let order: Vec<(u8, bool)> = heard.iter().map(|&(_, key, on)| (key, on)).collect();
         assert_eq!(order, [(48, true), (48, false), (72, true)], "{heard:?}");
         assert!(
