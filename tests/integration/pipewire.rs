@@ -268,18 +268,22 @@ fn notes_file(path: &Path, notes: &[(u8, u32, u32)]) {
 /// with `jack_rec` on PipeWire's JACK, once it is connected. It asks for
 /// `quantum`-frame periods: PipeWire's JACK clients lock the quantum while
 /// they run (`node.lock-quantum`), so the recorder must not hold another.
+/// Its thread that writes the file is an ordinary one: it runs in front of
+/// the other tests and gets a 5 s ring buffer instead of 0.34 s (starved
+/// longer than that, it drops audio and the notes heard run together).
 fn record_sink(server: &HeadlessPipewire, seconds: u32, wav: &Path, quantum: u32) -> Child {
-    let mut recorder = server.start_client(
-        server
-            .command("pw-jack")
-            .env("PIPEWIRE_LATENCY", format!("{quantum}/{RATE}"))
-            .args(["jack_rec", "-b", "16", "-d", &seconds.to_string(), "-f"])
-            .arg(wav)
-            .args([
-                "composer-probe test sink:monitor_FL",
-                "composer-probe test sink:monitor_FR",
-            ]),
-    );
+    let mut command = server.command("pw-jack");
+    command
+        .env("PIPEWIRE_LATENCY", format!("{quantum}/{RATE}"))
+        .args(["jack_rec", "-b", "16", "-B", "262144"])
+        .args(["-d", &seconds.to_string(), "-f"])
+        .arg(wav)
+        .args([
+            "composer-probe test sink:monitor_FL",
+            "composer-probe test sink:monitor_FR",
+        ]);
+    in_front_of_other_tests(&mut command);
+    let mut recorder = server.start_client(&mut command);
     wait_for("jack_rec to be connected", || {
         if let Ok(Some(status)) = recorder.try_wait() {
             let mut stderr = String::new();
@@ -327,9 +331,9 @@ fn play(server: &HeadlessPipewire, args: &[&str]) -> Run {
 /// Runs `command` at the priority PipeWire's `module-rt` gives its own
 /// processes (nice -11; root only, elsewhere it runs as it is). What is
 /// measured here is when play's notes reach the sink: the tests running
-/// beside this one must not starve its audio thread, which made blocks late
-/// and shifted the notes after them (a dropout, which play reports, not a
-/// timing of its own).
+/// beside this one must not starve play's audio thread, which made blocks
+/// late and shifted the notes after them (a dropout, which play reports,
+/// not a timing of its own), nor the recorder's.
 fn in_front_of_other_tests(command: &mut Command) {
     use std::os::unix::process::CommandExt as _;
     // SAFETY: setpriority(2) is async-signal-safe; nothing else runs in
@@ -368,10 +372,13 @@ fn play_and_hear(server: &HeadlessPipewire, program: &[&str], args: &[&str], qua
     in_front_of_other_tests(&mut command);
     let run = Run::from_output(command.output().expect("binary runs"));
     let recorded = recorder.wait_with_output().expect("jack_rec ends");
+    let recorder_said = String::from_utf8_lossy(&recorded.stderr);
+    assert!(recorded.status.success(), "{recorder_said}");
+    // A recorder that dropped audio (it says so, and still exits 0) would
+    // make any timing below a lie.
     assert!(
-        recorded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&recorded.stderr)
+        !recorder_said.contains("overruns"),
+        "jack_rec lost audio: {recorder_said}"
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 
