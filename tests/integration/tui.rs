@@ -86,6 +86,13 @@ impl Tmux {
         self.wait_until_within(|screen| screen.contains(text), secs)
     }
 
+    /// Waits until the screen contains every one of `texts`: a frame is
+    /// drawn from the top down, and a screen read in the middle of one has
+    /// the first of them without the rest.
+    fn wait_for_all(&self, texts: &[&str]) -> String {
+        self.wait_until(|screen| texts.iter().all(|text| screen.contains(text)))
+    }
+
     /// Waits until `ready` holds for the screen (at most 60 s); returns
     /// the last screen seen.
     fn wait_until(&self, ready: impl Fn(&str) -> bool) -> String {
@@ -198,7 +205,7 @@ fn held_columns(screen: &str) -> Vec<usize> {
 #[test]
 fn monitor_tui_lights_the_held_keys_and_q_restores_the_terminal() {
     let (dir, tmux) = monitor_held_chord("monitor", 80, 24);
-    let screen = tmux.wait_for("Pitch bend");
+    let screen = tmux.wait_for_all(&["Pitch bend", "q quit"]);
     assert!(screen.contains("Keyboard A2–E6"), "{screen}");
     assert!(screen.contains("# held"), "monochrome legend: {screen}");
     // C4 and E4 are two white keys two apart: two separate marked runs.
@@ -628,7 +635,7 @@ fn the_keyboard_header_names_the_keys_drawn_at_40_80_and_200_columns() {
 #[test]
 fn monitor_tui_offers_only_what_monitor_can_do() {
     let (dir, tmux) = monitor_held_chord("monitor-keys", 80, 24);
-    let screen = tmux.wait_for("Pitch bend");
+    let screen = tmux.wait_for_all(&["Pitch bend", "? help"]);
     let hint = screen.lines().rfind(|l| !l.trim().is_empty()).unwrap();
     assert_eq!(hint.trim_end(), "q quit  ? help", "{screen}");
     tmux.keys("?");
@@ -684,7 +691,7 @@ fn keys_in_the_view_reach_help_presets_and_the_buttons_and_show_octave_and_veloc
             dir = dir.display()
         ),
     );
-    let screen = tmux.wait_for("a=C4 vel 100");
+    let screen = tmux.wait_for_all(&["a=C4 vel 100", "z x octave"]);
     let status_line = screen.lines().next().unwrap();
     assert!(status_line.contains("a=C4 vel 100"), "{screen}");
     assert!(
@@ -700,7 +707,7 @@ fn keys_in_the_view_reach_help_presets_and_the_buttons_and_show_octave_and_veloc
         "{screen}"
     );
     tmux.keys("?");
-    let help = tmux.wait_for("octave down, up");
+    let help = tmux.wait_for_all(&["octave down, up", "next preset"]);
     assert!(help.contains("next preset"), "{help}");
     tmux.keys("Escape");
     let closed = tmux.wait_until(|screen| !screen.contains("octave down, up"));
