@@ -37,6 +37,27 @@ impl EventSender {
         }
         sent
     }
+
+    /// True once everything sent has been played and has rung out: the
+    /// audio thread has taken every queued event, rendered another whole
+    /// block after the one that took the last, and the engine is silent.
+    /// The silent flag alone is no answer while the audio thread is late:
+    /// it still tells of the blocks before the last notes arrived. `mark`
+    /// (start with `None`) keeps the block count seen when the queue was
+    /// first found empty.
+    pub fn rung_out(&self, mark: &mut Option<u64>) -> bool {
+        if self.producer.slots() < self.producer.buffer().capacity() {
+            *mark = None;
+            return false;
+        }
+        // Acquire: a block count seen here brings the flags the audio
+        // thread stored before it (`blocks` is added to with Release).
+        let blocks = self.stats.blocks.load(Ordering::Acquire);
+        let taken_by = *mark.get_or_insert(blocks);
+        // The block that took the last event may still be publishing:
+        // two more counts mean it has, and one block has followed.
+        blocks >= taken_by + 2 && self.stats.silent.load(Ordering::Acquire)
+    }
 }
 
 /// Figures the audio thread publishes for the display (atomics only).
@@ -179,7 +200,7 @@ impl SynthSource {
     /// The figures of a block rendered idle: no voice, no load.
     fn publish_idle(&self, blocks: u64) {
         let stats = &self.stats;
-        stats.blocks.fetch_add(blocks, Ordering::Relaxed);
+        stats.blocks.fetch_add(blocks, Ordering::Release);
         stats.voices.store(0, Ordering::Relaxed);
         stats.load_permille.store(0, Ordering::Relaxed);
         // Released after the figures: whoever sees it silent sees them.
@@ -190,7 +211,7 @@ impl SynthSource {
         let budget = Duration::from_micros(block_us.max(1));
         let load = (elapsed.as_nanos() * 1000 / budget.as_nanos()) as u32;
         let stats = &self.stats;
-        stats.blocks.fetch_add(1, Ordering::Relaxed);
+        stats.blocks.fetch_add(1, Ordering::Release);
         stats
             .voices
             .store(self.engine.active_voices() as u32, Ordering::Relaxed);
@@ -387,6 +408,43 @@ mod tests {
         });
         source.render_window(1_000_000);
         assert!(first_loud_frame(&source.block).is_some_and(|f| f < 4));
+    }
+
+    #[test]
+    fn the_last_notes_ring_out_only_after_the_audio_thread_played_them() {
+        use crate::audio::device::Pull as _;
+        let (mut sender, mut source) = source();
+        let mut buffer = vec![0.0; 960];
+        source.pull(&mut buffer);
+        source.pull(&mut buffer);
+        let mut mark = None;
+        while !sender.rung_out(&mut mark) {
+            source.pull(&mut buffer);
+        }
+        // The last note, sent while the audio thread is late (a loaded
+        // machine): nothing of it has been heard yet.
+        a4(&mut sender);
+        let mut mark = None;
+        assert!(!sender.rung_out(&mut mark), "queued, not played yet");
+        source.pull(&mut buffer);
+        assert!(first_loud_frame(&buffer).is_some(), "the note sounds");
+        source.pull(&mut buffer);
+        source.pull(&mut buffer);
+        assert!(!sender.rung_out(&mut mark), "it still sounds");
+        sender.send(TimedEvent {
+            t_us: 0,
+            event: SynthEvent::AllNotesOff,
+        });
+        assert!(!sender.rung_out(&mut mark), "the stop is not played yet");
+        let mut blocks = 0;
+        while blocks < 3000 && !sender.rung_out(&mut mark) {
+            source.pull(&mut buffer);
+            blocks += 1;
+        }
+        assert!(
+            (2..3000).contains(&blocks),
+            "rung out after {blocks} blocks"
+        );
     }
 
     #[test]

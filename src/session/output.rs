@@ -194,12 +194,14 @@ impl Sink {
                     t_us,
                     event: SynthEvent::AllNotesOff,
                 });
-                // A device that went away plays nothing out.
+                // A device that went away plays nothing out. Otherwise the
+                // last notes are heard before the output goes, even from an
+                // audio thread running late on a loaded machine.
                 let ring_out = if output.lost() { 0 } else { 3 };
                 let until = Instant::now() + Duration::from_secs(ring_out);
-                std::thread::sleep(Duration::from_millis(50));
-                while !stats.silent.load(Ordering::Relaxed) && Instant::now() < until {
-                    std::thread::sleep(Duration::from_millis(20));
+                let mut mark = None;
+                while !events.rung_out(&mut mark) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 drop(output);
                 Ok((None, stats.overruns.load(Ordering::Relaxed)))
