@@ -241,7 +241,9 @@ fn kill_9_at_any_moment_loses_no_event_that_was_shown() {
 fn a_signal_in_the_first_moments_leaves_nothing_that_blocks_the_next_record() {
     let dir = scratch("safety-early");
     let song = dir.join("late.mid");
-    notes_file(&song, 2, 100, 2000);
+    // The first note a minute in: the signal comes before it however
+    // slowly a loaded machine runs `kill`.
+    notes_file(&song, 2, 100, 60_000);
     let take = dir.join("take.mid");
     let journal = dir.join(".take.mid.journal");
     for signal in ["-KILL", "-INT", "-TERM"] {
