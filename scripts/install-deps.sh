@@ -24,6 +24,10 @@ if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   # from outside; tmux drives the terminal view.
   # man and groff read the generated manual page.
   packages+=(umockdev usbutils util-linux sox python3 python3-mido fluidsynth fluid-soundfont-gm timidity tmux man-db groff-base)
+  # udevadm (udev) judges our udev rule on emulated devices
+  # (tests/integration/udev.rs); numpy measures rendered audio in Python
+  # (tests/integration/render.rs).
+  packages+=(udev python3-numpy)
   # umockdev's library API through GObject introspection (Debian's python3):
   # tests/fixtures/replug.py unplugs and replugs an emulated keyboard in one
   # run, which `umockdev-run` cannot do.
