@@ -2,7 +2,7 @@
 //! running another period than `--buffer` (jackd's dummy driver, started
 //! and stopped here), with no server, and with no JACK library at all.
 
-use crate::util::Run;
+use crate::util::{stop, wait_until, Run};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,18 +42,12 @@ impl DummyJack {
             child,
             _alone: alone,
         };
-        let started = Instant::now();
-        while !server
-            .command("jack_lsp")
-            .output()
-            .is_ok_and(|out| out.status.success())
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "jackd not ready after 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("jackd answering", Duration::from_secs(60), || {
+            server
+                .command("jack_lsp")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        });
         Some(server)
     }
 
@@ -69,17 +63,7 @@ impl DummyJack {
 
 impl Drop for DummyJack {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the child we spawned and have not yet reaped.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let asked = Instant::now();
-        while asked.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child, libc::SIGTERM);
     }
 }
 

@@ -10,11 +10,11 @@
 //! them the tests say so and pass.
 
 use crate::sound::{pitch_hz, read_wav_with_python, scratch};
-use crate::util::Run;
+use crate::util::{stop, wait_until, Run};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The sink the server plays into (nothing behind it).
 const SINK: &str = "cp-test-sink";
@@ -195,42 +195,14 @@ impl HeadlessPipewire {
 }
 
 /// Waits until `ready`, at most 60 s (a busy machine starts PipeWire slowly).
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "PipeWire: {what} not ready after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_for(what: &str, ready: impl FnMut() -> bool) {
+    wait_until(&format!("PipeWire: {what}"), Duration::from_secs(60), ready);
 }
 
 impl Drop for HeadlessPipewire {
     fn drop(&mut self) {
         self.stop_children();
     }
-}
-
-/// Asks `child` to stop with `signal` and waits for it: its exit status,
-/// or `None` when it had to be killed after 10 s.
-fn stop(child: &mut Child, signal: libc::c_int) -> Option<std::process::ExitStatus> {
-    if let Ok(Some(status)) = child.try_wait() {
-        return Some(status);
-    }
-    // SAFETY: kill(2) on a child we spawned and have not yet reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
-    let asked = Instant::now();
-    while asked.elapsed() < Duration::from_secs(10) {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    eprintln!("process {} ignored signal {signal}: killed", child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 /// A format-0 MIDI file: `notes` as (key, start ms, length ms).

@@ -1,6 +1,7 @@
 //! The terminal keyboard, driven for real in tmux (send-keys, capture-pane).
 
 use crate::sound::{capture_default_pcm, scratch};
+use crate::util::wait_until;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -514,14 +515,9 @@ fn keys_with_the_output_redirected_write_only_events_to_it() {
     );
     tmux.wait_for("Ctrl+C stops");
     tmux.keys("a");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&out).is_ok_and(|text| text.contains("\"note_on\"")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "a was never written"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("a written to the file", Duration::from_secs(10), || {
+        std::fs::read_to_string(&out).is_ok_and(|text| text.contains("\"note_on\""))
+    });
     tmux.keys("C-c");
     assert!(tmux.wait_for("EXITED").contains("EXITED 0"));
     let written = std::fs::read(&out).unwrap();

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// Path of a file under `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -179,6 +179,41 @@ pub fn copies_for_nobody(device: &str) -> NobodyCopies {
         binary,
         fixture: copy,
     }
+}
+
+/// Polls `ready` every 50 ms until it holds; fails the test, naming
+/// `what`, after `within` (generous: a loaded machine starts servers and
+/// programs slowly).
+pub fn wait_until(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < within,
+            "{what}: not so after {within:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Asks `child` to stop with `signal` and waits for it: its exit status,
+/// or `None` when it had to be killed after 10 s.
+pub fn stop(child: &mut Child, signal: libc::c_int) -> Option<std::process::ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    // SAFETY: kill(2) on a child we spawned and have not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    let asked = std::time::Instant::now();
+    while asked.elapsed() < std::time::Duration::from_secs(10) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    eprintln!("process {} ignored signal {signal}: killed", child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// True when the tests run as root (as in CI).
